@@ -1,0 +1,17 @@
+//go:build !linux
+
+package lambda
+
+import (
+	"os"
+	"syscall"
+)
+
+func sysProcAttr() *syscall.SysProcAttr { return nil }
+
+func exitStatus(ps *os.ProcessState) int {
+	if code := ps.ExitCode(); code >= 0 {
+		return code
+	}
+	return 1
+}
