@@ -1,0 +1,98 @@
+package packaging
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"debug/elf"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// ModulePath is this repository's Go module.
+const ModulePath = "github.com/rudderctl/rudderctl"
+
+// BootstrapPackage is the adapter's main package, relative to the module root.
+const BootstrapPackage = "./lambda/bootstrap"
+
+// FindModuleRoot walks up from the working directory, then from the executable's
+// directory, to a go.mod declaring ModulePath.
+func FindModuleRoot() (string, error) {
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if r, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = r
+		}
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, s := range starts {
+		for d := s; ; d = filepath.Dir(d) {
+			if isOurModule(filepath.Join(d, "go.mod")) {
+				return d, nil
+			}
+			if filepath.Dir(d) == d {
+				break
+			}
+		}
+	}
+	return "", fmt.Errorf("cannot build the adapter: no go.mod of %s above the working directory or the rudderctl binary; run rudderctl from its source checkout, or pass --bootstrap with a prebuilt adapter (GOOS=linux go build -o bootstrap ./lambda/bootstrap)", ModulePath)
+}
+
+func isOurModule(gomod string) bool {
+	f, err := os.Open(gomod)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if m, ok := strings.CutPrefix(line, "module "); ok {
+			return strings.Trim(strings.TrimSpace(m), `"`) == ModulePath
+		}
+	}
+	return false
+}
+
+// BuildBootstrap cross-compiles the adapter for linux/<arch> into out, reproducibly:
+// CGO off, -trimpath, no VCS stamp, -s -w, empty build id.
+func BuildBootstrap(ctx context.Context, moduleRoot, arch, out string) error {
+	if _, err := os.Stat(filepath.Join(moduleRoot, filepath.FromSlash(BootstrapPackage))); err != nil {
+		return fmt.Errorf("cannot build the adapter: %s is missing in %s; update the checkout, or pass --bootstrap with a prebuilt adapter", BootstrapPackage, moduleRoot)
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("cannot build the adapter: the go tool is not on PATH; install Go 1.26, or pass --bootstrap with a prebuilt adapter")
+	}
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=", "-o", out, BootstrapPackage)
+	cmd.Dir = moduleRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch(arch))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building the adapter (%s for linux/%s) failed: %v\n%s\nfix the build, or pass --bootstrap with a prebuilt adapter", BootstrapPackage, goarch(arch), err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// checkBootstrap verifies a bootstrap is a Linux ELF executable for the target arch.
+func checkBootstrap(p, arch string) error {
+	f, err := elf.Open(p)
+	if err != nil {
+		return fmt.Errorf("bootstrap %s is not a Linux executable (%v); build it with GOOS=linux GOARCH=%s go build ./lambda/bootstrap", p, err, goarch(arch))
+	}
+	defer f.Close()
+	if f.Machine != wantMachine(arch) {
+		return fmt.Errorf("bootstrap %s is built for %s, the function runs on %s; build it with GOOS=linux GOARCH=%s", p, machineName(f.Machine), arch, goarch(arch))
+	}
+	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
+		return fmt.Errorf("bootstrap %s is not an executable", p)
+	}
+	return nil
+}

@@ -1,0 +1,355 @@
+package packaging
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rudderctl/rudderctl/internal/nodedist"
+)
+
+// WrapperScript is rudderctl-wrapper (CONTRACTS §1).
+const WrapperScript = "#!/bin/sh\n# Lambda passes the managed runtime's start command as arguments; the adapter ignores them.\nexec \"$(dirname \"$0\")/" + BootstrapName + "\" \"$@\"\n"
+
+// Build packages the app in o.Src into the zip o.Out (and template.yaml beside it).
+// Nothing is written unless every check passes; the zip appears atomically.
+func Build(ctx context.Context, o Options) (*Report, error) {
+	start := time.Now()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	pr := o.Progress
+	src, err := filepath.Abs(o.Src)
+	if err != nil {
+		return nil, err
+	}
+	out, err := filepath.Abs(o.Out)
+	if err != nil {
+		return nil, err
+	}
+	tmplPath := filepath.Join(filepath.Dir(out), TemplateName)
+	major, _ := nodedist.MajorForRuntime(o.Runtime)
+	abi, err := nodedist.ABIForMajor(major)
+	if err != nil {
+		return nil, err
+	}
+	entryRel, entryFrom, err := DetectEntry(src, o.Entry)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(pr, "package: %s for %s/%s, entry %s (from %s)\n", src, o.Runtime, o.Arch, entryRel, entryFrom)
+
+	work, err := os.MkdirTemp("", "rudderctl-package-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	var dist nodedist.Dist
+	haveDist := false
+	ensureDist := func() (nodedist.Dist, error) {
+		if haveDist {
+			return dist, nil
+		}
+		d, err := nodedist.Ensure(ctx, major, o.Arch, pr)
+		if err != nil {
+			return d, fmt.Errorf("getting Node %d for linux/%s: %w", major, o.Arch, err)
+		}
+		dist, haveDist = d, true
+		return d, nil
+	}
+
+	// Production node_modules: the app's own, or a cached install for the target.
+	nodeModules := filepath.Join(src, "node_modules")
+	ownModules := true
+	if st, err := os.Stat(nodeModules); err != nil || !st.IsDir() {
+		ownModules = false
+		nodeModules = ""
+		if hasDependencies(src) {
+			d, err := ensureDist()
+			if err != nil {
+				return nil, err
+			}
+			if nodeModules, err = installDeps(ctx, src, o.Runtime, o.Arch, d, pr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if o.RebuildNative && nodeModules != "" {
+		d, err := ensureDist()
+		if err != nil {
+			return nil, err
+		}
+		if nodeModules, err = rebuildNative(ctx, src, nodeModules, filepath.Join(work, "stage"), o.Arch, d, pr); err != nil {
+			return nil, err
+		}
+	}
+
+	skip := map[string]bool{out: true, tmplPath: true}
+	files, err := collect(collectOptions{Src: src, NodeModules: nodeModules, Skip: skip})
+	if err != nil {
+		return nil, fmt.Errorf("reading the app: %w", err)
+	}
+	// Our own files win over app files of the same name.
+	files = dropNames(files, BootstrapName, WrapperName, ManifestName)
+	pctx := &pruneCtx{nativePkgs: nativePackages(files), user: o.Prune}
+	if ownModules {
+		pctx.devPkgs = readDevPackages(src, nodeModules)
+	}
+	kept := prune(files, o.Keep, pctx)
+
+	rep := &Report{Runtime: o.Runtime, Arch: o.Arch, Entry: entryRel, Warnings: []string{}}
+	// Native modules: every .node that stays must load on the target.
+	if err := checkNatives(ctx, files, o, abi, work, rep); err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f.Rel == entryRel && f.pruned != "" {
+			return nil, fmt.Errorf("entry %s is removed by the prune rule %q; pass --keep %s", entryRel, f.pruned, entryRel)
+		}
+	}
+
+	// The adapter.
+	boot := o.Bootstrap
+	if boot == "" {
+		root, err := FindModuleRoot()
+		if err != nil {
+			return nil, err
+		}
+		boot = filepath.Join(work, BootstrapName)
+		fmt.Fprintf(pr, "package: building the adapter %s for linux/%s\n", BootstrapPackage, goarch(o.Arch))
+		if err := BuildBootstrap(ctx, root, o.Arch, boot); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkBootstrap(boot, o.Arch); err != nil {
+		return nil, err
+	}
+	bst, err := os.Stat(boot)
+	if err != nil {
+		return nil, err
+	}
+	manifest := NewManifest(o.Runtime, o.Arch, entryRel).Bytes()
+	files = append(files,
+		&entry{Rel: BootstrapName, Src: boot, Size: bst.Size(), Exec: true},
+		&entry{Rel: WrapperName, Data: []byte(WrapperScript), Size: int64(len(WrapperScript)), Exec: true},
+		&entry{Rel: ManifestName, Data: manifest, Size: int64(len(manifest))},
+	)
+	sort.Slice(files, func(i, j int) bool { return files[i].Rel < files[j].Rel })
+
+	var final []*entry
+	for _, f := range files {
+		if f.pruned == "" {
+			final = append(final, f)
+			rep.UnzippedBytes += f.Size
+		}
+	}
+	rep.Files = len(final)
+	rep.Pruned = summarize(files, kept)
+	rep.LargestPackages = largest(final, 10)
+	fmt.Fprintf(pr, "package: %d files, %s unzipped; pruned %d files (%s)\n", rep.Files, human(rep.UnzippedBytes), rep.Pruned.Files, human(rep.Pruned.Bytes))
+	if rep.UnzippedBytes > MaxUnzippedBytes {
+		return nil, fmt.Errorf("the app is %s (%d B) unzipped, above Lambda's limit of 250 MB (%d B): nothing was written; largest packages: %s; drop packages with --prune GLOB or move large dependencies out", human(rep.UnzippedBytes), rep.UnzippedBytes, MaxUnzippedBytes, packageList(rep.LargestPackages, 5))
+	}
+
+	// Write the zip and the template to temp files, then rename both.
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return nil, err
+	}
+	tmpZip, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("cannot write %s: %v", out, err)
+	}
+	tmpZipName := tmpZip.Name()
+	defer os.Remove(tmpZipName)
+	fmt.Fprintf(pr, "package: writing %s\n", out)
+	if err := writeZip(tmpZip, final); err != nil {
+		tmpZip.Close()
+		return nil, fmt.Errorf("writing the zip: %w", err)
+	}
+	if err := tmpZip.Chmod(0o644); err != nil {
+		tmpZip.Close()
+		return nil, err
+	}
+	if err := tmpZip.Close(); err != nil {
+		return nil, err
+	}
+	rep.SHA256, rep.CodeSha256, rep.ZippedBytes, err = hashFile(tmpZipName)
+	if err != nil {
+		return nil, err
+	}
+	rep.S3Upload = rep.ZippedBytes > MaxDirectUpload
+	tmpl, err := RenderTemplate(TemplateData{CodeUri: filepath.Base(out), Runtime: o.Runtime, Arch: o.Arch})
+	if err != nil {
+		return nil, err
+	}
+	tmpTmpl := tmplPath + ".tmp"
+	defer os.Remove(tmpTmpl)
+	if err := os.WriteFile(tmpTmpl, tmpl, 0o644); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmpZipName, out); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmpTmpl, tmplPath); err != nil {
+		return nil, err
+	}
+	rep.Zip, rep.Template = out, tmplPath
+	fmt.Fprintf(pr, "package: done in %s\n", time.Since(start).Round(100*time.Millisecond))
+	return rep, nil
+}
+
+func dropNames(files []*entry, names ...string) []*entry {
+	out := files[:0]
+	for _, f := range files {
+		if !contains(names, f.Rel) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// checkNatives checks every kept .node file; prebuilt candidates for other platforms are
+// pruned, anything else that cannot load is an error. Loadable ones are stripped.
+func checkNatives(ctx context.Context, files []*entry, o Options, abi int, work string, rep *Report) error {
+	var problems []string
+	prebuiltTotal := map[string]int{} // package dir -> prebuilt candidates
+	loadable := map[string]int{}      // package dir -> .node files that stay
+	var keepNodes []*entry
+	for _, f := range files {
+		if f.pruned != "" || !strings.HasSuffix(f.Rel, ".node") {
+			continue
+		}
+		pkgDir, _, _ := pkgOf(f.Rel)
+		_, probs, warns, err := CheckNative(f.Src, f.Rel, o.Arch, abi)
+		if err != nil {
+			return fmt.Errorf("reading native module %s: %w", f.Rel, err)
+		}
+		pre := isPrebuild(f.Rel)
+		if pre {
+			prebuiltTotal[pkgDir]++
+		}
+		if len(probs) > 0 {
+			if pre && !keepMatch(o.Keep, f.Rel) {
+				f.pruned = ruleForeignPrebuild
+				continue
+			}
+			problems = append(problems, fmt.Sprintf("  %s: %s", f.Rel, strings.Join(probs, "; ")))
+			continue
+		}
+		loadable[pkgDir]++
+		rep.Warnings = append(rep.Warnings, warns...)
+		keepNodes = append(keepNodes, f)
+	}
+	for pkg, n := range prebuiltTotal {
+		if n > 0 && loadable[pkg] == 0 {
+			problems = append(problems, fmt.Sprintf("  %s: none of its %d prebuilt binaries is for linux/%s with Node ABI %d (or N-API)", pkg, n, o.Arch, abi))
+		}
+	}
+	// Packages with a binding.gyp but no binary at all would fail at require time.
+	gyp := map[string]bool{}
+	for _, f := range files {
+		if f.pruned == "" && strings.HasSuffix(f.Rel, "/binding.gyp") {
+			if d, _, inner := pkgOf(f.Rel); d != "" && inner == "binding.gyp" {
+				gyp[d] = true
+			}
+		}
+	}
+	for d := range gyp {
+		if loadable[d] == 0 && prebuiltTotal[d] == 0 {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s has a binding.gyp but no compiled .node binary: it will fail if it is required; build it (--rebuild-native) on a %s machine", d, o.Arch))
+		}
+	}
+	sort.Strings(rep.Warnings)
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		fix := "pass --rebuild-native to rebuild them with Node for " + o.Runtime + " here"
+		if !sameArch(o.Arch) {
+			fix = "build node_modules on an " + o.Arch + " machine (Amazon Linux 2023), or use packages with prebuilt linux-" + o.Arch + " binaries"
+		}
+		return fmt.Errorf("native modules cannot load on %s/%s (Amazon Linux 2023, glibc %s, Node ABI %d): nothing was written\n%s\nfix: %s, or rebuild node_modules on Amazon Linux 2023", o.Runtime, o.Arch, MaxGLIBC, abi, strings.Join(problems, "\n"), fix)
+	}
+	// Strip debug info (isolated-vm: 26 MB -> ~1 MB).
+	tool := stripper(o.Arch)
+	for i, f := range keepNodes {
+		info, _ := InspectELF(f.Src)
+		nm := NativeModule{Path: f.Rel, Machine: machineName(info.Machine), GLIBC: info.GLIBC, Bytes: f.Size}
+		if info.NAPI && info.ABI == 0 {
+			nm.Kind = "n-api"
+		} else {
+			nm.Kind = fmt.Sprintf("node-abi-%d", info.ABI)
+		}
+		f.Exec = true
+		if tool != "" {
+			dst := filepath.Join(work, "strip", fmt.Sprintf("%d-%s", i, filepath.Base(f.Src)))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := stripTo(ctx, tool, f.Src, dst); err != nil {
+				rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s left unstripped: %v", f.Rel, err))
+			} else if st, err := os.Stat(dst); err == nil {
+				f.Src, f.Size, nm.Stripped, nm.Bytes = dst, st.Size(), true, st.Size()
+			}
+		}
+		rep.NativeModules = append(rep.NativeModules, nm)
+	}
+	if tool == "" && len(keepNodes) > 0 {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("no strip tool for %s (strip or %s): %d native module(s) left unstripped, which can be much larger", o.Arch, map[string]string{"x86_64": "x86_64-linux-gnu-strip", "arm64": "aarch64-linux-gnu-strip"}[o.Arch], len(keepNodes)))
+	}
+	return nil
+}
+
+func largest(files []*entry, n int) []PackageSize {
+	by := map[string]*PackageSize{}
+	for _, f := range files {
+		name := topPackage(f.Rel)
+		p := by[name]
+		if p == nil {
+			p = &PackageSize{Name: name}
+			by[name] = p
+		}
+		p.Bytes += f.Size
+		p.Files++
+	}
+	list := make([]PackageSize, 0, len(by))
+	for _, p := range by {
+		list = append(list, *p)
+	}
+	sort.Slice(list, func(i, j int) bool {
+		if list[i].Bytes != list[j].Bytes {
+			return list[i].Bytes > list[j].Bytes
+		}
+		return list[i].Name < list[j].Name
+	})
+	if len(list) > n {
+		list = list[:n]
+	}
+	return list
+}
+
+func packageList(ps []PackageSize, n int) string {
+	var s []string
+	for i, p := range ps {
+		if i == n {
+			break
+		}
+		s = append(s, fmt.Sprintf("%s %s", p.Name, human(p.Bytes)))
+	}
+	return strings.Join(s, ", ")
+}
+
+// human formats bytes as MB with one decimal (1 MB = 1,000,000 B; Lambda's "50 MB" is MiB,
+// so limits are also given in bytes).
+func human(b int64) string {
+	switch {
+	case b >= 1_000_000:
+		return fmt.Sprintf("%.1f MB", float64(b)/1e6)
+	case b >= 1_000:
+		return fmt.Sprintf("%.1f kB", float64(b)/1e3)
+	}
+	return fmt.Sprintf("%d B", b)
+}

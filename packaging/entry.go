@@ -1,0 +1,122 @@
+package packaging
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+)
+
+// Manifest is rudderctl-lambda.json (CONTRACTS §1).
+type Manifest struct {
+	Schema     int               `json:"schema"`
+	Runtime    string            `json:"runtime"`
+	Arch       string            `json:"arch"`
+	Entry      string            `json:"entry"`
+	HealthPath string            `json:"health_path"`
+	Env        map[string]string `json:"env"`
+}
+
+// NewManifest is the manifest for an app entry.
+func NewManifest(runtime, arch, entry string) Manifest {
+	return Manifest{
+		Schema: 1, Runtime: runtime, Arch: arch, Entry: entry, HealthPath: HealthPath,
+		Env: map[string]string{"CLUSTER_ENABLED": "false", "NODE_OPTIONS": "--no-node-snapshot"},
+	}
+}
+
+// Bytes is the manifest as written into the zip (stable: keys in a fixed order).
+func (m Manifest) Bytes() []byte {
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return append(b, '\n')
+}
+
+// packageJSON is the part of package.json packaging reads.
+type packageJSON struct {
+	Name    string            `json:"name"`
+	Main    string            `json:"main"`
+	Scripts map[string]string `json:"scripts"`
+}
+
+func readPackageJSON(dir string) (packageJSON, error) {
+	var p packageJSON
+	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("%s/package.json is not valid JSON: %v; fix the file", dir, err)
+	}
+	return p, nil
+}
+
+// StartScriptEntry returns X from a start script such as "node X", "NODE_ENV=production
+// node --enable-source-maps X" or "cross-env A=1 node X"; "" if there is no `node X`.
+func StartScriptEntry(script string) string {
+	// Only the first command of a chain: "node a.js && other" starts a.js.
+	for _, sep := range []string{"&&", "||", ";", "|"} {
+		if i := strings.Index(script, sep); i >= 0 {
+			script = script[:i]
+		}
+	}
+	f := strings.Fields(script)
+	for i, w := range f {
+		if w != "node" && !strings.HasSuffix(w, "/node") {
+			continue
+		}
+		for j := i + 1; j < len(f); j++ {
+			a := strings.Trim(f[j], `"'`)
+			if strings.HasPrefix(a, "-") {
+				// Options taking a separate value.
+				switch a {
+				case "-r", "--require", "--import", "--loader", "--experimental-loader", "--env-file", "--title", "--max-old-space-size", "--stack-size":
+					j++
+				}
+				continue
+			}
+			return a
+		}
+		return ""
+	}
+	return ""
+}
+
+// DetectEntry picks the app's entry: explicit, else package.json main, else `node X` in
+// scripts.start, else index.js. It returns a clean slash path relative to src that names
+// an existing file (resolving "dist/index" to "dist/index.js" or "dist/index/index.js" as
+// Node would).
+func DetectEntry(src, explicit string) (entry, from string, err error) {
+	p, err := readPackageJSON(src)
+	if err != nil {
+		return "", "", err
+	}
+	cand, from := explicit, "--entry"
+	if cand == "" && p.Main != "" {
+		cand, from = p.Main, `package.json "main"`
+	}
+	if cand == "" && p.Scripts["start"] != "" {
+		if e := StartScriptEntry(p.Scripts["start"]); e != "" {
+			cand, from = e, `package.json scripts.start`
+		}
+	}
+	if cand == "" {
+		cand, from = "index.js", "the default index.js"
+	}
+	clean := path.Clean(filepath.ToSlash(cand))
+	clean = strings.TrimPrefix(clean, "./")
+	if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", "", fmt.Errorf("entry %q (from %s) is outside the app directory: the zip holds only %s; pass --entry with a path inside it", cand, from, src)
+	}
+	for _, c := range []string{clean, clean + ".js", clean + ".cjs", clean + ".mjs", clean + "/index.js"} {
+		if st, err := os.Stat(filepath.Join(src, filepath.FromSlash(c))); err == nil && !st.IsDir() {
+			return c, from, nil
+		}
+	}
+	hint := "build the app first (e.g. npm run build)"
+	if explicit != "" {
+		hint = "pass --entry with an existing file"
+	}
+	return "", "", fmt.Errorf("entry %s (from %s) does not exist in %s: the adapter would have nothing to start; %s, or pass --entry", clean, from, src, hint)
+}
