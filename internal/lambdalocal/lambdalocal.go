@@ -1,0 +1,571 @@
+// Package lambdalocal runs a Lambda function version on this machine the way Lambda runs it:
+// the unpacked zip as the task root, the official Runtime Interface Emulator (RIE) as the
+// execution environment, the function's exec wrapper as its bootstrap, Lambda's environment
+// variables, timeout and memory setting, and a re-initialised environment after a crash or a
+// timeout.
+package lambdalocal
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Function is one function version as Lambda would run it.
+type Function struct {
+	Name, Version string            // Version "$LATEST" or "1", "2", ...
+	TaskRoot      string            // unpacked zip (read-only by convention)
+	Runtime, Arch string            // nodejs22.x, x86_64
+	Handler       string            // e.g. rudderctl.handler (required by managed runtimes, unused)
+	Env           map[string]string // function environment
+	Timeout       time.Duration     // 0 = Lambda's default, 3 s; rounded up to whole seconds
+	MemoryMB      int               // 0 = Lambda's default, 128
+}
+
+// Options say how to run a Function here.
+type Options struct {
+	Node string            // node binary for the runtime (nodedist.Ensure); passed as RUDDERCTL_NODE
+	RIE  string            // RIE binary; "" = ResolveRIE()
+	Log  func(line string) // every line the function (and RIE) prints; nil = discard. Called from one goroutine at a time.
+}
+
+// Result is the answer to one invocation, as Lambda's Invoke API reports it.
+type Result struct {
+	Payload       []byte
+	FunctionError string // "" or "Unhandled"
+	Duration      time.Duration
+}
+
+// MaxPayload is Lambda's synchronous invocation payload limit (request and response).
+const MaxPayload = 6 * 1024 * 1024
+
+// ErrRequestTooLarge is returned by Invoke for a payload over MaxPayload, as Lambda's Invoke
+// API refuses it (RequestTooLargeException) without running the function.
+var ErrRequestTooLarge = errors.New("request payload is larger than Lambda's 6 MB (6291456 bytes) limit for synchronous invocations")
+
+// DefaultWrapper is the exec wrapper a rudderctl zip carries at its root (CONTRACTS §1).
+const DefaultWrapper = "rudderctl-wrapper"
+
+// reserved are the variables Lambda sets itself and refuses in a function's environment.
+var reserved = map[string]bool{
+	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true,
+	"AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true,
+	"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_LAMBDA_RUNTIME_API": true,
+	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+}
+
+// Instance is one execution environment: an RIE process and the function it runs.
+type Instance struct {
+	f       Function
+	o       Options
+	rie     string
+	argv    []string
+	env     []string
+	timeout int // seconds, as the RIE takes it
+
+	logMu sync.Mutex
+
+	mu     sync.Mutex // serialises invokes: one environment runs one event at a time
+	closed bool
+	proc   *rieProc
+	// tree remembers the processes of the current runtime (the adapter, the app) so a crash or a
+	// timeout can clean up anything the RIE's own kill of the runtime's process group missed.
+	tree []procInfo
+}
+
+type rieProc struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{}
+	wg   sync.WaitGroup // log pumps
+}
+
+// Start prepares an execution environment for f: the RIE listens on free loopback ports and
+// initialises the function lazily on the first Invoke, as Lambda does on demand.
+func Start(ctx context.Context, f Function, o Options) (*Instance, error) {
+	if f.TaskRoot == "" {
+		return nil, errors.New("lambdalocal: Function.TaskRoot is empty")
+	}
+	root, err := filepath.Abs(f.TaskRoot)
+	if err != nil {
+		return nil, err
+	}
+	f.TaskRoot = root
+	if f.Name == "" {
+		f.Name = "rudderctl-local"
+	}
+	if f.Version == "" {
+		f.Version = "$LATEST"
+	}
+	if f.MemoryMB <= 0 {
+		f.MemoryMB = 128
+	}
+	if f.Timeout <= 0 {
+		f.Timeout = 3 * time.Second
+	}
+	for k := range f.Env {
+		if reserved[k] {
+			return nil, fmt.Errorf("function environment sets %s: Lambda reserves that variable and refuses it; remove it from the environment", k)
+		}
+	}
+	rie := o.RIE
+	if rie == "" {
+		if rie, err = ResolveRIE(ctx); err != nil {
+			return nil, err
+		}
+	}
+	wrapper, env := environment(f, o)
+	st, err := os.Stat(wrapper)
+	if err != nil {
+		return nil, fmt.Errorf("cannot run the function: its exec wrapper %s is missing (%v); is %s an unpacked rudderctl zip?", wrapper, err, f.TaskRoot)
+	}
+	if st.Mode().Perm()&0o111 == 0 {
+		return nil, fmt.Errorf("cannot run the function: its exec wrapper %s is not executable (mode %v); rebuild the zip with rudderctl package", wrapper, st.Mode().Perm())
+	}
+	i := &Instance{
+		f:       f,
+		o:       o,
+		rie:     rie,
+		argv:    []string{wrapper},
+		env:     env,
+		timeout: int((f.Timeout + time.Second - 1) / time.Second),
+	}
+	i.env = append(i.env, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(i.timeout))
+	if err := i.startProc(ctx); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// environment returns the bootstrap to run and the environment of the execution environment.
+func environment(f Function, o Options) (wrapper string, env []string) {
+	m := map[string]string{}
+	path := "/usr/local/bin:/usr/bin:/bin"
+	if o.Node != "" && filepath.IsAbs(o.Node) {
+		path = filepath.Dir(o.Node) + ":" + path
+	}
+	m["PATH"] = path
+	if h := os.Getenv("HOME"); h != "" {
+		m["HOME"] = h
+	} else {
+		m["HOME"] = os.TempDir()
+	}
+	m["TZ"] = ":UTC"
+	m["LANG"] = "en_US.UTF-8"
+	for k, v := range f.Env {
+		m[k] = v
+	}
+	// AWS_LAMBDA_EXEC_WRAPPER is the function's own setting (a deploy sets
+	// /var/task/rudderctl-wrapper); here the task root stands in for /var/task.
+	wrapper = filepath.Join(f.TaskRoot, DefaultWrapper)
+	if w := f.Env["AWS_LAMBDA_EXEC_WRAPPER"]; w != "" {
+		switch {
+		case strings.HasPrefix(w, "/var/task/"):
+			wrapper = filepath.Join(f.TaskRoot, strings.TrimPrefix(w, "/var/task/"))
+		case filepath.IsAbs(w):
+			wrapper = w
+		default:
+			wrapper = filepath.Join(f.TaskRoot, w)
+		}
+	}
+	m["AWS_LAMBDA_EXEC_WRAPPER"] = wrapper
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		region = "us-east-1"
+	}
+	lambdaVars := map[string]string{
+		"AWS_LAMBDA_FUNCTION_NAME":        f.Name,
+		"AWS_LAMBDA_FUNCTION_VERSION":     f.Version,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(f.MemoryMB),
+		"AWS_REGION":                      region,
+		"AWS_DEFAULT_REGION":              region,
+		"AWS_EXECUTION_ENV":               "AWS_Lambda_" + f.Runtime,
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + f.Name,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      time.Now().UTC().Format("2006/01/02") + "/[" + f.Version + "]local",
+		"LAMBDA_TASK_ROOT":                f.TaskRoot,
+		"LAMBDA_RUNTIME_DIR":              f.TaskRoot,
+		"_HANDLER":                        f.Handler,
+		// Dummy credentials, as a role would give: nothing local checks them.
+		"AWS_ACCESS_KEY_ID":     "AKIALOCALLAMBDA00000",
+		"AWS_SECRET_ACCESS_KEY": "local-lambda-secret-access-key-not-real",
+		"AWS_SESSION_TOKEN":     "local-lambda-session-token",
+	}
+	for k, v := range lambdaVars {
+		m[k] = v
+	}
+	if o.Node != "" {
+		m["RUDDERCTL_NODE"] = o.Node
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+m[k])
+	}
+	return wrapper, env
+}
+
+func (i *Instance) log(line string) {
+	if i.o.Log == nil {
+		return
+	}
+	i.logMu.Lock()
+	defer i.logMu.Unlock()
+	i.o.Log(line)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func rieLogLevel() string {
+	if l := os.Getenv("RUDDERCTL_RIE_LOG_LEVEL"); l != "" {
+		return l
+	}
+	return "warn"
+}
+
+// startProc starts the RIE and waits until it accepts connections. A port taken between
+// picking and binding is retried with new ports.
+func (i *Instance) startProc(ctx context.Context) error {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		p, err := i.tryStart(ctx)
+		if err == nil {
+			i.proc = p
+			i.tree = nil
+			return nil
+		}
+		lastErr = err
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return lastErr
+}
+
+func (i *Instance) tryStart(ctx context.Context) (*rieProc, error) {
+	emuPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	apiPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	for apiPort == emuPort {
+		if apiPort, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	emuAddr := "127.0.0.1:" + strconv.Itoa(emuPort)
+	args := []string{
+		"--log-level", rieLogLevel(),
+		"--runtime-interface-emulator-address", emuAddr,
+		"--runtime-api-address", "127.0.0.1:" + strconv.Itoa(apiPort),
+	}
+	args = append(args, i.argv...)
+	cmd := exec.Command(i.rie, args...)
+	cmd.Dir = i.f.TaskRoot
+	cmd.Env = i.env
+	cmd.SysProcAttr = sysProcAttr()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	var tail tailBuf
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("cannot start the Lambda Runtime Interface Emulator %s: %w; set RUDDERCTL_RIE to a working aws-lambda-rie binary", i.rie, err)
+	}
+	p := &rieProc{cmd: cmd, url: "http://" + emuAddr + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
+	p.wg.Add(2)
+	go i.pump(stdout, &p.wg, &tail)
+	go i.pump(stderr, &p.wg, &tail)
+	go func() {
+		p.wg.Wait() // the pipes must be drained before Wait closes them
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", emuAddr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return p, nil
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("the Lambda Runtime Interface Emulator exited at start (%v): %s", cmd.ProcessState, tail.String())
+		case <-ctx.Done():
+			killProc(p, nil)
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			killProc(p, nil)
+			return nil, fmt.Errorf("the Lambda Runtime Interface Emulator did not listen on %s within 15 s: %s", emuAddr, tail.String())
+		}
+	}
+}
+
+func (i *Instance) pump(r io.Reader, wg *sync.WaitGroup, tail *tailBuf) {
+	defer wg.Done()
+	br := bufio.NewReaderSize(r, 64*1024)
+	for {
+		line, err := br.ReadString('\n')
+		if line != "" {
+			line = strings.TrimRight(line, "\r\n")
+			tail.add(line)
+			i.log(line)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// tailBuf keeps the last lines the RIE printed, for start-up errors.
+type tailBuf struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (t *tailBuf) add(l string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.lines = append(t.lines, l)
+	if len(t.lines) > 10 {
+		t.lines = t.lines[1:]
+	}
+}
+
+func (t *tailBuf) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.lines) == 0 {
+		return "(no output)"
+	}
+	return strings.Join(t.lines, " | ")
+}
+
+func (p *rieProc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+var invokeClient = &http.Client{Transport: &http.Transport{
+	Proxy:               nil,
+	DisableCompression:  true,
+	MaxIdleConnsPerHost: 4,
+	IdleConnTimeout:     30 * time.Second,
+}}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// Invoke runs one event. A function error (crash, timeout, an error returned by the handler)
+// is reported in Result, not err; the next Invoke re-inits a crashed environment. err is for
+// events Lambda would refuse (ErrRequestTooLarge), a cancelled ctx (the environment is then
+// torn down and the next Invoke starts a fresh one) and emulator failures.
+func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
+	if len(payload) > MaxPayload {
+		return Result{}, ErrRequestTooLarge
+	}
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closed {
+		return Result{}, errors.New("lambdalocal: Invoke on a closed instance")
+	}
+	if i.proc == nil || i.proc.exited() {
+		if i.proc != nil {
+			i.log("rudderctl: the Lambda Runtime Interface Emulator exited; starting a new execution environment")
+			killProc(i.proc, i.tree)
+		}
+		if err := i.startProc(ctx); err != nil {
+			i.proc = nil
+			return Result{}, err
+		}
+	}
+	p := i.proc
+	reqID := newRequestID()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(payload))
+	if err != nil {
+		return Result{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Amzn-RequestId", reqID)
+	start := time.Now()
+	resp, err := invokeClient.Do(req)
+	var body []byte
+	if err == nil {
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	dur := time.Since(start)
+	if err != nil {
+		// The environment's state is unknown (an invoke may still run in it): replace it.
+		tree := i.tree
+		if len(tree) == 0 {
+			tree = descendants(p.cmd.Process.Pid)
+		}
+		killProc(p, tree)
+		i.proc = nil
+		if ctx.Err() != nil {
+			return Result{Duration: dur}, fmt.Errorf("invocation abandoned: %w (the execution environment was discarded)", ctx.Err())
+		}
+		return Result{Duration: dur}, fmt.Errorf("the Lambda Runtime Interface Emulator failed during the invocation: %w", err)
+	}
+	res := Result{Payload: body, Duration: dur}
+	reset := false
+	switch {
+	case resp.StatusCode == http.StatusOK && bytes.HasPrefix(body, []byte("Task timed out after ")):
+		res.FunctionError = "Unhandled"
+		res.Payload, _ = json.Marshal(map[string]string{
+			"errorType":    "Sandbox.Timedout",
+			"errorMessage": "RequestId: " + reqID + " Error: " + string(body),
+		})
+		reset = true
+	case resp.StatusCode == http.StatusOK:
+		if isErrorPayload(body) {
+			res.FunctionError = "Unhandled"
+		}
+	case resp.StatusCode == http.StatusBadGateway:
+		// The runtime exited or failed its init: the RIE resets the environment.
+		res.FunctionError = "Unhandled"
+		if !json.Valid(body) || len(body) == 0 {
+			res.Payload, _ = json.Marshal(map[string]string{
+				"errorType":    "Runtime.Unknown",
+				"errorMessage": "RequestId: " + reqID + " Error: " + strings.TrimSpace(string(body)),
+			})
+		}
+		reset = true
+	default:
+		tree := i.tree
+		killProc(p, tree)
+		i.proc = nil
+		return res, fmt.Errorf("the Lambda Runtime Interface Emulator answered %d %q; the execution environment was discarded", resp.StatusCode, truncate(string(body), 300))
+	}
+	if len(res.Payload) > MaxPayload+100 && res.FunctionError == "" {
+		res.FunctionError = "Unhandled"
+		res.Payload, _ = json.Marshal(map[string]string{
+			"errorType":    "Function.ResponseSizeTooLarge",
+			"errorMessage": fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxPayload+100),
+		})
+	}
+	if reset {
+		// The RIE killed the runtime's process group; anything that left it goes too.
+		killTree(i.tree)
+		i.tree = nil
+	} else {
+		// Remember the runtime's processes (about 1 ms): orphans that left the RIE's tree
+		// stay remembered until they exit.
+		i.tree = mergeTree(i.tree, descendants(p.cmd.Process.Pid))
+	}
+	return res, nil
+}
+
+// isErrorPayload tells a handler's error ({"errorMessage":..., "errorType":...}) from a result;
+// the RIE answers both with 200, where Lambda would set X-Amz-Function-Error.
+func isErrorPayload(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return false
+	}
+	if _, ok := m["errorMessage"]; !ok {
+		return false
+	}
+	for k := range m {
+		switch k {
+		case "errorMessage", "errorType", "stackTrace", "trace", "cause", "requestId":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
+
+// Close stops the execution environment: the RIE, the runtime and everything they started.
+func (i *Instance) Close() error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.closed {
+		return nil
+	}
+	i.closed = true
+	if i.proc != nil {
+		tree := append(descendants(i.proc.cmd.Process.Pid), i.tree...)
+		killProc(i.proc, tree)
+		i.proc = nil
+	}
+	return nil
+}
+
+// killProc kills the RIE's process group, the process groups of the given processes (the
+// runtime runs in its own group) and waits for the RIE to be reaped.
+func killProc(p *rieProc, tree []procInfo) {
+	if p == nil {
+		return
+	}
+	pid := p.cmd.Process.Pid
+	if len(tree) == 0 && !p.exited() {
+		tree = descendants(pid)
+	}
+	if !p.exited() {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
+	killTree(tree)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+	}
+}

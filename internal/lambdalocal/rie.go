@@ -1,0 +1,116 @@
+package lambdalocal
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// rieModule is the module that owns the `tool` line for the emulator in our go.mod.
+const ourModule = "github.com/rudderctl/rudderctl"
+
+var (
+	rieMu     sync.Mutex
+	rieCached string
+)
+
+// ResolveRIE finds the AWS Lambda Runtime Interface Emulator binary: $RUDDERCTL_RIE when set,
+// else `go tool -n aws-lambda-rie` run in the rudderctl module root (found by walking up from
+// the working directory, then from the executable), which builds the pinned emulator if needed
+// and prints its path. A successful answer is cached for the life of the process.
+func ResolveRIE(ctx context.Context) (string, error) {
+	if p := os.Getenv("RUDDERCTL_RIE"); p != "" {
+		st, err := os.Stat(p)
+		if err != nil {
+			return "", fmt.Errorf("RUDDERCTL_RIE=%s: %w; point it at an aws-lambda-rie binary or unset it", p, err)
+		}
+		if st.IsDir() || st.Mode().Perm()&0o111 == 0 {
+			return "", fmt.Errorf("RUDDERCTL_RIE=%s is not an executable file; point it at an aws-lambda-rie binary or unset it", p)
+		}
+		return p, nil
+	}
+	rieMu.Lock()
+	defer rieMu.Unlock()
+	if rieCached != "" {
+		return rieCached, nil
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("cannot build the Lambda Runtime Interface Emulator: the go command is not on PATH; install Go or set RUDDERCTL_RIE to an aws-lambda-rie binary")
+	}
+	cmd := exec.CommandContext(ctx, goBin, "tool", "-n", "aws-lambda-rie")
+	cmd.Dir = root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("cannot build the Lambda Runtime Interface Emulator: `go tool -n aws-lambda-rie` in %s failed: %v: %s; check that the Go module proxy is reachable or set RUDDERCTL_RIE", root, err, strings.TrimSpace(stderr.String()))
+	}
+	p := strings.TrimSpace(string(out))
+	if i := strings.LastIndexByte(p, '\n'); i >= 0 {
+		p = strings.TrimSpace(p[i+1:])
+	}
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("cannot find the Lambda Runtime Interface Emulator: `go tool -n aws-lambda-rie` printed %q which does not exist; set RUDDERCTL_RIE", p)
+	}
+	rieCached = p
+	return p, nil
+}
+
+// moduleRoot walks up from the working directory, then from the executable's directory, to
+// the directory whose go.mod declares our module.
+func moduleRoot() (string, error) {
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if r, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = r
+		}
+		starts = append(starts, filepath.Dir(exe))
+	}
+	for _, dir := range starts {
+		for {
+			if isOurModule(filepath.Join(dir, "go.mod")) {
+				return dir, nil
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	return "", errors.New("cannot find the Lambda Runtime Interface Emulator: not running inside the rudderctl source tree " +
+		"(no go.mod of " + ourModule + " above the working directory or the executable); " +
+		"set RUDDERCTL_RIE to an aws-lambda-rie binary " +
+		"(go build -o aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie)")
+}
+
+func isOurModule(goMod string) bool {
+	f, err := os.Open(goMod)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(line, "module"); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`) == ourModule
+		}
+	}
+	return false
+}
