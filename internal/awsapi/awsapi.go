@@ -1,0 +1,129 @@
+// Package awsapi holds the narrow interfaces rudderctl uses for each AWS service (only
+// the calls it makes) and builds them from aws-sdk-go-v2 clients with the default
+// credential chain, AWS_ENDPOINT_URL(_<SERVICE>) and the one retry policy (retry.go).
+package awsapi
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// STS is the part of STS rudderctl uses.
+type STS interface {
+	GetCallerIdentity(ctx context.Context, in *sts.GetCallerIdentityInput, o ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
+}
+
+// IAM is the part of IAM rudderctl uses.
+type IAM interface {
+	GetRole(ctx context.Context, in *iam.GetRoleInput, o ...func(*iam.Options)) (*iam.GetRoleOutput, error)
+	CreateRole(ctx context.Context, in *iam.CreateRoleInput, o ...func(*iam.Options)) (*iam.CreateRoleOutput, error)
+	UpdateAssumeRolePolicy(ctx context.Context, in *iam.UpdateAssumeRolePolicyInput, o ...func(*iam.Options)) (*iam.UpdateAssumeRolePolicyOutput, error)
+	TagRole(ctx context.Context, in *iam.TagRoleInput, o ...func(*iam.Options)) (*iam.TagRoleOutput, error)
+	ListRoleTags(ctx context.Context, in *iam.ListRoleTagsInput, o ...func(*iam.Options)) (*iam.ListRoleTagsOutput, error)
+	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, o ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
+	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, o ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, o ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
+	DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, o ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
+	DeleteRole(ctx context.Context, in *iam.DeleteRoleInput, o ...func(*iam.Options)) (*iam.DeleteRoleOutput, error)
+}
+
+// Logs is the part of CloudWatch Logs rudderctl uses.
+type Logs interface {
+	DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
+	CreateLogGroup(ctx context.Context, in *cloudwatchlogs.CreateLogGroupInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error)
+	PutRetentionPolicy(ctx context.Context, in *cloudwatchlogs.PutRetentionPolicyInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutRetentionPolicyOutput, error)
+	ListTagsForResource(ctx context.Context, in *cloudwatchlogs.ListTagsForResourceInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
+	TagResource(ctx context.Context, in *cloudwatchlogs.TagResourceInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.TagResourceOutput, error)
+	DeleteLogGroup(ctx context.Context, in *cloudwatchlogs.DeleteLogGroupInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
+	FilterLogEvents(ctx context.Context, in *cloudwatchlogs.FilterLogEventsInput, o ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.FilterLogEventsOutput, error)
+}
+
+// Lambda is the part of Lambda rudderctl uses. It satisfies the SDK waiters' GetFunction
+// and GetFunctionConfiguration client interfaces.
+type Lambda interface {
+	GetFunction(ctx context.Context, in *lambda.GetFunctionInput, o ...func(*lambda.Options)) (*lambda.GetFunctionOutput, error)
+	GetFunctionConfiguration(ctx context.Context, in *lambda.GetFunctionConfigurationInput, o ...func(*lambda.Options)) (*lambda.GetFunctionConfigurationOutput, error)
+	CreateFunction(ctx context.Context, in *lambda.CreateFunctionInput, o ...func(*lambda.Options)) (*lambda.CreateFunctionOutput, error)
+	UpdateFunctionCode(ctx context.Context, in *lambda.UpdateFunctionCodeInput, o ...func(*lambda.Options)) (*lambda.UpdateFunctionCodeOutput, error)
+	UpdateFunctionConfiguration(ctx context.Context, in *lambda.UpdateFunctionConfigurationInput, o ...func(*lambda.Options)) (*lambda.UpdateFunctionConfigurationOutput, error)
+	TagResource(ctx context.Context, in *lambda.TagResourceInput, o ...func(*lambda.Options)) (*lambda.TagResourceOutput, error)
+	ListVersionsByFunction(ctx context.Context, in *lambda.ListVersionsByFunctionInput, o ...func(*lambda.Options)) (*lambda.ListVersionsByFunctionOutput, error)
+	PublishVersion(ctx context.Context, in *lambda.PublishVersionInput, o ...func(*lambda.Options)) (*lambda.PublishVersionOutput, error)
+	GetAlias(ctx context.Context, in *lambda.GetAliasInput, o ...func(*lambda.Options)) (*lambda.GetAliasOutput, error)
+	CreateAlias(ctx context.Context, in *lambda.CreateAliasInput, o ...func(*lambda.Options)) (*lambda.CreateAliasOutput, error)
+	UpdateAlias(ctx context.Context, in *lambda.UpdateAliasInput, o ...func(*lambda.Options)) (*lambda.UpdateAliasOutput, error)
+	DeleteAlias(ctx context.Context, in *lambda.DeleteAliasInput, o ...func(*lambda.Options)) (*lambda.DeleteAliasOutput, error)
+	GetPolicy(ctx context.Context, in *lambda.GetPolicyInput, o ...func(*lambda.Options)) (*lambda.GetPolicyOutput, error)
+	AddPermission(ctx context.Context, in *lambda.AddPermissionInput, o ...func(*lambda.Options)) (*lambda.AddPermissionOutput, error)
+	RemovePermission(ctx context.Context, in *lambda.RemovePermissionInput, o ...func(*lambda.Options)) (*lambda.RemovePermissionOutput, error)
+	DeleteFunction(ctx context.Context, in *lambda.DeleteFunctionInput, o ...func(*lambda.Options)) (*lambda.DeleteFunctionOutput, error)
+}
+
+// APIGateway is the part of API Gateway v2 (HTTP APIs) rudderctl uses.
+type APIGateway interface {
+	GetApis(ctx context.Context, in *apigatewayv2.GetApisInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.GetApisOutput, error)
+	CreateApi(ctx context.Context, in *apigatewayv2.CreateApiInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.CreateApiOutput, error)
+	DeleteApi(ctx context.Context, in *apigatewayv2.DeleteApiInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.DeleteApiOutput, error)
+	GetIntegrations(ctx context.Context, in *apigatewayv2.GetIntegrationsInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.GetIntegrationsOutput, error)
+	CreateIntegration(ctx context.Context, in *apigatewayv2.CreateIntegrationInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.CreateIntegrationOutput, error)
+	UpdateIntegration(ctx context.Context, in *apigatewayv2.UpdateIntegrationInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.UpdateIntegrationOutput, error)
+	DeleteIntegration(ctx context.Context, in *apigatewayv2.DeleteIntegrationInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.DeleteIntegrationOutput, error)
+	GetRoutes(ctx context.Context, in *apigatewayv2.GetRoutesInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.GetRoutesOutput, error)
+	CreateRoute(ctx context.Context, in *apigatewayv2.CreateRouteInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.CreateRouteOutput, error)
+	UpdateRoute(ctx context.Context, in *apigatewayv2.UpdateRouteInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.UpdateRouteOutput, error)
+	DeleteRoute(ctx context.Context, in *apigatewayv2.DeleteRouteInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.DeleteRouteOutput, error)
+	GetStages(ctx context.Context, in *apigatewayv2.GetStagesInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.GetStagesOutput, error)
+	CreateStage(ctx context.Context, in *apigatewayv2.CreateStageInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.CreateStageOutput, error)
+	UpdateStage(ctx context.Context, in *apigatewayv2.UpdateStageInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.UpdateStageOutput, error)
+	DeleteStage(ctx context.Context, in *apigatewayv2.DeleteStageInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.DeleteStageOutput, error)
+}
+
+// Clients is one client per service, all for one region.
+type Clients struct {
+	Region     string
+	STS        STS
+	IAM        IAM
+	Logs       Logs
+	Lambda     Lambda
+	APIGateway APIGateway
+}
+
+// New builds the clients from the default credential chain (env, shared config, SSO,
+// IMDS, ...) for region. AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> are honoured by
+// the SDK itself. No network call is made here.
+func New(ctx context.Context, region string) (*Clients, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx,
+		awsconfig.WithRegion(region),
+		awsconfig.WithRetryer(func() aws.Retryer { return NewRetryer(false) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration unreadable: %v; check AWS_PROFILE and ~/.aws/config", err)
+	}
+	return &Clients{
+		Region: region,
+		STS:    sts.NewFromConfig(cfg),
+		IAM:    iam.NewFromConfig(cfg),
+		Logs:   cloudwatchlogs.NewFromConfig(cfg),
+		Lambda: lambda.NewFromConfig(cfg, func(o *lambda.Options) {
+			o.Retryer = NewRetryer(true)
+		}),
+		APIGateway: apigatewayv2.NewFromConfig(cfg),
+	}, nil
+}
+
+// AccountID asks STS who we are.
+func (c *Clients) AccountID(ctx context.Context) (string, error) {
+	out, err := c.STS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return "", Explain("identify the AWS account (sts:GetCallerIdentity)", err)
+	}
+	return aws.ToString(out.Account), nil
+}

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Template is the commented rudderctl.yaml that `rudderctl init` writes.
+func Template(stack, region string) string {
+	if stack == "" {
+		stack = DefaultStack
+	}
+	regionLine := "# region: eu-west-1      # else --region, AWS_REGION or AWS_DEFAULT_REGION"
+	if region != "" {
+		regionLine = "region: " + region + "        # flag --region overrides"
+	}
+	return strings.Join([]string{
+		"# rudderctl.yaml — how `rudderctl deploy transformer --lambda` deploys the",
+		"# RudderStack destination transformer to AWS Lambda behind an API Gateway HTTP API.",
+		"# Every key can be overridden by a flag; unknown keys are refused.",
+		"",
+		"# The stack name: part of every AWS name (rudderctl-<stack>-transformer) and the",
+		"# tag rudderctl:stack=<stack> that marks what the stack owns.",
+		"stack: " + stack,
+		regionLine,
+		"",
+		"transformer:",
+		"  # The code: either an app directory packaged on deploy (src) or a zip built",
+		"  # with `rudderctl package` (zip). Paths are relative to this file.",
+		"  src: ./rudder-transformer",
+		"  # zip: ./dist/transformer.zip",
+		"",
+		"  # Lambda settings. runtime and arch default to the zip's manifest, else:",
+		"  runtime: " + DefaultRuntime + "    # nodejs22.x | nodejs24.x",
+		"  arch: " + DefaultArch + "           # x86_64 | arm64",
+		fmt.Sprintf("  memory: %d           # MB, %d..%d (CPU grows with memory)", DefaultMemory, MinMemory, MaxMemory),
+		fmt.Sprintf("  timeout: %d            # seconds, %d..%d (API Gateway cuts requests at 30 s)", DefaultTimeout, MinTimeout, MaxTimeout),
+		fmt.Sprintf("  log_retention_days: %d # CloudWatch Logs retention of /aws/lambda/<function>", DefaultLogRetention),
+		"",
+		"  # Extra environment for the transformer (the function's own values win over the",
+		"  # zip manifest's env). AWS_* and RUDDERCTL_PATH_PREFIX are reserved.",
+		"  environment:",
+		"    LOG_LEVEL: info",
+		"",
+	}, "\n")
+}
+
+// WriteTemplate writes the template to path; an existing file is kept unless force.
+func WriteTemplate(path, stack, region string, force bool) error {
+	if path == "" {
+		path = DefaultFile
+	}
+	if stack != "" {
+		if err := ValidateStack(stack); err != nil {
+			return err
+		}
+	}
+	if region != "" {
+		if err := ValidateRegion(region); err != nil {
+			return err
+		}
+	}
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if force {
+		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	}
+	f, err := os.OpenFile(path, flags, 0o644)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s not written: the file already exists; pass --force to overwrite it", path)
+		}
+		return fmt.Errorf("%s not written: %v; check the directory and its permissions", path, err)
+	}
+	if _, err := f.WriteString(Template(stack, region)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

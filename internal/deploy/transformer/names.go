@@ -1,0 +1,106 @@
+// Package transformer deploys the RudderStack destination transformer to AWS Lambda behind
+// an API Gateway HTTP API: observe (read-only calls) -> Plan (pure) -> Apply.
+//
+// The cloud is the only record: everything is tagged rudderctl:stack=<name> and found again
+// by tag or by name; there is no local state file. Every step is idempotent, so an
+// interrupted deploy is finished by running it again.
+package transformer
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// TagKey marks everything a stack owns.
+const TagKey = "rudderctl:stack"
+
+// Fixed names and values inside a stack.
+const (
+	AliasName       = "live"
+	Handler         = "rudderctl.handler"
+	WrapperEnv      = "AWS_LAMBDA_EXEC_WRAPPER"
+	WrapperPath     = "/var/task/rudderctl-wrapper"
+	PrefixEnv       = "RUDDERCTL_PATH_PREFIX"
+	PolicyName      = "rudderctl-logs"
+	StatementID     = "rudderctl-apigateway-invoke"
+	StageName       = "$default"
+	RolePath        = "/rudderctl/"
+	ManifestFile    = "rudderctl-lambda.json"
+	MaxDirectUpload = 50 * 1000 * 1000 // Lambda's limit for a zip sent in the request
+)
+
+// Names are the AWS names of one stack's transformer (docs/CONTRACTS.md §6).
+type Names struct {
+	Stack    string
+	Role     string
+	Function string
+	LogGroup string
+	API      string
+}
+
+// NamesFor derives every name from the stack name.
+func NamesFor(stack string) Names {
+	base := "rudderctl-" + stack + "-transformer"
+	return Names{Stack: stack, Role: base, Function: base, LogGroup: "/aws/lambda/" + base, API: base}
+}
+
+// Tags is the tag set put on every resource.
+func (n Names) Tags() map[string]string { return map[string]string{TagKey: n.Stack} }
+
+// NewSecret returns a random URL-safe secret of 192 bits.
+func NewSecret() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("could not generate the endpoint secret: %v", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+var secretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{22,}$`)
+
+// SecretFromPrefix reads the secret back from a RUDDERCTL_PATH_PREFIX value ("/<secret>").
+func SecretFromPrefix(prefix string) (string, bool) {
+	s := strings.TrimPrefix(prefix, "/")
+	if s == prefix || !secretRe.MatchString(s) {
+		return "", false
+	}
+	return s, true
+}
+
+// RouteKeys are the only routes of the API: everything under /<secret>.
+func RouteKeys(secret string) []string {
+	return []string{"ANY /" + secret + "/{proxy+}", "ANY /" + secret}
+}
+
+// redact hides the secret in anything shown to a person.
+func redact(s, secret string) string {
+	if secret == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, secret, "<secret>")
+}
+
+// RoleARN, FunctionARN, ... build ARNs in the aws partition.
+func RoleARN(account, role string) string {
+	return "arn:aws:iam::" + account + ":role" + RolePath + role
+}
+
+func LogGroupARN(region, account, group string) string {
+	return "arn:aws:logs:" + region + ":" + account + ":log-group:" + group
+}
+
+func SourceARN(region, account, apiID string) string {
+	return "arn:aws:execute-api:" + region + ":" + account + ":" + apiID + "/*/*"
+}
+
+// TrustPolicy lets Lambda assume the role.
+const TrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+
+// LogsPolicy is the role's only permission: write to the function's own log group.
+func LogsPolicy(region, account, group string) string {
+	arn := LogGroupARN(region, account, group)
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogStream","logs:PutLogEvents"],"Resource":["` + arn + `:*"]}]}`
+}

@@ -1,0 +1,235 @@
+package transformer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi"
+)
+
+// Status is what exists for a stack. It never holds the secret.
+type Status struct {
+	Stack      string          `json:"stack"`
+	Region     string          `json:"region"`
+	Deployed   bool            `json:"deployed"`
+	Role       *StatusItem     `json:"role"`
+	LogGroup   *StatusItem     `json:"log_group"`
+	Function   *FunctionStatus `json:"function"`
+	API        *APIStatus      `json:"api"`
+	Permission bool            `json:"permission"`
+	Endpoint   string          `json:"endpoint,omitempty"`
+	Problems   []string        `json:"problems"`
+}
+
+type StatusItem struct {
+	Name   string `json:"name"`
+	ARN    string `json:"arn,omitempty"`
+	Detail string `json:"detail,omitempty"`
+}
+
+type FunctionStatus struct {
+	Name         string   `json:"name"`
+	ARN          string   `json:"arn"`
+	State        string   `json:"state"`
+	LastUpdate   string   `json:"last_update"`
+	Runtime      string   `json:"runtime"`
+	Arch         string   `json:"arch"`
+	Memory       int32    `json:"memory"`
+	Timeout      int32    `json:"timeout"`
+	CodeSha256   string   `json:"code_sha256"`
+	Versions     []string `json:"versions"`
+	AliasVersion string   `json:"alias_version,omitempty"`
+}
+
+type APIStatus struct {
+	ID           string `json:"id"`
+	Endpoint     string `json:"endpoint"`
+	Routes       int    `json:"routes"`
+	Integrations int    `json:"integrations"`
+	Stage        bool   `json:"stage"`
+	Duplicates   int    `json:"duplicates,omitempty"`
+}
+
+// GetStatus observes the stack (read-only).
+func GetStatus(ctx context.Context, c *awsapi.Clients, stack, region string) (*Status, error) {
+	n := NamesFor(stack)
+	o, err := Observe(ctx, c, n)
+	if err != nil {
+		return nil, err
+	}
+	s := &Status{Stack: stack, Region: region, Problems: []string{}}
+	if o.Role != nil {
+		s.Role = &StatusItem{Name: n.Role, ARN: o.Role.ARN}
+		if o.Role.Policy == "" {
+			s.Problems = append(s.Problems, "the role has no "+PolicyName+" policy (the function cannot write logs)")
+		}
+	}
+	if o.Logs != nil {
+		s.LogGroup = &StatusItem{Name: n.LogGroup, ARN: o.Logs.ARN, Detail: fmt.Sprintf("retention %d days", o.Logs.Retention)}
+	}
+	if f := o.Func; f != nil {
+		fs := &FunctionStatus{Name: n.Function, ARN: f.ARN, State: f.State, LastUpdate: f.LastUpdate, Runtime: f.Config.Runtime,
+			Arch: f.Config.Arch, Memory: f.Config.Memory, Timeout: f.Config.Timeout, CodeSha256: f.CodeSha256, Versions: []string{}}
+		for _, v := range o.Versions {
+			fs.Versions = append(fs.Versions, v.Number)
+		}
+		if o.Alias != nil {
+			fs.AliasVersion = o.Alias.Version
+		} else {
+			s.Problems = append(s.Problems, "no alias "+AliasName+" (the API has nothing to invoke)")
+		}
+		if f.State != "Active" {
+			s.Problems = append(s.Problems, "function state "+f.State)
+		}
+		if f.OtherStack != "" {
+			s.Problems = append(s.Problems, "the function belongs to stack "+f.OtherStack)
+		}
+		s.Function = fs
+	}
+	if len(o.APIs) > 0 {
+		a := &APIStatus{ID: o.APIs[0].ID, Endpoint: o.APIs[0].Endpoint, Routes: len(o.Routes), Integrations: len(o.Integrations), Duplicates: len(o.APIs) - 1}
+		for _, st := range o.Stages {
+			if st.Name == StageName {
+				a.Stage = true
+			}
+		}
+		if !a.Stage {
+			s.Problems = append(s.Problems, "the API has no "+StageName+" stage")
+		}
+		if a.Routes != 2 {
+			s.Problems = append(s.Problems, fmt.Sprintf("the API has %d routes, want 2", a.Routes))
+		}
+		s.API = a
+		s.Endpoint = a.Endpoint
+	}
+	s.Permission = o.Permission != nil
+	s.Deployed = s.Role != nil || s.LogGroup != nil || s.Function != nil || s.API != nil
+	if s.Deployed {
+		if s.Function == nil || s.API == nil || !s.Permission || s.Role == nil || s.LogGroup == nil {
+			s.Problems = append(s.Problems, "incomplete: run `rudderctl deploy transformer --lambda` to finish it")
+		}
+	}
+	return s, nil
+}
+
+// Endpoint is what rudder-server needs.
+type Endpoint struct {
+	Stack string `json:"stack"`
+	// URL is the API URL; DestTransformURL adds the secret prefix only when asked for.
+	URL              string `json:"url"`
+	DestTransformURL string `json:"dest_transform_url"`
+	SecretShown      bool   `json:"secret_shown"`
+}
+
+// ErrNotDeployed says the stack has no API or function yet.
+var ErrNotDeployed = errors.New("not deployed")
+
+// GetEndpoint returns the endpoint; the secret is included only when showSecret.
+func GetEndpoint(ctx context.Context, c *awsapi.Clients, stack string, showSecret bool) (*Endpoint, error) {
+	n := NamesFor(stack)
+	o, err := Observe(ctx, c, n)
+	if err != nil {
+		return nil, err
+	}
+	if len(o.APIs) == 0 || o.Func == nil {
+		return nil, fmt.Errorf("stack %q has no endpoint: it is %w (no HTTP API or function found by its tag); run `rudderctl deploy transformer --lambda --stack %s`", stack, ErrNotDeployed, stack)
+	}
+	secret, ok := SecretFromPrefix(o.Func.Config.Env[PrefixEnv])
+	if !ok {
+		return nil, fmt.Errorf("stack %q has no endpoint secret: the function's %s is missing; run `rudderctl deploy transformer --lambda` to repair it", stack, PrefixEnv)
+	}
+	url := strings.TrimSuffix(o.APIs[0].Endpoint, "/")
+	e := &Endpoint{Stack: stack, URL: url, DestTransformURL: url + "/<secret>"}
+	if showSecret {
+		e.DestTransformURL = url + "/" + secret
+		e.SecretShown = true
+	}
+	return e, nil
+}
+
+// Rollback points the alias at the previous published version.
+func Rollback(ctx context.Context, c *awsapi.Clients, stack string) (from, to string, err error) {
+	n := NamesFor(stack)
+	o, err := Observe(ctx, c, n)
+	if err != nil {
+		return "", "", err
+	}
+	if o.Func == nil || o.Alias == nil {
+		return "", "", fmt.Errorf("nothing to roll back: stack %q has no function or alias %s; deploy it first", stack, AliasName)
+	}
+	cur := versionNumber(o.Alias.Version)
+	prev := ""
+	for _, v := range o.Versions {
+		if k := versionNumber(v.Number); k < cur {
+			prev = v.Number
+		}
+	}
+	if prev == "" {
+		return "", "", fmt.Errorf("nothing to roll back: alias %s points at version %s and there is no earlier published version; deploy a fix instead", AliasName, o.Alias.Version)
+	}
+	_, err = c.Lambda.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(n.Function), Name: aws.String(AliasName), FunctionVersion: aws.String(prev)})
+	if err != nil {
+		return "", "", awsapi.Explain("point alias "+AliasName+" at version "+prev, err)
+	}
+	return o.Alias.Version, prev, nil
+}
+
+// Logs prints the function's log events since the given time; follow keeps polling until
+// ctx is done.
+func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time, follow bool, out io.Writer) error {
+	n := NamesFor(stack)
+	start := since.UnixMilli()
+	seen := map[string]bool{}
+	for {
+		var token *string
+		last := start
+		for {
+			res, err := c.Logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{
+				LogGroupName: aws.String(n.LogGroup), StartTime: aws.Int64(start), NextToken: token,
+			})
+			if awsapi.IsNotFound(err) {
+				return fmt.Errorf("no logs: log group %s does not exist; deploy the stack first (`rudderctl deploy transformer --lambda`)", n.LogGroup)
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return awsapi.Explain("read log group "+n.LogGroup, err)
+			}
+			for _, e := range res.Events {
+				id := aws.ToString(e.EventId)
+				if id != "" && seen[id] {
+					continue
+				}
+				seen[id] = true
+				ts := time.UnixMilli(aws.ToInt64(e.Timestamp)).UTC().Format(time.RFC3339Nano)
+				msg := strings.TrimRight(aws.ToString(e.Message), "\n")
+				fmt.Fprintf(out, "%s %s %s\n", ts, aws.ToString(e.LogStreamName), msg)
+				if t := aws.ToInt64(e.Timestamp); t > last {
+					last = t
+				}
+			}
+			if aws.ToString(res.NextToken) == "" {
+				break
+			}
+			token = res.NextToken
+		}
+		if !follow {
+			return nil
+		}
+		start = last
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(2 * time.Second):
+		}
+	}
+}

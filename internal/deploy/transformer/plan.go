@@ -1,0 +1,331 @@
+package transformer
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Action is one kind of mutating call (or short sequence of calls) the apply step makes.
+type Action string
+
+const (
+	CreateRole        Action = "CreateRole"
+	UpdateTrust       Action = "UpdateAssumeRolePolicy"
+	TagRole           Action = "TagRole"
+	PutRolePolicy     Action = "PutRolePolicy"
+	CreateLogGroup    Action = "CreateLogGroup"
+	TagLogGroup       Action = "TagLogGroup"
+	PutRetention      Action = "PutRetentionPolicy"
+	CreateFunction    Action = "CreateFunction"
+	TagFunction       Action = "TagFunction"
+	UpdateCode        Action = "UpdateFunctionCode"
+	UpdateConfig      Action = "UpdateFunctionConfiguration"
+	PublishVersion    Action = "PublishVersion"
+	CreateAlias       Action = "CreateAlias"
+	UpdateAlias       Action = "UpdateAlias"
+	CreateAPI         Action = "CreateApi"
+	CreateIntegration Action = "CreateIntegration"
+	UpdateIntegration Action = "UpdateIntegration"
+	CreateRoute       Action = "CreateRoute"
+	UpdateRoute       Action = "UpdateRoute"
+	CreateStage       Action = "CreateStage"
+	UpdateStage       Action = "UpdateStage"
+	AddPermission     Action = "AddPermission"
+	RemovePermission  Action = "RemovePermission"
+	DeleteRoute       Action = "DeleteRoute"
+	DeleteIntegration Action = "DeleteIntegration"
+	DeleteStage       Action = "DeleteStage"
+	DeleteAPI         Action = "DeleteApi"
+	DeleteAlias       Action = "DeleteAlias"
+	DeleteVersion     Action = "DeleteVersion"
+	DeleteFunction    Action = "DeleteFunction"
+	DeleteLogGroup    Action = "DeleteLogGroup"
+	DeleteRolePolicy  Action = "DeleteRolePolicy"
+	DeleteRole        Action = "DeleteRole"
+)
+
+// Change is one step of a plan.
+type Change struct {
+	Action   Action `json:"action"`
+	Resource string `json:"resource"` // "IAM role", "Lambda function", ...
+	Name     string `json:"name"`     // shown to people; never holds the secret
+	Reason   string `json:"reason,omitempty"`
+	// Target is the id the call acts on (route id, integration id, version, API id...),
+	// or for a new route its key. Not shown (a route key holds the secret).
+	Target string `json:"-"`
+	// API is the API id the change belongs to ("" = the one being created or kept).
+	API string `json:"-"`
+}
+
+// Verb is "create", "update" or "delete".
+func (c Change) Verb() string {
+	a := string(c.Action)
+	switch {
+	case strings.HasPrefix(a, "Create"), a == string(PublishVersion), a == string(AddPermission):
+		return "create"
+	case strings.HasPrefix(a, "Delete"), a == string(RemovePermission):
+		return "delete"
+	}
+	return "update"
+}
+
+// String is the line shown for the change.
+func (c Change) String() string {
+	mark := map[string]string{"create": "+", "update": "~", "delete": "-"}[c.Verb()]
+	s := fmt.Sprintf("%s %s %s: %s", mark, c.Resource, c.Name, c.Action)
+	if c.Reason != "" {
+		s += " (" + c.Reason + ")"
+	}
+	return s
+}
+
+// StackError is a refusal found while planning (for example a resource with our name
+// that belongs to someone else).
+type StackError struct{ Msg string }
+
+func (e *StackError) Error() string { return e.Msg }
+
+// Plan compares observed and desired and returns the ordered changes. It does no I/O.
+func Plan(o *Observed, d *Desired) ([]Change, error) {
+	var cs []Change
+	add := func(c Change) { cs = append(cs, c) }
+
+	// 1. IAM role and its inline policy.
+	policy := LogsPolicy(d.Region, d.Account, d.LogGroup)
+	if o.Role == nil {
+		add(Change{Action: CreateRole, Resource: "IAM role", Name: d.Role, Reason: "missing"})
+		add(Change{Action: PutRolePolicy, Resource: "IAM role policy", Name: d.Role + "/" + PolicyName, Reason: "missing"})
+	} else {
+		if o.Role.OtherStack != "" {
+			return nil, &StackError{fmt.Sprintf("IAM role %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Role, o.Role.OtherStack, TagKey, o.Role.OtherStack)}
+		}
+		if !o.Role.Tagged {
+			add(Change{Action: TagRole, Resource: "IAM role", Name: d.Role, Reason: "stack tag missing"})
+		}
+		if !policyEqual(o.Role.Trust, TrustPolicy) {
+			add(Change{Action: UpdateTrust, Resource: "IAM role", Name: d.Role, Reason: "trust policy differs"})
+		}
+		if !policyEqual(o.Role.Policy, policy) {
+			reason := "differs"
+			if o.Role.Policy == "" {
+				reason = "missing"
+			}
+			add(Change{Action: PutRolePolicy, Resource: "IAM role policy", Name: d.Role + "/" + PolicyName, Reason: reason})
+		}
+	}
+
+	// 2. Log group.
+	if o.Logs == nil {
+		add(Change{Action: CreateLogGroup, Resource: "log group", Name: d.LogGroup, Reason: "missing"})
+		if d.LogRetention > 0 {
+			add(Change{Action: PutRetention, Resource: "log group", Name: d.LogGroup, Reason: fmt.Sprintf("retention %d days", d.LogRetention)})
+		}
+	} else {
+		if !o.Logs.Tagged {
+			add(Change{Action: TagLogGroup, Resource: "log group", Name: d.LogGroup, Reason: "stack tag missing"})
+		}
+		if o.Logs.Retention != d.LogRetention && d.LogRetention > 0 {
+			add(Change{Action: PutRetention, Resource: "log group", Name: d.LogGroup, Reason: fmt.Sprintf("retention %d -> %d days", o.Logs.Retention, d.LogRetention)})
+		}
+	}
+
+	// 3. Function.
+	if o.Func == nil {
+		add(Change{Action: CreateFunction, Resource: "Lambda function", Name: d.Function, Reason: "missing"})
+	} else {
+		if o.Func.OtherStack != "" {
+			return nil, &StackError{fmt.Sprintf("Lambda function %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Function, o.Func.OtherStack, TagKey, o.Func.OtherStack)}
+		}
+		if !o.Func.Tagged {
+			add(Change{Action: TagFunction, Resource: "Lambda function", Name: d.Function, Reason: "stack tag missing"})
+		}
+		// The architecture goes with the code (UpdateFunctionCode), the rest with the configuration.
+		switch {
+		case o.Func.CodeSha256 != d.CodeSha256:
+			add(Change{Action: UpdateCode, Resource: "Lambda function", Name: d.Function, Reason: "code changed"})
+		case o.Func.Config.Arch != d.Config.Arch:
+			add(Change{Action: UpdateCode, Resource: "Lambda function", Name: d.Function, Reason: "architecture " + o.Func.Config.Arch + " -> " + d.Config.Arch})
+		}
+		cur := o.Func.Config
+		cur.Arch = d.Config.Arch
+		if diff := cur.Diff(d.Config); len(diff) > 0 {
+			add(Change{Action: UpdateConfig, Resource: "Lambda function", Name: d.Function, Reason: strings.Join(diff, ", ")})
+		}
+	}
+
+	// 4. Version and alias.
+	var latest *Version
+	if n := len(o.Versions); n > 0 {
+		latest = &o.Versions[n-1]
+	}
+	publish := latest == nil || latest.CodeSha256 != d.CodeSha256 || !latest.Config.Equal(d.Config)
+	if publish {
+		reason := "code or configuration changed"
+		if latest == nil {
+			reason = "no version published"
+		}
+		add(Change{Action: PublishVersion, Resource: "Lambda version", Name: d.Function, Reason: reason})
+	}
+	switch {
+	case o.Alias == nil:
+		add(Change{Action: CreateAlias, Resource: "Lambda alias", Name: d.Function + ":" + AliasName, Reason: "missing"})
+	case publish:
+		add(Change{Action: UpdateAlias, Resource: "Lambda alias", Name: d.Function + ":" + AliasName, Reason: "to the new version"})
+	case o.Alias.Version != latest.Number:
+		add(Change{Action: UpdateAlias, Resource: "Lambda alias", Name: d.Function + ":" + AliasName, Reason: "version " + o.Alias.Version + " -> " + latest.Number})
+	}
+
+	// 5. HTTP API: the oldest API wins, the others are leftovers of an interrupted deploy.
+	apis := append([]API(nil), o.APIs...)
+	sort.SliceStable(apis, func(i, j int) bool {
+		if !apis[i].Created.Equal(apis[j].Created) {
+			return apis[i].Created.Before(apis[j].Created)
+		}
+		return apis[i].ID < apis[j].ID
+	})
+	var apiID string
+	var later []Change
+	if len(apis) == 0 {
+		add(Change{Action: CreateAPI, Resource: "HTTP API", Name: d.API, Reason: "missing"})
+	} else {
+		apiID = apis[0].ID
+		if len(o.APIs) > 0 && o.APIs[0].ID != apiID {
+			return nil, fmt.Errorf("internal: observed integrations belong to API %s, not the oldest API %s", o.APIs[0].ID, apiID)
+		}
+		for _, extra := range apis[1:] {
+			later = append(later, Change{Action: DeleteAPI, Resource: "HTTP API", Name: d.API + " (" + extra.ID + ")", Reason: "duplicate", Target: extra.ID, API: extra.ID})
+		}
+	}
+	aliasARN := ""
+	if o.Func != nil {
+		aliasARN = o.Func.ARN + ":" + AliasName
+	}
+	// Integration: one AWS_PROXY to the alias, payload 2.0.
+	integrationID := ""
+	for _, in := range o.Integrations {
+		if in.Type == "AWS_PROXY" && in.URI == aliasARN && aliasARN != "" && in.PayloadFormatVersion == "2.0" {
+			integrationID = in.ID
+			break
+		}
+	}
+	if integrationID == "" {
+		if len(o.Integrations) > 0 && apiID != "" {
+			integrationID = o.Integrations[0].ID
+			add(Change{Action: UpdateIntegration, Resource: "API integration", Name: d.API + " -> " + AliasName, Reason: "target differs", Target: integrationID, API: apiID})
+		} else {
+			add(Change{Action: CreateIntegration, Resource: "API integration", Name: d.API + " -> " + AliasName, Reason: "missing", API: apiID})
+		}
+	}
+	for _, in := range o.Integrations {
+		if in.ID != integrationID {
+			later = append(later, Change{Action: DeleteIntegration, Resource: "API integration", Name: in.ID, Reason: "not used", Target: in.ID, API: apiID})
+		}
+	}
+	// Routes: exactly the two secret-prefixed ones.
+	wantTarget := "integrations/" + integrationID
+	seen := map[string]bool{}
+	for _, key := range RouteKeys(d.Secret) {
+		shown := redact(key, d.Secret)
+		var found *Route
+		for i := range o.Routes {
+			if o.Routes[i].Key == key && !seen[o.Routes[i].ID] {
+				found = &o.Routes[i]
+				break
+			}
+		}
+		if found == nil {
+			add(Change{Action: CreateRoute, Resource: "API route", Name: shown, Reason: "missing", Target: key, API: apiID})
+			continue
+		}
+		seen[found.ID] = true
+		if integrationID == "" || found.Target != wantTarget {
+			add(Change{Action: UpdateRoute, Resource: "API route", Name: shown, Reason: "target differs", Target: found.ID, API: apiID})
+		}
+	}
+	var deletes []Change
+	for _, r := range o.Routes {
+		if !seen[r.ID] {
+			deletes = append(deletes, Change{Action: DeleteRoute, Resource: "API route", Name: redact(r.Key, d.Secret), Reason: "not a stack route", Target: r.ID, API: apiID})
+		}
+	}
+	later = append(deletes, later...)
+	// Stage $default with auto-deploy.
+	var stage *Stage
+	for i := range o.Stages {
+		if o.Stages[i].Name == StageName {
+			stage = &o.Stages[i]
+		}
+	}
+	switch {
+	case stage == nil:
+		add(Change{Action: CreateStage, Resource: "API stage", Name: StageName, Reason: "missing", API: apiID})
+	case !stage.AutoDeploy:
+		add(Change{Action: UpdateStage, Resource: "API stage", Name: StageName, Reason: "auto-deploy off", API: apiID})
+	}
+	// Permission for API Gateway to invoke the alias.
+	wantPerm := Permission{Principal: "apigateway.amazonaws.com", Action: "lambda:InvokeFunction", Resource: aliasARN, SourceARN: SourceARN(d.Region, d.Account, apiID)}
+	switch {
+	case o.Permission == nil || o.Alias == nil:
+		add(Change{Action: AddPermission, Resource: "Lambda permission", Name: StatementID, Reason: "missing"})
+	case apiID == "" || aliasARN == "" || *o.Permission != wantPerm:
+		add(Change{Action: RemovePermission, Resource: "Lambda permission", Name: StatementID, Reason: "differs"})
+		add(Change{Action: AddPermission, Resource: "Lambda permission", Name: StatementID, Reason: "differs"})
+	}
+	cs = append(cs, later...)
+	return cs, nil
+}
+
+// PlanDestroy lists the deletions for everything the stack owns, in reverse order of creation.
+func PlanDestroy(o *Observed, n Names) []Change {
+	var cs []Change
+	add := func(c Change) { cs = append(cs, c) }
+	funcOurs := o.Func != nil && o.Func.Tagged
+	if funcOurs && o.Permission != nil {
+		add(Change{Action: RemovePermission, Resource: "Lambda permission", Name: StatementID})
+	}
+	for i, api := range o.APIs {
+		if i == 0 {
+			for _, s := range o.Stages {
+				add(Change{Action: DeleteStage, Resource: "API stage", Name: s.Name, Target: s.Name, API: api.ID})
+			}
+			for _, r := range o.Routes {
+				add(Change{Action: DeleteRoute, Resource: "API route", Name: r.ID, Target: r.ID, API: api.ID})
+			}
+			for _, in := range o.Integrations {
+				add(Change{Action: DeleteIntegration, Resource: "API integration", Name: in.ID, Target: in.ID, API: api.ID})
+			}
+		}
+		add(Change{Action: DeleteAPI, Resource: "HTTP API", Name: n.API + " (" + api.ID + ")", Target: api.ID, API: api.ID})
+	}
+	if funcOurs {
+		if o.Alias != nil {
+			add(Change{Action: DeleteAlias, Resource: "Lambda alias", Name: n.Function + ":" + AliasName})
+		}
+		for i := len(o.Versions) - 1; i >= 0; i-- {
+			v := o.Versions[i].Number
+			add(Change{Action: DeleteVersion, Resource: "Lambda version", Name: n.Function + ":" + v, Target: v})
+		}
+		add(Change{Action: DeleteFunction, Resource: "Lambda function", Name: n.Function})
+	}
+	if o.Logs != nil && o.Logs.Tagged {
+		add(Change{Action: DeleteLogGroup, Resource: "log group", Name: n.LogGroup})
+	}
+	if o.Role != nil && o.Role.Tagged {
+		for _, p := range o.Role.PolicyNames {
+			add(Change{Action: DeleteRolePolicy, Resource: "IAM role policy", Name: n.Role + "/" + p, Target: p})
+		}
+		add(Change{Action: DeleteRole, Resource: "IAM role", Name: n.Role})
+	}
+	return cs
+}
+
+// versionNumber sorts "1" < "2" < "10".
+func versionNumber(v string) int {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return -1
+	}
+	return n
+}
