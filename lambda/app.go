@@ -112,9 +112,12 @@ func (a *App) waitReady(ctx context.Context, healthPath string, timeout time.Dur
 	tick := time.NewTicker(readyPollInterval)
 	defer tick.Stop()
 	for {
-		last = a.probe(ctx, url)
-		if last == "" {
+		r := a.probe(ctx, url)
+		if r == "" {
 			return nil
+		}
+		if ctx.Err() == nil || last == "" { // keep the last real answer, not our own timeout
+			last = r
 		}
 		select {
 		case <-a.done:

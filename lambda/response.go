@@ -58,10 +58,7 @@ func EncodeResponse(status int, header http.Header, body []byte, limit int) ([]b
 	if b64 {
 		size = base64.StdEncoding.EncodedLen(len(body)) + 256
 	}
-	if size > limit+256 {
-		size = limit + 256
-	}
-	buf := make([]byte, 0, size)
+	buf := make([]byte, 0, min(size, limit))
 	buf = append(buf, `{"statusCode":`...)
 	buf = strconv.AppendInt(buf, int64(status), 10)
 	buf = append(buf, `,"headers":{`...)
