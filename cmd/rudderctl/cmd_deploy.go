@@ -1,17 +1,102 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"io"
+	"os"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 )
 
-// deployCommand is a placeholder until its owner lands it.
+// deployCommand is `rudderctl deploy transformer --lambda`.
 func deployCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "deploy",
-		Usage:  "not implemented yet",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("deploy: not implemented yet") },
+		Name:  "deploy",
+		Usage: "deploy a component to AWS",
+		Subcommands: []*cli.Command{{
+			Name:      "transformer",
+			Usage:     "deploy the RudderStack transformer to Lambda behind an API Gateway HTTP API",
+			UsageText: "rudderctl deploy transformer --lambda [--src DIR | --zip FILE] [--stack NAME] [--config FILE] [--region R] [--json]",
+			Description: `Reconciles the stack, in order: IAM execution role (logs to its own group only), log
+group, Lambda function (code uploaded only when its SHA-256 differs, configuration updated
+only when it differs), a published version and the alias "live", and an HTTP API whose only
+routes are ANY /<secret> and ANY /<secret>/{proxy+} with the $default stage. Everything is
+tagged rudderctl:stack=<name>; the cloud is the only record. Running it again changes
+nothing when nothing changed, and finishes an interrupted deploy.
+
+The endpoint secret is generated once per stack and kept in the function's environment;
+it is never printed here (see ` + "`rudderctl endpoints --show-secret`" + `).
+
+Examples:
+   rudderctl deploy transformer --lambda --zip build/transformer.zip --region eu-west-1
+   rudderctl deploy transformer --lambda --src ./rudder-transformer --stack prod
+   rudderctl deploy transformer --lambda --config ops/rudderctl.yaml --memory 2048 --json
+   AWS_ENDPOINT_URL=http://127.0.0.1:4566 rudderctl deploy transformer --lambda --zip t.zip --region us-east-1`,
+			Flags:  transformerFlags(),
+			Action: func(c *cli.Context) error { return runDeploy(c, false) },
+		}},
+	}
+}
+
+// runDeploy is shared by deploy (apply) and plan (dryRun).
+func runDeploy(c *cli.Context, dryRun bool) error {
+	if err := noArgs(c); err != nil {
+		return err
+	}
+	t, in, src, err := resolveInput(c)
+	if err != nil {
+		return err
+	}
+	progress := c.App.ErrWriter
+	if progress == nil {
+		progress = os.Stderr
+	}
+	zi, cleanup, err := prepareCode(c.Context, &in, src, progress)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	in.Zip = zi.Path
+	cl, err := clients(c.Context, t.Region)
+	if err != nil {
+		return err
+	}
+	res, err := transformer.Deploy(c.Context, cl, in, zi, dryRun, progress)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, res)
+	}
+	printResult(c.App.Writer, res, dryRun)
+	return nil
+}
+
+func printResult(w io.Writer, r *transformer.Result, dryRun bool) {
+	if dryRun {
+		if r.Changes == 0 {
+			fmt.Fprintf(w, "stack %s (%s): no changes\n", r.Stack, r.Region)
+			return
+		}
+		fmt.Fprintf(w, "stack %s (%s): %d changes\n", r.Stack, r.Region, r.Changes)
+		for _, ch := range r.ChangeList {
+			fmt.Fprintln(w, "  "+ch)
+		}
+		return
+	}
+	endpoint := r.Endpoint
+	if endpoint == "" {
+		endpoint = "(none)"
+	}
+	fmt.Fprintf(w, "endpoint  %s  (+ the secret prefix: `rudderctl endpoints --show-secret`)\n", endpoint)
+	fmt.Fprintf(w, "function  %s\n", r.Function)
+	fmt.Fprintf(w, "version   %s\n", r.Version)
+	fmt.Fprintf(w, "alias     %s -> %s\n", r.Alias, r.Version)
+	if r.Changes == 0 {
+		fmt.Fprintln(w, "changes   no changes")
+	} else {
+		fmt.Fprintf(w, "changes   %d\n", r.Changes)
 	}
 }

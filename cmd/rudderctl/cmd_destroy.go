@@ -1,17 +1,87 @@
 package main
 
 import (
-	"errors"
+	"bufio"
+	"fmt"
+	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 )
 
-// destroyCommand is a placeholder until its owner lands it.
+// destroyCommand is `rudderctl destroy`.
 func destroyCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "destroy",
-		Usage:  "not implemented yet",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("destroy: not implemented yet") },
+		Name:      "destroy",
+		Usage:     "delete everything the stack owns in AWS",
+		UsageText: "rudderctl destroy [--yes] [--stack NAME] [--config FILE] [--region R] [--json]",
+		Description: `Deletes, in reverse order, everything tagged rudderctl:stack=<name>: the Lambda
+permission, API stage, routes, integration and API, the alias, versions and function, the
+log group, the role's policies and the role. Running it again says there is nothing to
+destroy. Without --yes it asks on a terminal, and refuses when there is none.
+
+Examples:
+   rudderctl destroy --stack staging
+   rudderctl destroy --stack ci-123 --yes`,
+		Flags: append(stackFlags(), jsonFlag(),
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}),
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			t, err := resolveTarget(c)
+			if err != nil {
+				return err
+			}
+			yes := c.Bool("yes")
+			if !yes && !isTerminal(os.Stdin) {
+				return fmt.Errorf("destroy of stack %q refused: it deletes the stack's function, API and logs, and there is no terminal to confirm on; pass --yes", t.Stack)
+			}
+			cl, err := clients(c.Context, t.Region)
+			if err != nil {
+				return err
+			}
+			progress := c.App.ErrWriter
+			if progress == nil {
+				progress = os.Stderr
+			}
+			if !yes {
+				planned, err := transformer.Destroy(c.Context, cl, t.Stack, t.Region, true, nil)
+				if err != nil {
+					return err
+				}
+				if len(planned) == 0 {
+					fmt.Fprintf(c.App.Writer, "stack %s (%s): nothing to destroy\n", t.Stack, t.Region)
+					return nil
+				}
+				for _, ch := range planned {
+					fmt.Fprintln(progress, ch.String())
+				}
+				fmt.Fprintf(progress, "type the stack name (%s) to delete these %d things: ", t.Stack, len(planned))
+				line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+				if strings.TrimSpace(line) != t.Stack {
+					return fmt.Errorf("destroy cancelled: the answer was not %q; nothing was deleted", t.Stack)
+				}
+			}
+			done, err := transformer.Destroy(c.Context, cl, t.Stack, t.Region, false, progress)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				list := []string{}
+				for _, ch := range done {
+					list = append(list, ch.String())
+				}
+				return printJSON(c.App.Writer, map[string]any{"stack": t.Stack, "region": t.Region, "deleted": len(done), "change_list": list})
+			}
+			if len(done) == 0 {
+				fmt.Fprintf(c.App.Writer, "stack %s (%s): nothing to destroy\n", t.Stack, t.Region)
+				return nil
+			}
+			fmt.Fprintf(c.App.Writer, "stack %s (%s): destroyed (%d deletions)\n", t.Stack, t.Region, len(done))
+			return nil
+		},
 	}
 }

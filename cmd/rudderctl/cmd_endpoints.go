@@ -1,17 +1,52 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 )
 
-// endpointsCommand is a placeholder until its owner lands it.
+// endpointsCommand is `rudderctl endpoints`: DEST_TRANSFORM_URL for rudder-server.
 func endpointsCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "endpoints",
-		Usage:  "not implemented yet",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("endpoints: not implemented yet") },
+		Name:      "endpoints",
+		Usage:     "show the transformer endpoint (DEST_TRANSFORM_URL for rudder-server)",
+		UsageText: "rudderctl endpoints [--show-secret] [--stack NAME] [--config FILE] [--region R] [--json]",
+		Description: `Prints the API URL. rudder-server needs it with the secret path prefix as
+DEST_TRANSFORM_URL; the prefix is shown only with --show-secret.
+
+Examples:
+   rudderctl endpoints
+   export DEST_TRANSFORM_URL=$(rudderctl endpoints --show-secret --json | jq -r .dest_transform_url)`,
+		Flags: append(stackFlags(), jsonFlag(),
+			&cli.BoolFlag{Name: "show-secret", Usage: "include the secret path prefix in DEST_TRANSFORM_URL"}),
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			t, err := resolveTarget(c)
+			if err != nil {
+				return err
+			}
+			cl, err := clients(c.Context, t.Region)
+			if err != nil {
+				return err
+			}
+			e, err := transformer.GetEndpoint(c.Context, cl, t.Stack, c.Bool("show-secret"))
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, e)
+			}
+			fmt.Fprintf(c.App.Writer, "url                 %s\n", e.URL)
+			fmt.Fprintf(c.App.Writer, "DEST_TRANSFORM_URL  %s\n", e.DestTransformURL)
+			if !e.SecretShown {
+				fmt.Fprintln(c.App.Writer, "(pass --show-secret to print the real prefix)")
+			}
+			return nil
+		},
 	}
 }

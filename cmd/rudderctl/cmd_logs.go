@@ -1,17 +1,54 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 )
 
-// logsCommand is a placeholder until its owner lands it.
+// logsCommand is `rudderctl logs transformer`.
 func logsCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "logs",
-		Usage:  "not implemented yet",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("logs: not implemented yet") },
+		Name:  "logs",
+		Usage: "print a component's logs",
+		Subcommands: []*cli.Command{{
+			Name:      "transformer",
+			Usage:     "print the transformer function's CloudWatch logs",
+			UsageText: "rudderctl logs transformer [--since 10m] [--follow] [--stack NAME] [--config FILE] [--region R]",
+			Description: `Prints the events of /aws/lambda/rudderctl-<stack>-transformer (FilterLogEvents).
+
+Examples:
+   rudderctl logs transformer
+   rudderctl logs transformer --since 1h
+   rudderctl logs transformer --follow --stack prod`,
+			Flags: append(stackFlags(),
+				&cli.DurationFlag{Name: "since", Value: 10 * time.Minute, Usage: "how far back to start"},
+				&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new events until interrupted"}),
+			Action: func(c *cli.Context) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
+				if c.Duration("since") <= 0 {
+					return fmt.Errorf("--since %s refused: it must be a positive duration such as 10m or 2h", c.Duration("since"))
+				}
+				t, err := resolveTarget(c)
+				if err != nil {
+					return err
+				}
+				cl, err := clients(c.Context, t.Region)
+				if err != nil {
+					return err
+				}
+				ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+				defer stop()
+				return transformer.Logs(ctx, cl, t.Stack, time.Now().Add(-c.Duration("since")), c.Bool("follow"), c.App.Writer)
+			},
+		}},
 	}
 }

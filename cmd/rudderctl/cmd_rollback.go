@@ -1,17 +1,51 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 )
 
-// rollbackCommand is a placeholder until its owner lands it.
+// rollbackCommand is `rudderctl rollback transformer`.
 func rollbackCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "rollback",
-		Usage:  "not implemented yet",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("rollback: not implemented yet") },
+		Name:  "rollback",
+		Usage: "point a component back at its previous version",
+		Subcommands: []*cli.Command{{
+			Name:      "transformer",
+			Usage:     "point the alias live at the previous published version",
+			UsageText: "rudderctl rollback transformer [--stack NAME] [--config FILE] [--region R] [--json]",
+			Description: `Moves the alias "live" (what API Gateway invokes) to the published version before the
+one it serves now. No code is uploaded; the next deploy moves it forward again.
+
+Examples:
+   rudderctl rollback transformer
+   rudderctl rollback transformer --stack prod`,
+			Flags: append(stackFlags(), jsonFlag()),
+			Action: func(c *cli.Context) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
+				t, err := resolveTarget(c)
+				if err != nil {
+					return err
+				}
+				cl, err := clients(c.Context, t.Region)
+				if err != nil {
+					return err
+				}
+				from, to, err := transformer.Rollback(c.Context, cl, t.Stack)
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c.App.Writer, map[string]string{"stack": t.Stack, "alias": transformer.AliasName, "from": from, "to": to})
+				}
+				fmt.Fprintf(c.App.Writer, "alias %s: version %s -> %s\n", transformer.AliasName, from, to)
+				return nil
+			},
+		}},
 	}
 }

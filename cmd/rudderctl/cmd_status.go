@@ -1,17 +1,79 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 )
 
-// statusCommand is a placeholder until its owner lands it.
+// statusCommand is `rudderctl status`: what exists for the stack.
 func statusCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "status",
-		Usage:  "not implemented yet",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("status: not implemented yet") },
+		Name:      "status",
+		Usage:     "show what exists for the stack in AWS",
+		UsageText: "rudderctl status [--stack NAME] [--config FILE] [--region R] [--json]",
+		Description: `Reads the stack (read-only) and shows each part, its state, the published versions,
+the version the alias "live" serves and the endpoint (without its secret).
+
+Examples:
+   rudderctl status
+   rudderctl status --stack prod --region eu-west-1 --json`,
+		Flags: append(stackFlags(), jsonFlag()),
+		Action: func(c *cli.Context) error {
+			if err := noArgs(c); err != nil {
+				return err
+			}
+			t, err := resolveTarget(c)
+			if err != nil {
+				return err
+			}
+			cl, err := clients(c.Context, t.Region)
+			if err != nil {
+				return err
+			}
+			s, err := transformer.GetStatus(c.Context, cl, t.Stack, t.Region)
+			if err != nil {
+				return err
+			}
+			if c.Bool("json") {
+				return printJSON(c.App.Writer, s)
+			}
+			w := c.App.Writer
+			if !s.Deployed {
+				fmt.Fprintf(w, "stack %s (%s): nothing deployed\n", s.Stack, s.Region)
+				return nil
+			}
+			fmt.Fprintf(w, "stack %s (%s)\n", s.Stack, s.Region)
+			item := func(label string, it *transformer.StatusItem) {
+				if it == nil {
+					fmt.Fprintf(w, "  %-11s missing\n", label)
+					return
+				}
+				fmt.Fprintf(w, "  %-11s %s %s\n", label, it.Name, it.Detail)
+			}
+			item("role", s.Role)
+			item("log group", s.LogGroup)
+			if f := s.Function; f != nil {
+				fmt.Fprintf(w, "  %-11s %s %s/%s, %s %s, %d MB, %d s\n", "function", f.Name, f.State, f.LastUpdate, f.Runtime, f.Arch, f.Memory, f.Timeout)
+				fmt.Fprintf(w, "  %-11s %s\n", "versions", strings.Join(f.Versions, ", "))
+				fmt.Fprintf(w, "  %-11s live -> %s\n", "alias", f.AliasVersion)
+			} else {
+				fmt.Fprintf(w, "  %-11s missing\n", "function")
+			}
+			if a := s.API; a != nil {
+				fmt.Fprintf(w, "  %-11s %s, %d routes, %d integrations, $default stage %v\n", "api", a.ID, a.Routes, a.Integrations, a.Stage)
+				fmt.Fprintf(w, "  %-11s %s\n", "endpoint", a.Endpoint)
+			} else {
+				fmt.Fprintf(w, "  %-11s missing\n", "api")
+			}
+			fmt.Fprintf(w, "  %-11s %v\n", "permission", s.Permission)
+			for _, p := range s.Problems {
+				fmt.Fprintf(w, "  problem: %s\n", p)
+			}
+			return nil
+		},
 	}
 }

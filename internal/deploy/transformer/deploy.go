@@ -56,7 +56,7 @@ func InspectZip(path string) (*ZipInfo, error) {
 		return nil, fmt.Errorf("zip %s unreadable: %v", path, err)
 	}
 	if n > MaxDirectUpload {
-		return nil, fmt.Errorf("zip %s is %d MB: Lambda accepts at most 50 MB in a direct upload and larger code must go through an S3 bucket, which rudderctl does not support yet; shrink the package (`rudderctl package` prunes node_modules; see its largest_packages report)", path, n/1000/1000)
+		return nil, fmt.Errorf("zip %s is %d MB: Lambda accepts at most 50 MB in a direct upload and larger code must go through an S3 bucket, which rudderctl does not support yet; shrink the package (`rudderctl package` prunes node_modules; see its largest_packages report)", path, n>>20)
 	}
 	info := &ZipInfo{Path: path, Bytes: n, CodeSha256: base64.StdEncoding.EncodeToString(h.Sum(nil))}
 	zr, err := zip.OpenReader(path)

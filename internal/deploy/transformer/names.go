@@ -29,7 +29,7 @@ const (
 	StageName       = "$default"
 	RolePath        = "/rudderctl/"
 	ManifestFile    = "rudderctl-lambda.json"
-	MaxDirectUpload = 50 * 1000 * 1000 // Lambda's limit for a zip sent in the request
+	MaxDirectUpload = 52_428_800 // 50 MB: Lambda's limit for a zip sent in the request
 )
 
 // Names are the AWS names of one stack's transformer (docs/CONTRACTS.md §6).

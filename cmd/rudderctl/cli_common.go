@@ -1,0 +1,258 @@
+package main
+
+// Shared helpers of the deploy-side commands (plan, deploy, status, endpoints, logs,
+// rollback, destroy): common flags, config + flag resolution, validation before any AWS
+// call, and output.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/config"
+	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
+	"github.com/rudderctl/rudderctl/packaging"
+)
+
+// stackFlags are on every deploy-side command.
+func stackFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "stack", Usage: "stack name (default: stack in the config, else \"default\")"},
+		&cli.StringFlag{Name: "config", Usage: "config file (default: ./rudderctl.yaml when present)"},
+		&cli.StringFlag{Name: "region", Usage: "AWS region (default: config, AWS_REGION, AWS_DEFAULT_REGION)"},
+	}
+}
+
+func jsonFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "json", Usage: "print the result as JSON on stdout"}
+}
+
+// target is a resolved stack + region, validated.
+type target struct {
+	File   *config.File
+	Stack  string
+	Region string
+}
+
+// resolveTarget reads the config and picks stack and region. No AWS call.
+func resolveTarget(c *cli.Context) (*target, error) {
+	f, err := config.Load(c.String("config"), c.IsSet("config"))
+	if err != nil {
+		return nil, err
+	}
+	t := &target{File: f, Stack: config.Stack(c.String("stack"), f), Region: config.Region(c.String("region"), f)}
+	if err := config.ValidateStack(t.Stack); err != nil {
+		return nil, err
+	}
+	if err := config.ValidateRegion(t.Region); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// clients builds the AWS clients (no call yet).
+func clients(ctx context.Context, region string) (*awsapi.Clients, error) {
+	return awsapi.New(ctx, region)
+}
+
+// noArgs refuses stray positional arguments.
+func noArgs(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: options go as flags; see `%s --help`", c.Args().First(), c.Command.HelpName)
+	}
+	return nil
+}
+
+// transformerFlags are the flags of deploy/plan transformer.
+func transformerFlags() []cli.Flag {
+	fl := []cli.Flag{
+		&cli.BoolFlag{Name: "lambda", Value: true, Usage: "deploy to AWS Lambda behind an API Gateway HTTP API (the only target)"},
+		&cli.StringFlag{Name: "src", Usage: "transformer app directory: packaged first (overrides transformer.src / zip)"},
+		&cli.StringFlag{Name: "zip", Usage: "zip built by 'rudderctl package transformer' (overrides transformer.zip / src)"},
+		&cli.StringFlag{Name: "runtime", Usage: "Lambda runtime: nodejs22.x | nodejs24.x (default: config, the zip's manifest, nodejs22.x)"},
+		&cli.StringFlag{Name: "arch", Usage: "architecture: x86_64 | arm64 (default: config, the zip's manifest, x86_64)"},
+		&cli.IntFlag{Name: "memory", Usage: "memory in MB, 128..10240", DefaultText: "config, else 1024"},
+		&cli.IntFlag{Name: "timeout", Usage: "timeout in seconds, 1..30", DefaultText: "config, else 30"},
+		&cli.IntFlag{Name: "log-retention-days", Usage: "CloudWatch Logs retention in days", DefaultText: "config, else 14"},
+		&cli.StringSliceFlag{Name: "env", Usage: "extra environment KEY=VALUE, repeatable (added to transformer.environment)"},
+		jsonFlag(),
+	}
+	return append(fl, stackFlags()...)
+}
+
+// codeSource is where the code comes from after flag/config resolution.
+type codeSource struct {
+	Src, Zip string
+}
+
+// resolveInput validates everything a deploy needs before any AWS call (and before
+// packaging). It returns the input with Zip empty when src must be packaged first.
+func resolveInput(c *cli.Context) (*target, transformer.Input, codeSource, error) {
+	var in transformer.Input
+	var src codeSource
+	if !c.Bool("lambda") {
+		return nil, in, src, fmt.Errorf("no target: --lambda=false leaves nothing to deploy to; Lambda behind API Gateway is the only target, drop --lambda=false")
+	}
+	t, err := resolveTarget(c)
+	if err != nil {
+		return nil, in, src, err
+	}
+	tc := t.File.Transformer
+	switch {
+	case c.IsSet("src") && c.IsSet("zip"):
+		return nil, in, src, fmt.Errorf("both --src and --zip given: a deploy takes one code source; pass --src DIR to package, or --zip FILE for a built zip")
+	case c.IsSet("src"):
+		src.Src = c.String("src")
+	case c.IsSet("zip"):
+		src.Zip = c.String("zip")
+	case tc.Src != "" && tc.Zip != "":
+		return nil, in, src, fmt.Errorf("config %s sets both transformer.src and transformer.zip: a deploy takes one code source; keep one (or choose with --src / --zip)", t.File.Path)
+	case tc.Zip != "":
+		src.Zip = t.File.Resolve(tc.Zip)
+	case tc.Src != "":
+		src.Src = t.File.Resolve(tc.Src)
+	default:
+		return nil, in, src, fmt.Errorf("no code to deploy: neither --src, --zip nor transformer.src/zip in the config is set; pass --src DIR (a transformer checkout) or --zip FILE (from `rudderctl package`)")
+	}
+	if src.Src != "" {
+		st, err := os.Stat(src.Src)
+		if err != nil || !st.IsDir() {
+			return nil, in, src, fmt.Errorf("source %s unusable: it is not a directory; pass --src with the transformer checkout (the directory holding package.json)", src.Src)
+		}
+	} else if _, err := os.Stat(src.Zip); err != nil {
+		return nil, in, src, fmt.Errorf("zip %s not found: %v; build it with `rudderctl package transformer` or fix --zip", src.Zip, err)
+	}
+	pick := func(flag, conf string) string {
+		if c.IsSet(flag) {
+			return c.String(flag)
+		}
+		return conf
+	}
+	pickInt := func(flag string, conf, def int) int {
+		if c.IsSet(flag) {
+			return c.Int(flag)
+		}
+		if conf != 0 {
+			return conf
+		}
+		return def
+	}
+	in = transformer.Input{
+		Stack:        t.Stack,
+		Region:       t.Region,
+		Runtime:      pick("runtime", tc.Runtime),
+		Arch:         pick("arch", tc.Arch),
+		Memory:       int32(pickInt("memory", tc.Memory, config.DefaultMemory)),
+		Timeout:      int32(pickInt("timeout", tc.Timeout, config.DefaultTimeout)),
+		LogRetention: int32(pickInt("log-retention-days", tc.LogRetentionDays, config.DefaultLogRetention)),
+		Env:          map[string]string{},
+	}
+	for k, v := range tc.Environment {
+		in.Env[k] = v
+	}
+	for _, kv := range c.StringSlice("env") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, in, src, fmt.Errorf("--env %q refused: it must be KEY=VALUE", kv)
+		}
+		in.Env[k] = v
+	}
+	// With --src the package is built for the configured (or default) runtime and arch.
+	if src.Src != "" {
+		if in.Runtime == "" {
+			in.Runtime = config.DefaultRuntime
+		}
+		if in.Arch == "" {
+			in.Arch = config.DefaultArch
+		}
+	}
+	if in.Runtime != "" {
+		if err := config.ValidateRuntime(in.Runtime); err != nil {
+			return nil, in, src, err
+		}
+	}
+	if in.Arch != "" {
+		if err := config.ValidateArch(in.Arch); err != nil {
+			return nil, in, src, err
+		}
+	}
+	for _, check := range []error{
+		config.ValidateMemory(int(in.Memory)),
+		config.ValidateTimeout(int(in.Timeout)),
+		config.ValidateRetention(int(in.LogRetention)),
+		config.ValidateEnv(in.Env),
+	} {
+		if check != nil {
+			return nil, in, src, check
+		}
+	}
+	return t, in, src, nil
+}
+
+// prepareCode packages --src (into a temp dir, removed by cleanup) or inspects --zip, and
+// completes runtime/arch from the zip's manifest. Still no AWS call.
+func prepareCode(ctx context.Context, in *transformer.Input, src codeSource, progress io.Writer) (zi *transformer.ZipInfo, cleanup func(), err error) {
+	cleanup = func() {}
+	zipPath := src.Zip
+	if src.Src != "" {
+		dir, err := os.MkdirTemp("", "rudderctl-deploy-")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		zipPath = filepath.Join(dir, "transformer.zip")
+		fmt.Fprintf(progress, "packaging %s for %s/%s...\n", src.Src, in.Runtime, in.Arch)
+		if _, err := packaging.Build(ctx, packaging.Options{Src: src.Src, Out: zipPath, Runtime: in.Runtime, Arch: in.Arch, Progress: progress}); err != nil {
+			return nil, cleanup, fmt.Errorf("package %s: %w", src.Src, err)
+		}
+	}
+	zi, err = transformer.InspectZip(zipPath)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	m := zi.Manifest
+	if in.Runtime == "" {
+		in.Runtime = m.Runtime
+	}
+	if in.Arch == "" {
+		in.Arch = m.Arch
+	}
+	if in.Runtime == "" {
+		in.Runtime = config.DefaultRuntime
+	}
+	if in.Arch == "" {
+		in.Arch = config.DefaultArch
+	}
+	if err := config.ValidateRuntime(in.Runtime); err != nil {
+		return nil, cleanup, err
+	}
+	if err := config.ValidateArch(in.Arch); err != nil {
+		return nil, cleanup, err
+	}
+	if m.Arch != "" && m.Arch != in.Arch {
+		return nil, cleanup, fmt.Errorf("architecture mismatch: zip %s was built for %s but the deploy asks for %s, and its adapter binary and native modules only run on %s; rebuild with `rudderctl package transformer --arch %s` or deploy with --arch %s", zipPath, m.Arch, in.Arch, m.Arch, in.Arch, m.Arch)
+	}
+	if m.Runtime != "" && m.Runtime != in.Runtime {
+		return nil, cleanup, fmt.Errorf("runtime mismatch: zip %s was built for %s but the deploy asks for %s (native modules are built per Node version); rebuild with `rudderctl package transformer --runtime %s` or deploy with --runtime %s", zipPath, m.Runtime, in.Runtime, in.Runtime, m.Runtime)
+	}
+	return zi, cleanup, nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// isTerminal reports whether f is a character device (a TTY).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
