@@ -1,17 +1,107 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
+	"github.com/rudderctl/rudderctl/internal/localcloud"
 	"github.com/urfave/cli/v2"
 )
 
-// localcloudCommand is a placeholder until its owner lands it.
+// localcloudCommand runs the local cloud: STS, IAM, Lambda, API Gateway v2 and CloudWatch
+// Logs on one loopback port, executing what is deployed into it.
 func localcloudCommand() *cli.Command {
 	return &cli.Command{
-		Name:   "localcloud",
-		Usage:  "not implemented yet",
-		Hidden: true,
-		Action: func(*cli.Context) error { return errors.New("localcloud: not implemented yet") },
+		Name:  "localcloud",
+		Usage: "run a local AWS (STS, IAM, Lambda, API Gateway HTTP APIs, CloudWatch Logs) that executes deployed functions",
+		Subcommands: []*cli.Command{
+			{
+				Name:  "start",
+				Usage: "serve the local cloud in the foreground until Ctrl-C",
+				Description: `Serves the AWS APIs rudderctl uses on one address, as aws-sdk-go-v2 and the AWS CLI
+speak them (any credentials, account 000000000000, any region). Lambda functions are
+run from their zips under the Lambda Runtime Interface Emulator; each HTTP API serves
+its $default stage on its own loopback port (see ApiEndpoint), and also on the main
+address for Host <apiId>.execute-api.localhost.
+
+State (functions, versions, aliases, roles, APIs and their ports, log groups) is kept in
+--state-dir and survives restarts.
+
+Fault SPEC (comma-separated): throttle=P (throttling errors with probability P),
+error=P (500s), latency=D (added to every call), fail-mutating=N (the Nth mutating call
+from now fails once with a 500, changing nothing), seed=S (reproducible randomness).
+Change it while running: curl -d 'throttle=0.2' ENDPOINT/_localcloud/faults
+
+Admin: GET /_localcloud/stats, POST /_localcloud/stats/reset,
+GET /_localcloud/resources?tag=KEY=VALUE, POST /_localcloud/faults.
+
+Examples:
+  rudderctl localcloud start
+  rudderctl localcloud start --state-dir ~/.rudderctl/localcloud --addr 127.0.0.1:4566
+  rudderctl localcloud start --faults throttle=0.2,latency=20ms,seed=42
+  rudderctl localcloud start --delay-active 2s --role-propagation 8s
+
+  export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_REGION=us-east-1
+  aws lambda list-functions`,
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "addr", Value: "127.0.0.1:4566", Usage: "listen address"},
+					&cli.StringFlag{Name: "state-dir", Value: defaultLocalcloudDir(), Usage: "where state and code are kept (\"\" = a temp dir removed on exit)"},
+					&cli.StringFlag{Name: "faults", Usage: "fault SPEC, e.g. throttle=0.2,error=0.05,latency=20ms,fail-mutating=7,seed=42"},
+					&cli.DurationFlag{Name: "delay-active", Usage: "CreateFunction: State Pending -> Active after this long (default 300ms)"},
+					&cli.DurationFlag{Name: "delay-update", Usage: "Update*: LastUpdateStatus InProgress -> Successful after this long (default 300ms)"},
+					&cli.DurationFlag{Name: "role-propagation", Usage: "a role younger than this cannot be used by Lambda yet (default 2s)"},
+					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not log requests on stderr"},
+				},
+				Action: runLocalcloud,
+			},
+		},
+	}
+}
+
+func defaultLocalcloudDir() string {
+	if d, err := os.UserCacheDir(); err == nil {
+		return d + "/rudderctl/localcloud"
+	}
+	return ""
+}
+
+func runLocalcloud(cctx *cli.Context) error {
+	ctx, stop := signal.NotifyContext(cctx.Context, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o := localcloud.Options{
+		Addr:     cctx.String("addr"),
+		StateDir: cctx.String("state-dir"),
+		Faults:   cctx.String("faults"),
+		Delays: localcloud.Delays{
+			Active:          cctx.Duration("delay-active"),
+			Update:          cctx.Duration("delay-update"),
+			RolePropagation: cctx.Duration("role-propagation"),
+		},
+		Log: os.Stderr,
+	}
+	if cctx.Bool("quiet") {
+		o.Log = nil
+	}
+	c, err := localcloud.Start(ctx, o)
+	if err != nil {
+		return fmt.Errorf("localcloud: cannot start: %w (is another local cloud already listening? try --addr 127.0.0.1:0)", err)
+	}
+	ep := c.Endpoint()
+	fmt.Printf("localcloud listening on %s (state in %s)\n", ep, c.StateDir())
+	fmt.Printf("export AWS_ENDPOINT_URL=%s\n", ep)
+	fmt.Printf("export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1\n")
+	fmt.Printf("# stats: curl %s/_localcloud/stats   faults: curl -d 'throttle=0.2' %s/_localcloud/faults\n", ep, ep)
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "localcloud: stopping")
+	done := make(chan error, 1)
+	go func() { done <- c.Close() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(15 * time.Second):
+		return fmt.Errorf("localcloud: did not stop within 15s")
 	}
 }

@@ -1,0 +1,325 @@
+package localcloud
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rudderctl/rudderctl/internal/lambdalocal"
+	"github.com/rudderctl/rudderctl/internal/nodedist"
+)
+
+// invokeTarget is a snapshot of the function version to run, taken under c.mu.
+type invokeTarget struct {
+	Name, Version, Region, Revision string
+	Config                          fnConfig
+}
+
+type envKey struct{ name, version string }
+
+// environment is one warm execution environment of a function version.
+type environment struct {
+	key      envKey
+	revision string
+	stream   string
+	ready    chan struct{}
+	inst     *lambdalocal.Instance
+	err      error
+}
+
+type executor struct {
+	c      *Cloud
+	mu     sync.Mutex
+	envs   map[envKey]*environment
+	taskMu sync.Mutex
+	wg     sync.WaitGroup
+}
+
+func newExecutor(c *Cloud) *executor {
+	return &executor{c: c, envs: map[envKey]*environment{}}
+}
+
+// invalidate closes the environments of a function version ("" = all versions).
+func (e *executor) invalidate(name, version string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for k, env := range e.envs {
+		if k.name == name && (version == "" || k.version == version) {
+			delete(e.envs, k)
+			e.closeAsync(env)
+		}
+	}
+}
+
+func (e *executor) closeAsync(env *environment) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		<-env.ready
+		if env.inst != nil {
+			_ = env.inst.Close()
+		}
+	}()
+}
+
+func (e *executor) closeAll() {
+	e.mu.Lock()
+	for k, env := range e.envs {
+		delete(e.envs, k)
+		e.closeAsync(env)
+	}
+	e.mu.Unlock()
+	e.wg.Wait()
+}
+
+// dropTask removes an unpacked task root whose zip is gone.
+func (e *executor) dropTask(hexSha string) {
+	e.taskMu.Lock()
+	defer e.taskMu.Unlock()
+	_ = os.RemoveAll(filepath.Join(e.c.stateDir, "tasks", hexSha))
+}
+
+// taskRoot unpacks a stored zip once, keyed by its hash.
+func (e *executor) taskRoot(codeSha string) (string, error) {
+	h := shaHex(codeSha)
+	dir := filepath.Join(e.c.stateDir, "tasks", h)
+	e.taskMu.Lock()
+	defer e.taskMu.Unlock()
+	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
+		return dir, nil
+	}
+	_ = os.RemoveAll(dir)
+	tmp := dir + ".tmp"
+	_ = os.RemoveAll(tmp)
+	if err := lambdalocal.Unzip(e.c.zipPath(h), tmp); err != nil {
+		_ = os.RemoveAll(tmp)
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// get returns the warm environment of t, starting it if needed.
+func (e *executor) get(ctx context.Context, t invokeTarget) (*environment, error) {
+	key := envKey{t.Name, t.Version}
+	e.mu.Lock()
+	env := e.envs[key]
+	if env != nil && env.revision != t.Revision {
+		delete(e.envs, key)
+		e.closeAsync(env)
+		env = nil
+	}
+	if env == nil {
+		env = &environment{key: key, revision: t.Revision, ready: make(chan struct{}),
+			stream: time.Now().UTC().Format("2006/01/02") + "/[" + t.Version + "]" + strings.ReplaceAll(newRequestID(), "-", "")}
+		e.envs[key] = env
+		e.mu.Unlock()
+		env.inst, env.err = e.start(ctx, t, env)
+		close(env.ready)
+		if env.err != nil {
+			e.mu.Lock()
+			if e.envs[key] == env {
+				delete(e.envs, key)
+			}
+			e.mu.Unlock()
+		}
+	} else {
+		e.mu.Unlock()
+	}
+	select {
+	case <-env.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return env, env.err
+}
+
+func (e *executor) start(ctx context.Context, t invokeTarget, env *environment) (*lambdalocal.Instance, error) {
+	root, err := e.taskRoot(t.Config.CodeSha256)
+	if err != nil {
+		return nil, fmt.Errorf("unpack code: %w", err)
+	}
+	logLine := func(line string) { e.c.appendFunctionLog(t.Name, t.Region, env.stream, line) }
+	arch := "x86_64"
+	if len(t.Config.Architectures) > 0 {
+		arch = t.Config.Architectures[0]
+	}
+	node := ""
+	if strings.HasPrefix(t.Config.Runtime, "nodejs") {
+		if major, err := nodedist.MajorForRuntime(t.Config.Runtime); err == nil {
+			d, err := nodedist.Ensure(ctx, major, arch, lineWriter(logLine))
+			if err != nil {
+				logLine(fmt.Sprintf("localcloud: no Node %d for %s (%v); using node from PATH", major, arch, err))
+			} else {
+				node = d.Node
+			}
+		}
+	}
+	f := lambdalocal.Function{
+		Name: t.Name, Version: t.Version, TaskRoot: root, Runtime: t.Config.Runtime, Arch: arch,
+		Handler: t.Config.Handler, Env: copyMap(t.Config.Env),
+		Timeout: time.Duration(t.Config.Timeout) * time.Second, MemoryMB: t.Config.MemorySize,
+	}
+	// Detach from the caller: the environment outlives this invocation.
+	return lambdalocal.Start(context.WithoutCancel(ctx), f, lambdalocal.Options{Node: node, Log: logLine})
+}
+
+// lineWriter adapts a per-line logger to io.Writer.
+type lineWriter func(string)
+
+func (l lineWriter) Write(p []byte) (int, error) {
+	for _, s := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		if s != "" {
+			l(s)
+		}
+	}
+	return len(p), nil
+}
+
+// invokeResult is what one synchronous invocation produced.
+type invokeResult struct {
+	Payload         []byte
+	FunctionError   string
+	ExecutedVersion string
+}
+
+var (
+	errFunctionNotFound = errors.New("function not found")
+	errFunctionPending  = errors.New("function pending")
+)
+
+// target resolves name+qualifier to a snapshot of the version to run.
+func (c *Cloud) target(name, qual string) (invokeTarget, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.st.Functions[name]
+	if f == nil {
+		return invokeTarget{}, errFunctionNotFound
+	}
+	v, ok := f.resolve(qual)
+	if !ok {
+		return invokeTarget{}, errFunctionNotFound
+	}
+	if v.Version == "$LATEST" && f.state(time.Now()) == "Pending" {
+		return invokeTarget{}, errFunctionPending
+	}
+	cfg := v.Config
+	cfg.Env = copyMap(cfg.Env)
+	return invokeTarget{Name: f.Name, Version: v.Version, Region: f.Region, Revision: v.RevisionID, Config: cfg}, nil
+}
+
+// run invokes a resolved target. A function that cannot start is reported as a function
+// error (as Lambda reports Runtime.ExitError / init failures), not as an API error.
+func (c *Cloud) run(ctx context.Context, t invokeTarget, payload []byte) invokeResult {
+	res := invokeResult{ExecutedVersion: t.Version}
+	env, err := c.exec.get(ctx, t)
+	if err != nil {
+		c.appendFunctionLog(t.Name, t.Region, time.Now().UTC().Format("2006/01/02")+"/["+t.Version+"]init", "localcloud: environment failed to start: "+err.Error())
+		res.FunctionError = "Unhandled"
+		res.Payload, _ = json.Marshal(map[string]any{"errorType": "Runtime.InitError", "errorMessage": err.Error()})
+		return res
+	}
+	r, err := env.inst.Invoke(ctx, payload)
+	if err != nil {
+		res.FunctionError = "Unhandled"
+		res.Payload, _ = json.Marshal(map[string]any{"errorType": "Runtime.Unknown", "errorMessage": err.Error()})
+		return res
+	}
+	res.Payload, res.FunctionError = r.Payload, r.FunctionError
+	if len(res.Payload) > maxInvokePayload {
+		res.FunctionError = "Unhandled"
+		res.Payload, _ = json.Marshal(map[string]any{
+			"errorType":    "Function.ResponseSizeTooLarge",
+			"errorMessage": fmt.Sprintf("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", len(r.Payload), maxInvokePayload),
+		})
+	}
+	return res
+}
+
+// lambdaInvoke serves the Invoke API.
+func (c *Cloud) lambdaInvoke(q *request, ref string) {
+	name, qual, ok := parseFunctionRef(ref)
+	if !ok {
+		q.invalidParam("1 validation error detected: Value '" + ref + "' at 'functionName' failed to satisfy constraint")
+		return
+	}
+	if qq := q.r.URL.Query().Get("Qualifier"); qq != "" {
+		qual = qq
+	}
+	body, err := readLimited(q.r.Body, maxInvokePayload)
+	if err != nil {
+		q.lambdaError(http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokePayload))
+		return
+	}
+	if len(body) == 0 {
+		body = []byte("{}")
+	}
+	t, err := c.target(name, qual)
+	switch {
+	case errors.Is(err, errFunctionNotFound):
+		arn := "arn:aws:lambda:" + q.region + ":" + AccountID + ":function:" + name
+		if qual != "" {
+			arn += ":" + qual
+		}
+		q.fnNotFound(arn)
+		return
+	case errors.Is(err, errFunctionPending):
+		q.lambdaError(http.StatusConflict, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending")
+		return
+	}
+	if !json.Valid(body) {
+		q.lambdaError(http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json")
+		return
+	}
+	switch q.r.Header.Get("X-Amz-Invocation-Type") {
+	case "DryRun":
+		q.noContent(http.StatusNoContent)
+		return
+	case "Event":
+		c.exec.wg.Add(1)
+		go func() {
+			defer c.exec.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(t.Config.Timeout)*time.Second+30*time.Second)
+			defer cancel()
+			c.run(ctx, t, body)
+		}()
+		q.noContent(http.StatusAccepted)
+		return
+	}
+	res := c.run(q.r.Context(), t, body)
+	q.w.Header().Set("X-Amz-Executed-Version", res.ExecutedVersion)
+	if res.FunctionError != "" {
+		q.w.Header().Set("X-Amz-Function-Error", res.FunctionError)
+	}
+	q.w.Header().Set("Content-Type", "application/json")
+	q.w.WriteHeader(http.StatusOK)
+	q.status = http.StatusOK
+	_, _ = q.w.Write(res.Payload)
+}
+
+var errTooLarge = errors.New("too large")
+
+// readLimited reads at most max bytes; more is errTooLarge.
+func readLimited(r io.Reader, max int) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > max {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
