@@ -80,14 +80,14 @@ var hopByHop = map[string]bool{
 }
 
 // BuildEvent turns a real HTTP request into a payload-2.0 event JSON. body is the request body
-// already read (the caller enforces MaxRequestBytes). rawPath and requestContext.http.path are
-// the decoded path, as HTTP APIs deliver it; rawQueryString is the query exactly as received.
+// already read (the caller enforces MaxRequestBytes). rawPath, requestContext.http.path and
+// rawQueryString are the path and query exactly as received on the request line.
 func BuildEvent(r *http.Request, body []byte, ev EventContext) ([]byte, error) {
 	now := time.Now().UTC()
 	e := Event{
 		Version:        "2.0",
 		RouteKey:       ev.RouteKey,
-		RawPath:        r.URL.Path,
+		RawPath:        rawPath(r),
 		RawQueryString: r.URL.RawQuery,
 		Headers:        map[string]string{},
 		PathParameters: ev.PathParameters,
@@ -256,6 +256,15 @@ func IsTextContent(contentType string, body []byte) bool {
 	return false
 }
 
+// rawPath is the request-target's path as the client sent it (percent-encoding kept).
+func rawPath(r *http.Request) string {
+	if r.RequestURI != "" && strings.HasPrefix(r.RequestURI, "/") {
+		p, _, _ := strings.Cut(r.RequestURI, "?")
+		return p
+	}
+	return r.URL.EscapedPath()
+}
+
 func traceID(now time.Time) string {
 	var b [12]byte
 	for i := range b {
@@ -347,16 +356,22 @@ func ParseResponse(payload []byte) (Response, error) {
 // WriteResponse writes a Lambda payload-2.0 response (or a bare-value result) as HTTP. A payload
 // the gateway cannot use is answered 500 {"message":"Internal Server Error"} and reported.
 func WriteResponse(w http.ResponseWriter, payload []byte) error {
+	_, err := writeResponse(w, payload)
+	return err
+}
+
+// writeResponse is WriteResponse that also tells the status written.
+func writeResponse(w http.ResponseWriter, payload []byte) (int, error) {
 	resp, err := ParseResponse(payload)
 	if err != nil {
 		WriteGatewayError(w, http.StatusInternalServerError)
-		return err
+		return http.StatusInternalServerError, err
 	}
 	body := []byte(resp.Body)
 	if resp.IsBase64Encoded {
 		if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
 			WriteGatewayError(w, http.StatusInternalServerError)
-			return fmt.Errorf("%w: body is not valid base64: %v", ErrBadResponse, err)
+			return http.StatusInternalServerError, fmt.Errorf("%w: body is not valid base64: %v", ErrBadResponse, err)
 		}
 	}
 	h := w.Header()
@@ -385,7 +400,7 @@ func WriteResponse(w http.ResponseWriter, payload []byte) error {
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(resp.StatusCode)
 	_, err = w.Write(body)
-	return err
+	return resp.StatusCode, err
 }
 
 var gatewayMessages = map[int]string{

@@ -75,7 +75,8 @@ func decodeEvent(t *testing.T, b []byte) events.APIGatewayV2HTTPRequest {
 }
 
 func TestBuildEvent(t *testing.T) {
-	r := httptest.NewRequest("POST", "http://abc123.execute-api.localhost:8080/v0/destinations/webhook?b=2&a=1&a=x%20y&flag&", strings.NewReader(`{"x":1}`))
+	r := httptest.NewRequest("POST", "/v0/destinations/webhook?b=2&a=1&a=x%20y&flag&", strings.NewReader(`{"x":1}`))
+	r.Host = "abc123.execute-api.localhost:8080"
 	r.Header.Set("Content-Type", "application/json")
 	r.Header.Add("X-Repeat", "one")
 	r.Header.Add("X-Repeat", "two")
@@ -120,6 +121,15 @@ func TestBuildEvent(t *testing.T) {
 		rc.HTTP.SourceIP != "192.0.2.7" || rc.HTTP.UserAgent != "test-agent/1" || rc.TimeEpoch == 0 || rc.Time == "" {
 		t.Errorf("requestContext %+v", rc)
 	}
+	r = httptest.NewRequest("GET", "/a%20b/c%2Fd?q=%41", nil)
+	e = decodeEvent(t, must(BuildEvent(r, nil, EventContext{})))
+	if e.RawPath != "/a%20b/c%2Fd" || e.RawQueryString != "q=%41" || e.QueryStringParameters["q"] != "A" {
+		t.Errorf("encoded path: rawPath %q rawQueryString %q query %v", e.RawPath, e.RawQueryString, e.QueryStringParameters)
+	}
+	if e.PathParameters != nil {
+		t.Errorf("pathParameters %v without a parameter route", e.PathParameters)
+	}
+	e = decodeEvent(t, b)
 	if e.PathParameters["proxy"] != "v0/destinations/webhook" {
 		t.Errorf("pathParameters %v", e.PathParameters)
 	}
@@ -250,4 +260,11 @@ func TestWriteGatewayError(t *testing.T) {
 	if LambdaMaxPayload != 6291456 || MaxRequestBytes != 10485760 {
 		t.Errorf("limits changed")
 	}
+}
+
+func must(b []byte, err error) []byte {
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
