@@ -1,0 +1,31 @@
+'use strict';
+// Entry point: listen on $PORT, a TCP port number or a unix socket path (how rudderctl's Lambda
+// adapter can skip TCP). One process, no cluster: CLUSTER_ENABLED is accepted and ignored.
+const fs = require('node:fs');
+const { createApp } = require('./app');
+
+const port = process.env.PORT || '9090';
+const app = createApp();
+const server = require('node:http').createServer(app.callback());
+
+let target = port;
+if (/^\d+$/.test(port)) {
+  target = Number(port);
+} else {
+  try {
+    fs.unlinkSync(port); // a stale socket from an earlier run would make listen fail
+  } catch {}
+}
+
+server.listen(target, () => {
+  console.log(`example transformer listening on ${port}`);
+});
+
+function shutdown(signal) {
+  console.log(`example transformer: ${signal}, closing`);
+  server.close(() => process.exit(0));
+  server.closeIdleConnections();
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
