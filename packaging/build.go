@@ -43,6 +43,13 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	}
 	fmt.Fprintf(pr, "package: %s for %s/%s, entry %s (from %s)\n", src, o.Runtime, o.Arch, entryRel, entryFrom)
 
+	var root string // module root, to build the adapter
+	if o.Bootstrap == "" {
+		if root, err = FindModuleRoot(); err != nil {
+			return nil, err
+		}
+	}
+
 	work, err := os.MkdirTemp("", "rudderctl-package-")
 	if err != nil {
 		return nil, err
@@ -100,11 +107,17 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	if ownModules {
 		pctx.devPkgs = readDevPackages(src, nodeModules)
 	}
+	gypPkgs := map[string]bool{}
+	for _, f := range files {
+		if d, _, inner := pkgOf(f.Rel); d != "" && inner == "binding.gyp" {
+			gypPkgs[d] = true
+		}
+	}
 	kept := prune(files, o.Keep, pctx)
 
 	rep := &Report{Runtime: o.Runtime, Arch: o.Arch, Entry: entryRel, Warnings: []string{}}
 	// Native modules: every .node that stays must load on the target.
-	if err := checkNatives(ctx, files, o, abi, work, rep); err != nil {
+	if err := checkNatives(ctx, files, gypPkgs, o, abi, work, rep); err != nil {
 		return nil, err
 	}
 	for _, f := range files {
@@ -116,10 +129,6 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	// The adapter.
 	boot := o.Bootstrap
 	if boot == "" {
-		root, err := FindModuleRoot()
-		if err != nil {
-			return nil, err
-		}
 		boot = filepath.Join(work, BootstrapName)
 		fmt.Fprintf(pr, "package: building the adapter %s for linux/%s\n", BootstrapPackage, goarch(o.Arch))
 		if err := BuildBootstrap(ctx, root, o.Arch, boot); err != nil {
@@ -215,7 +224,7 @@ func dropNames(files []*entry, names ...string) []*entry {
 
 // checkNatives checks every kept .node file; prebuilt candidates for other platforms are
 // pruned, anything else that cannot load is an error. Loadable ones are stripped.
-func checkNatives(ctx context.Context, files []*entry, o Options, abi int, work string, rep *Report) error {
+func checkNatives(ctx context.Context, files []*entry, gyp map[string]bool, o Options, abi int, work string, rep *Report) error {
 	var problems []string
 	prebuiltTotal := map[string]int{} // package dir -> prebuilt candidates
 	loadable := map[string]int{}      // package dir -> .node files that stay
@@ -251,16 +260,14 @@ func checkNatives(ctx context.Context, files []*entry, o Options, abi int, work 
 		}
 	}
 	// Packages with a binding.gyp but no binary at all would fail at require time.
-	gyp := map[string]bool{}
+	keptPkgs := map[string]bool{}
 	for _, f := range files {
-		if f.pruned == "" && strings.HasSuffix(f.Rel, "/binding.gyp") {
-			if d, _, inner := pkgOf(f.Rel); d != "" && inner == "binding.gyp" {
-				gyp[d] = true
-			}
+		if d, _, inner := pkgOf(f.Rel); d != "" && inner == "package.json" && f.pruned == "" {
+			keptPkgs[d] = true
 		}
 	}
 	for d := range gyp {
-		if loadable[d] == 0 && prebuiltTotal[d] == 0 {
+		if keptPkgs[d] && loadable[d] == 0 && prebuiltTotal[d] == 0 {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%s has a binding.gyp but no compiled .node binary: it will fail if it is required; build it (--rebuild-native) on a %s machine", d, o.Arch))
 		}
 	}

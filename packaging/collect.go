@@ -133,6 +133,10 @@ func pkgOf(rel string) (pkgDir, name, inner string) {
 
 // topPackage is the first-level package a path belongs to ("(app)" for app files).
 func topPackage(rel string) string {
+	switch rel {
+	case BootstrapName, WrapperName, ManifestName:
+		return "(rudderctl adapter)"
+	}
 	segs := strings.Split(rel, "/")
 	if len(segs) < 3 || segs[0] != "node_modules" {
 		return "(app)"
@@ -179,6 +183,9 @@ func base(rel string) string { return path.Base(rel) }
 
 // Rules are the built-in prune rules, in the order they are tried.
 var Rules = []rule{
+	{"old zips", "*.zip at the app's top level (earlier packages)", func(rel, _, _, _ string, _ *pruneCtx) bool {
+		return !strings.Contains(rel, "/") && strings.HasSuffix(strings.ToLower(rel), ".zip")
+	}},
 	{"node_modules/.bin", "command links of installed packages (not used at run time)", func(rel, _, _, _ string, _ *pruneCtx) bool {
 		return strings.HasPrefix(rel, "node_modules/.bin/") || strings.Contains(rel, "/node_modules/.bin/")
 	}},
@@ -213,6 +220,19 @@ var Rules = []rule{
 			return true
 		}
 		return false
+	}},
+	{"native sources", "C/C++ sources, headers and gyp files of a package with a .node binary", func(rel, pkgDir, _, _ string, c *pruneCtx) bool {
+		if pkgDir == "" || !c.nativePkgs[pkgDir] {
+			return false
+		}
+		switch path.Ext(rel) {
+		case ".c", ".cc", ".cpp", ".cxx", ".h", ".hh", ".hpp", ".hxx", ".gyp", ".gypi":
+			return true
+		}
+		return strings.HasPrefix(base(rel), "Dockerfile")
+	}},
+	{"packed tarballs", "*.tgz, *.tar.gz inside node_modules", func(rel, pkgDir, _, _ string, _ *pruneCtx) bool {
+		return pkgDir != "" && (strings.HasSuffix(rel, ".tgz") || strings.HasSuffix(rel, ".tar.gz"))
 	}},
 	{"source maps", "*.map", func(rel, _, _, _ string, _ *pruneCtx) bool {
 		return strings.HasSuffix(rel, ".map")

@@ -133,13 +133,19 @@ type NativeProblem struct {
 // CheckNative checks one .node file against the target. problems are load failures on
 // Lambda; warnings are likely failures the user should know about.
 func CheckNative(p, rel, arch string, abi int) (info ELFInfo, problems []string, warnings []string, err error) {
+	head := make([]byte, 4)
+	f, err := os.Open(p)
+	if err != nil {
+		return info, nil, nil, err
+	}
+	n, _ := f.Read(head)
+	f.Close()
+	if n < 4 || string(head) != elf.ELFMAG {
+		return info, []string{"it is not a Linux ELF shared object (built for macOS or Windows?)"}, nil, nil
+	}
 	info, err = InspectELF(p)
 	if err != nil {
-		var fe *elf.FormatError
-		if errors.As(err, &fe) || strings.Contains(err.Error(), "bad magic") {
-			return info, []string{"it is not a Linux ELF shared object (built for macOS or Windows?)"}, nil, nil
-		}
-		return info, nil, nil, err
+		return info, []string{fmt.Sprintf("it is not a readable ELF shared object (%v)", err)}, nil, nil
 	}
 	if want := wantMachine(arch); info.Machine != want {
 		problems = append(problems, fmt.Sprintf("it is built for %s, the function runs on %s", machineName(info.Machine), arch))
