@@ -139,9 +139,9 @@ func apigwRoute(method, path string) (string, []string) {
 		}
 		switch method {
 		case http.MethodPost:
-			return "Create" + k, parts
+			return "Create" + k, parts[:1]
 		case http.MethodGet:
-			return "Get" + k + "s", parts
+			return "Get" + k + "s", parts[:1]
 		}
 	case 3:
 		k := kinds[parts[1]]
