@@ -99,10 +99,13 @@ type Clients struct {
 // New builds the clients from the default credential chain (env, shared config, SSO,
 // IMDS, ...) for region. AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> are honoured by
 // the SDK itself. No network call is made here.
-func New(ctx context.Context, region string) (*Clients, error) {
+//
+// opts adjust the retry policy (tests use them to stop at an injected fault instead of
+// retrying it, to simulate an interrupted run).
+func New(ctx context.Context, region string, opts ...RetryOption) (*Clients, error) {
 	cfg, err := awsconfig.LoadDefaultConfig(ctx,
 		awsconfig.WithRegion(region),
-		awsconfig.WithRetryer(func() aws.Retryer { return NewRetryer(false) }),
+		awsconfig.WithRetryer(func() aws.Retryer { return NewRetryer(false, opts...) }),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration unreadable: %v; check AWS_PROFILE and ~/.aws/config", err)
@@ -113,7 +116,7 @@ func New(ctx context.Context, region string) (*Clients, error) {
 		IAM:    iam.NewFromConfig(cfg),
 		Logs:   cloudwatchlogs.NewFromConfig(cfg),
 		Lambda: lambda.NewFromConfig(cfg, func(o *lambda.Options) {
-			o.Retryer = NewRetryer(true)
+			o.Retryer = NewRetryer(true, opts...)
 		}),
 		APIGateway: apigatewayv2.NewFromConfig(cfg),
 	}, nil

@@ -26,8 +26,11 @@ const (
 	BaseDelay   = 200 * time.Millisecond
 )
 
+// RetryOption adjusts the standard options after rudderctl's policy is set.
+type RetryOption func(*retry.StandardOptions)
+
 // NewRetryer returns the retryer; lambdaErrors adds the Lambda-specific transient errors.
-func NewRetryer(lambdaErrors bool) aws.Retryer {
+func NewRetryer(lambdaErrors bool, opts ...RetryOption) aws.Retryer {
 	return retry.NewStandard(func(o *retry.StandardOptions) {
 		o.MaxAttempts = MaxAttempts
 		o.MaxBackoff = MaxBackoff
@@ -40,6 +43,9 @@ func NewRetryer(lambdaErrors bool) aws.Retryer {
 				}
 				return aws.UnknownTernary
 			}))
+		}
+		for _, fn := range opts {
+			fn(o)
 		}
 	})
 }

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/localcloud"
+)
+
+// runCLI runs the deploy-side commands in-process and returns stdout, stderr and the error.
+func runCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errw bytes.Buffer
+	app := &cli.App{
+		Name:      "rudderctl",
+		Writer:    &out,
+		ErrWriter: &errw,
+		Commands: []*cli.Command{initCommand(), planCommand(), deployCommand(), statusCommand(), endpointsCommand(),
+			logsCommand(), rollbackCommand(), destroyCommand()},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+	err := app.RunContext(context.Background(), append([]string{"rudderctl"}, args...))
+	return out.String(), errw.String(), err
+}
+
+func cliArch() string {
+	if runtime.GOARCH == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// cliZip builds a small task root zip around the deploy tests' fake function.
+func cliZip(t *testing.T) string {
+	dir := t.TempDir()
+	boot := filepath.Join(dir, "bootstrap")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", boot, "../../internal/deploy/transformer/testdata/fakefn")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build fakefn: %v\n%s", err, out)
+	}
+	bin, _ := os.ReadFile(boot)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		mode os.FileMode
+		data []byte
+	}{
+		{"rudderctl-wrapper", 0o755, []byte("#!/bin/sh\nexec \"$(dirname \"$0\")/rudderctl-bootstrap\" \"$@\"\n")},
+		{"rudderctl-bootstrap", 0o755, bin},
+		{"rudderctl-lambda.json", 0o644, []byte(`{"schema":1,"runtime":"nodejs22.x","arch":"` + cliArch() + `","entry":"index.js"}`)},
+	} {
+		h := &zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		h.SetMode(f.mode)
+		w, _ := zw.CreateHeader(h)
+		w.Write(f.data)
+	}
+	zw.Close()
+	p := filepath.Join(dir, "t.zip")
+	os.WriteFile(p, buf.Bytes(), 0o644)
+	return p
+}
+
+func TestCLIAgainstLocalCloud(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	cloud, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", Delays: localcloud.Delays{RolePropagation: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloud.Close()
+	for k, v := range map[string]string{"AWS_ENDPOINT_URL": cloud.Endpoint(), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+		"AWS_EC2_METADATA_DISABLED": "true"} {
+		t.Setenv(k, v)
+	}
+	t.Chdir(t.TempDir()) // no rudderctl.yaml around
+	zipPath := cliZip(t)
+	cfg := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(cfg, []byte("stack: x\ntransformer:\n  memory: 512\n  colour: blue\n"), 0o644)
+
+	// Bad input is refused before any AWS call.
+	cloud.ResetStats()
+	bad := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"deploy", "transformer", "--zip", zipPath}, "no AWS region"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1"}, "no code to deploy"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", "/nope.zip"}, "not found"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--memory", "64"}, "memory 64 MB refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--timeout", "60"}, "API Gateway"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--runtime", "nodejs20.x"}, "runtime \"nodejs20.x\" refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--arch", "amd64"}, "architecture \"amd64\" refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--stack", "Bad_Name"}, "stack name"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--src", "."}, "both --src and --zip"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--env", "AWS_REGION=x"}, "reserved"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--config", cfg}, `"colour" on line 4`},
+		{[]string{"plan", "transformer", "--region", "us-east-1", "--zip", zipPath, "--memory", "99999"}, "memory"},
+		{[]string{"destroy", "--region", "us-east-1", "--stack", "cli"}, "pass --yes"},
+		{[]string{"status"}, "no AWS region"},
+	}
+	for _, b := range bad {
+		_, _, err := runCLI(t, b.args...)
+		if err == nil || !strings.Contains(err.Error(), b.want) {
+			t.Errorf("%v: err = %v, want %q", b.args, err, b.want)
+		}
+	}
+	if st := cloud.Stats(); st.Calls != 0 {
+		t.Fatalf("bad input made %d AWS calls: %v", st.Calls, st.ByOperation)
+	}
+
+	base := []string{"--region", "us-east-1", "--stack", "cli"}
+	out, _, err := runCLI(t, append([]string{"plan", "transformer", "--lambda", "--zip", zipPath}, base...)...)
+	if err != nil || !strings.Contains(out, "13 changes") {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	if st := cloud.Stats(); st.MutatingCalls != 0 {
+		t.Fatalf("plan made mutating calls: %v", st.ByOperation)
+	}
+	out, errOut, err := runCLI(t, append([]string{"deploy", "transformer", "--lambda", "--zip", zipPath, "--json"}, base...)...)
+	if err != nil {
+		t.Fatalf("deploy: %v\n%s", err, errOut)
+	}
+	var res struct {
+		Endpoint, Function, Version, Alias string
+		Changes                            int
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Changes != 13 || res.Version != "1" || res.Alias != "live" || res.Endpoint == "" {
+		t.Fatalf("deploy --json: %v\n%s", err, out)
+	}
+	out2, errOut2, err := runCLI(t, append([]string{"deploy", "transformer", "--lambda", "--zip", zipPath}, base...)...)
+	if err != nil || !strings.Contains(out2, "no changes") {
+		t.Fatalf("redeploy: %v\n%s", err, out2)
+	}
+	shown, _, err := runCLI(t, append([]string{"endpoints", "--show-secret", "--json"}, base...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ep struct {
+		URL              string `json:"url"`
+		DestTransformURL string `json:"dest_transform_url"`
+	}
+	json.Unmarshal([]byte(shown), &ep)
+	secret := strings.TrimPrefix(ep.DestTransformURL, ep.URL+"/")
+	if len(secret) < 22 {
+		t.Fatalf("endpoints --show-secret: %s", shown)
+	}
+	hidden, _, _ := runCLI(t, append([]string{"endpoints"}, base...)...)
+	status, _, _ := runCLI(t, append([]string{"status"}, base...)...)
+	for name, text := range map[string]string{"deploy stdout": out, "deploy stderr": errOut, "redeploy": out2 + errOut2, "endpoints": hidden, "status": status} {
+		if strings.Contains(text, secret) {
+			t.Errorf("%s shows the secret:\n%s", name, text)
+		}
+	}
+	if !strings.Contains(status, "live -> 1") {
+		t.Errorf("status:\n%s", status)
+	}
+	if _, _, err := runCLI(t, append([]string{"rollback", "transformer"}, base...)...); err == nil || !strings.Contains(err.Error(), "no earlier published version") {
+		t.Errorf("rollback with one version: %v", err)
+	}
+	out, _, err = runCLI(t, append([]string{"destroy", "--yes"}, base...)...)
+	if err != nil || !strings.Contains(out, "destroyed") {
+		t.Fatalf("destroy: %v %s", err, out)
+	}
+	if r := cloud.Resources("rudderctl:stack", "cli"); len(r) != 0 {
+		t.Fatalf("left after destroy: %+v", r)
+	}
+	out, _, err = runCLI(t, append([]string{"destroy", "--yes"}, base...)...)
+	if err != nil || !strings.Contains(out, "nothing to destroy") {
+		t.Fatalf("second destroy: %v %s", err, out)
+	}
+}
+
+func TestInitCommand(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "rudderctl.yaml")
+	if _, _, err := runCLI(t, "init", "--config", p, "--stack", "prod", "--region", "eu-west-1"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(p)
+	want, _ := os.ReadFile("../../internal/config/testdata/init.golden.yaml")
+	if string(got) != string(want) {
+		t.Fatalf("init wrote:\n%s", got)
+	}
+	if _, _, err := runCLI(t, "init", "--config", p); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("overwrite without --force: %v", err)
+	}
+	if _, _, err := runCLI(t, "init", "--config", p, "--force"); err != nil {
+		t.Fatal(err)
+	}
+}

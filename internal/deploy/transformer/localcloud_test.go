@@ -1,0 +1,441 @@
+package transformer
+
+// Integration tests against the local cloud (internal/localcloud), through the SDK and
+// AWS_ENDPOINT_URL exactly as production reaches AWS.
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/localcloud"
+)
+
+const testRegion = "us-east-1"
+
+var (
+	bootstrapOnce sync.Once
+	bootstrapPath string
+	bootstrapErr  error
+)
+
+// fakeBootstrap builds testdata/fakefn for linux/<host arch> once per test binary.
+func fakeBootstrap(t testing.TB) string {
+	bootstrapOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "rudderctl-fakefn-")
+		if err != nil {
+			bootstrapErr = err
+			return
+		}
+		bootstrapPath = filepath.Join(dir, "rudderctl-bootstrap")
+		cmd := exec.Command("go", "build", "-trimpath", "-o", bootstrapPath, "./testdata/fakefn")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			bootstrapErr = fmt.Errorf("build fakefn: %v\n%s", err, out)
+		}
+	})
+	if bootstrapErr != nil {
+		t.Fatal(bootstrapErr)
+	}
+	return bootstrapPath
+}
+
+func hostArch() string {
+	if runtime.GOARCH == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+// testZip writes a task root zip: wrapper, fake bootstrap, manifest and variant.txt.
+// The same variant gives the same bytes (and CodeSha256).
+func testZip(t testing.TB, variant string) string {
+	boot, err := os.ReadFile(fakeBootstrap(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	add := func(name string, mode os.FileMode, data []byte) {
+		h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+		h.SetMode(mode)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	add("rudderctl-wrapper", 0o755, []byte("#!/bin/sh\nexec \"$(dirname \"$0\")/rudderctl-bootstrap\" \"$@\"\n"))
+	add("rudderctl-bootstrap", 0o755, boot)
+	add(ManifestFile, 0o644, []byte(`{"schema":1,"runtime":"nodejs22.x","arch":"`+hostArch()+`","entry":"index.js","health_path":"/health","env":{}}`))
+	add("variant.txt", 0o644, []byte(variant+"\n"))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "fn-"+variant+".zip")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// startCloud starts a local cloud and points the SDK at it.
+func startCloud(t testing.TB, d localcloud.Delays) *localcloud.Cloud {
+	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", Delays: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	t.Setenv("AWS_ENDPOINT_URL", c.Endpoint())
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	return c
+}
+
+func testClients(t testing.TB, opts ...awsapi.RetryOption) *awsapi.Clients {
+	cl, err := awsapi.New(context.Background(), testRegion, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
+func testInput(stack, zipPath string, env map[string]string) (Input, *ZipInfo, error) {
+	zi, err := InspectZip(zipPath)
+	if err != nil {
+		return Input{}, nil, err
+	}
+	return Input{Stack: stack, Region: testRegion, Zip: zipPath, Runtime: "nodejs22.x", Arch: hostArch(),
+		Memory: 256, Timeout: 10, LogRetention: 7, Env: env}, zi, nil
+}
+
+func mustDeploy(t testing.TB, cl *awsapi.Clients, stack, zipPath string, env map[string]string) *Result {
+	t.Helper()
+	in, zi, err := testInput(stack, zipPath, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	r, err := Deploy(context.Background(), cl, in, zi, false, &progress)
+	if err != nil {
+		t.Fatalf("deploy %s: %v\nprogress:\n%s", stack, err, progress.String())
+	}
+	return r
+}
+
+func httpGet(t testing.TB, url string) (int, http.Header, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+func lines(path string) int {
+	b, _ := os.ReadFile(path)
+	return strings.Count(string(b), "\n")
+}
+
+// snapshot is a normalised picture of a stack: what the cloud holds, with ids, names
+// and the secret replaced, so two stacks deployed the same way compare equal.
+func snapshot(t testing.TB, c *localcloud.Cloud, cl *awsapi.Clients, stack string) string {
+	t.Helper()
+	o, err := Observe(context.Background(), cl, NamesFor(stack))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var apiIDs []string
+	for _, a := range o.APIs {
+		apiIDs = append(apiIDs, a.ID)
+	}
+	secret := ""
+	if o.Func != nil {
+		secret, _ = SecretFromPrefix(o.Func.Config.Env[PrefixEnv])
+	}
+	norm := func(s string) string {
+		s = strings.ReplaceAll(s, "rudderctl-"+stack+"-", "rudderctl-STACK-")
+		for i, id := range apiIDs {
+			s = strings.ReplaceAll(s, id, fmt.Sprintf("API%d", i))
+		}
+		for _, in := range o.Integrations {
+			s = strings.ReplaceAll(s, in.ID, "INTEGRATION")
+		}
+		if secret != "" {
+			s = strings.ReplaceAll(s, secret, "SECRET")
+		}
+		return s
+	}
+	var out []string
+	for _, r := range c.Resources(TagKey, stack) {
+		out = append(out, norm(fmt.Sprintf("resource %s %s %s", r.Service, r.Type, r.Name)))
+	}
+	sort.Strings(out)
+	if o.Role != nil {
+		out = append(out, fmt.Sprintf("role tagged=%v trust=%v policy=%v policies=%v", o.Role.Tagged, policyEqual(o.Role.Trust, TrustPolicy),
+			policyEqual(o.Role.Policy, LogsPolicy(testRegion, o.Account, NamesFor(stack).LogGroup)), o.Role.PolicyNames))
+	}
+	if o.Logs != nil {
+		out = append(out, fmt.Sprintf("logs retention=%d tagged=%v", o.Logs.Retention, o.Logs.Tagged))
+	}
+	if f := o.Func; f != nil {
+		var keys []string
+		for k := range f.Config.Env {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out = append(out, norm(fmt.Sprintf("function %s %s %s %d %d role=%s env=%v code=%s state=%s tagged=%v secret=%v", f.Config.Runtime, f.Config.Handler, f.Config.Arch,
+			f.Config.Memory, f.Config.Timeout, f.Config.Role, keys, f.CodeSha256, f.State, f.Tagged, secret != "")))
+	}
+	for _, v := range o.Versions {
+		out = append(out, fmt.Sprintf("version %s code=%s", v.Number, v.CodeSha256))
+	}
+	if o.Alias != nil {
+		out = append(out, "alias -> "+o.Alias.Version)
+	}
+	out = append(out, fmt.Sprintf("apis %d", len(o.APIs)))
+	for _, in := range o.Integrations {
+		out = append(out, norm(fmt.Sprintf("integration %s %s %s", in.Type, in.URI, in.PayloadFormatVersion)))
+	}
+	var routes []string
+	for _, r := range o.Routes {
+		routes = append(routes, norm("route "+r.Key+" -> "+r.Target))
+	}
+	sort.Strings(routes)
+	out = append(out, routes...)
+	for _, s := range o.Stages {
+		out = append(out, fmt.Sprintf("stage %s auto=%v", s.Name, s.AutoDeploy))
+	}
+	if p := o.Permission; p != nil {
+		out = append(out, norm(fmt.Sprintf("permission %s %s %s %s", p.Principal, p.Action, p.Resource, p.SourceARN)))
+	}
+	return strings.Join(out, "\n")
+}
+
+func TestLocalCloudDeploy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	cloud := startCloud(t, localcloud.Delays{})
+	cl := testClients(t)
+	stack := "it"
+	counter := filepath.Join(t.TempDir(), "invocations")
+	env := map[string]string{"FAKE_COUNTER": counter}
+	zipA := testZip(t, "A")
+
+	cloud.ResetStats()
+	start := time.Now()
+	r := mustDeploy(t, cl, stack, zipA, env)
+	first := cloud.Stats()
+	t.Logf("first deploy: %s, %d calls, %d mutating, %d changes", time.Since(start).Round(time.Millisecond), first.Calls, first.MutatingCalls, r.Changes)
+	if r.Changes != 13 || r.Version != "1" || r.Endpoint == "" || r.Alias != "live" {
+		t.Fatalf("first deploy result %+v", r)
+	}
+
+	// The endpoint answers under the secret prefix, with the function's own answer.
+	e, err := GetEndpoint(context.Background(), cl, stack, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimPrefix(e.DestTransformURL, e.URL+"/")
+	if len(secret) < 22 || strings.Contains(fmt.Sprint(r), secret) {
+		t.Fatalf("secret %q (result %+v)", secret, r)
+	}
+	code, hdr, body := httpGet(t, e.DestTransformURL+"/health")
+	if code != 200 || hdr.Get("apiVersion") != "2" || !strings.Contains(body, `"path":"/health"`) || !strings.Contains(body, `"variant":"A"`) {
+		t.Fatalf("with prefix: %d %v %s", code, hdr, body)
+	}
+	before := lines(counter)
+	for _, p := range []string{"/health", "/", "/v0/destinations/webhook", "/" + secret[:10] + "/features"} {
+		code, _, body = httpGet(t, e.URL+p)
+		if code != 404 {
+			t.Fatalf("without prefix %s: %d %s", p, code, body)
+		}
+	}
+	if after := lines(counter); after != before {
+		t.Fatalf("requests without the prefix invoked the function (%d -> %d)", before, after)
+	}
+
+	// Nothing changed: no mutating call, and it says so.
+	cloud.ResetStats()
+	start = time.Now()
+	r = mustDeploy(t, cl, stack, zipA, env)
+	noop := cloud.Stats()
+	t.Logf("no-op redeploy: %s, %d calls (%v)", time.Since(start).Round(time.Millisecond), noop.Calls, noop.ByOperation)
+	if noop.MutatingCalls != 0 || r.Changes != 0 || r.Applied {
+		t.Fatalf("no-op redeploy: %d mutating calls %v, result %+v", noop.MutatingCalls, noop.ByOperation, r)
+	}
+
+	// A code change: code, version, alias, nothing else.
+	cloud.ResetStats()
+	r = mustDeploy(t, cl, stack, testZip(t, "B"), env)
+	st := cloud.Stats()
+	if st.MutatingCalls != 3 || st.ByOperation["lambda:UpdateFunctionCode"] != 1 || st.ByOperation["lambda:PublishVersion"] != 1 || st.ByOperation["lambda:UpdateAlias"] != 1 {
+		t.Fatalf("code change: %d mutating %v", st.MutatingCalls, st.ByOperation)
+	}
+	if r.Version != "2" {
+		t.Fatalf("code change: version %s", r.Version)
+	}
+	if code, _, body = httpGet(t, e.DestTransformURL+"/x"); code != 200 || !strings.Contains(body, `"variant":"B"`) {
+		t.Fatalf("after code change: %d %s", code, body)
+	}
+
+	// Rollback to version 1 and forward again.
+	from, to, err := Rollback(context.Background(), cl, stack)
+	if err != nil || from != "2" || to != "1" {
+		t.Fatalf("rollback %s -> %s: %v", from, to, err)
+	}
+	if code, _, body = httpGet(t, e.DestTransformURL+"/x"); code != 200 || !strings.Contains(body, `"variant":"A"`) {
+		t.Fatalf("after rollback: %d %s", code, body)
+	}
+	if _, _, err := Rollback(context.Background(), cl, stack); err == nil || !strings.Contains(err.Error(), "no earlier published version") {
+		t.Fatalf("second rollback: %v", err)
+	}
+	r = mustDeploy(t, cl, stack, testZip(t, "B"), env)
+	if r.Changes != 1 || r.Version != "2" {
+		t.Fatalf("deploy after rollback: %+v", r)
+	}
+
+	// A configuration change.
+	cloud.ResetStats()
+	env2 := map[string]string{"FAKE_COUNTER": counter, "LOG_LEVEL": "debug"}
+	r = mustDeploy(t, cl, stack, testZip(t, "B"), env2)
+	st = cloud.Stats()
+	if st.MutatingCalls != 3 || st.ByOperation["lambda:UpdateFunctionConfiguration"] != 1 {
+		t.Fatalf("config change: %d mutating %v", st.MutatingCalls, st.ByOperation)
+	}
+
+	// Status and logs see it.
+	s, err := GetStatus(context.Background(), cl, stack, testRegion)
+	if err != nil || !s.Deployed || len(s.Problems) != 0 || s.Function.AliasVersion != "3" {
+		t.Fatalf("status %+v %v", s, err)
+	}
+	var logs bytes.Buffer
+	if err := Logs(context.Background(), cl, stack, time.Now().Add(-time.Hour), false, &logs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "fakefn: invoked") {
+		t.Errorf("logs lack the function's output:\n%s", logs.String())
+	}
+
+	// Destroy leaves nothing tagged; twice is fine.
+	changes, err := Destroy(context.Background(), cl, stack, testRegion, false, io.Discard)
+	if err != nil || len(changes) == 0 {
+		t.Fatalf("destroy: %d changes, %v", len(changes), err)
+	}
+	if res := cloud.Resources(TagKey, stack); len(res) != 0 {
+		t.Fatalf("after destroy: %+v", res)
+	}
+	changes, err = Destroy(context.Background(), cl, stack, testRegion, false, io.Discard)
+	if err != nil || len(changes) != 0 {
+		t.Fatalf("second destroy: %d changes, %v", len(changes), err)
+	}
+	if s, err := GetStatus(context.Background(), cl, stack, testRegion); err != nil || s.Deployed {
+		t.Fatalf("status after destroy: %+v %v", s, err)
+	}
+}
+
+// noRetryInjected makes an injected "fail-mutating" fault stop the run (as a killed
+// process would) instead of being retried away by the SDK.
+func noRetryInjected(o *retry.StandardOptions) {
+	o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+		if strings.Contains(err.Error(), "injected fault") {
+			return aws.FalseTernary
+		}
+		return aws.UnknownTernary
+	})}, o.Retryables...)
+}
+
+func TestLocalCloudKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	cloud := startCloud(t, localcloud.Delays{RolePropagation: 300 * time.Millisecond, Active: 100 * time.Millisecond, Update: 100 * time.Millisecond})
+	cl := testClients(t)
+	killable := testClients(t, noRetryInjected)
+	zipA := testZip(t, "A")
+
+	cloud.ResetStats()
+	mustDeploy(t, cl, "clean", zipA, nil)
+	m := cloud.Stats().MutatingCalls
+	want := snapshot(t, cloud, cl, "clean")
+	t.Logf("clean deploy: %d mutating calls\n%s", m, want)
+	for k := 1; k <= m; k++ {
+		stack := fmt.Sprintf("kill-%d", k)
+		if err := cloud.SetFaults(fmt.Sprintf("fail-mutating=%d", k)); err != nil {
+			t.Fatal(err)
+		}
+		in, zi, _ := testInput(stack, zipA, nil)
+		_, err := Deploy(context.Background(), killable, in, zi, false, io.Discard)
+		cloud.SetFaults("")
+		if err == nil {
+			t.Logf("k=%d: the deploy survived the fault", k)
+		} else if !strings.Contains(err.Error(), "run it again") {
+			t.Errorf("k=%d: error does not say how to resume: %v", k, err)
+		}
+		mustDeploy(t, cl, stack, zipA, nil)
+		if got := snapshot(t, cloud, cl, stack); got != want {
+			t.Fatalf("k=%d: state after resume differs\n--- got\n%s\n--- want\n%s", k, got, want)
+		}
+		// And the resumed stack is settled.
+		cloud.ResetStats()
+		if r := mustDeploy(t, cl, stack, zipA, nil); r.Changes != 0 || cloud.Stats().MutatingCalls != 0 {
+			t.Fatalf("k=%d: not converged: %v", k, r.ChangeList)
+		}
+	}
+}
+
+func TestLocalCloudFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	cloud := startCloud(t, localcloud.Delays{RolePropagation: 500 * time.Millisecond})
+	cl := testClients(t)
+	if err := cloud.SetFaults("throttle=0.2,error=0.05,seed=7"); err != nil {
+		t.Fatal(err)
+	}
+	zipA := testZip(t, "A")
+	r := mustDeploy(t, cl, "flaky", zipA, nil)
+	st := cloud.Stats()
+	t.Logf("deploy under faults: %d calls, %d changes", st.Calls, r.Changes)
+	cloud.SetFaults("")
+	clean := testClients(t)
+	mustDeploy(t, clean, "calm", zipA, nil)
+	a := strings.ReplaceAll(snapshot(t, cloud, clean, "flaky"), "flaky", "X")
+	b := strings.ReplaceAll(snapshot(t, cloud, clean, "calm"), "calm", "X")
+	if a != b {
+		t.Fatalf("faulty deploy differs:\n%s\n---\n%s", a, b)
+	}
+	if _, err := Destroy(context.Background(), cl, "flaky", testRegion, false, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if res := cloud.Resources(TagKey, "flaky"); len(res) != 0 {
+		t.Fatalf("after destroy: %+v", res)
+	}
+}
