@@ -135,3 +135,5 @@ func mkRole(t *testing.T, cl clients, name string) string {
 	must(t, err)
 	return *out.Role.Arn
 }
+
+func asError[T any](err error, target *T) bool { return err != nil && errors.As(err, target) }
