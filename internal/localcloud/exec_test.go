@@ -76,7 +76,10 @@ func TestExecutionInvokeAndStage(t *testing.T) {
 	_, err = cl.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: []byte(`{}`)})
 	wantCode(t, err, "ResourceConflictException")
 	must(t, lambda.NewFunctionActiveV2Waiter(cl.lambda).Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn)}, 10*time.Second,
-		func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay = 100 * time.Millisecond; o.MaxDelay = 200 * time.Millisecond }))
+		func(o *lambda.FunctionActiveV2WaiterOptions) {
+			o.MinDelay = 100 * time.Millisecond
+			o.MaxDelay = 200 * time.Millisecond
+		}))
 
 	event := func(path string) []byte {
 		return []byte(fmt.Sprintf(`{"version":"2.0","rawPath":%q,"requestContext":{"http":{"method":"GET","path":%q}}}`, path, path))
