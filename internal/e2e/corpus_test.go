@@ -166,7 +166,9 @@ func gatewayError(t *testing.T, rep reply, status int, message string) {
 	}
 }
 
-func jsonHeader() map[string][]string { return map[string][]string{"Content-Type": {"application/json"}} }
+func jsonHeader() map[string][]string {
+	return map[string][]string{"Content-Type": {"application/json"}}
+}
 
 // TestCorpusSameAsDirect: every request of the corpus gets the same answer through API Gateway
 // + Lambda (RIE, wrapper, adapter) as from the app itself.
