@@ -63,7 +63,7 @@ type Change struct {
 func (c Change) Verb() string {
 	a := string(c.Action)
 	switch {
-	case strings.HasPrefix(a, "Create"), a == string(PublishVersion), a == string(AddPermission):
+	case c.Reason == "missing", strings.HasPrefix(a, "Create"), a == string(PublishVersion), a == string(AddPermission):
 		return "create"
 	case strings.HasPrefix(a, "Delete"), a == string(RemovePermission):
 		return "delete"
