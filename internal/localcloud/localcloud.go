@@ -88,7 +88,7 @@ type Cloud struct {
 
 	mu    sync.Mutex
 	st    *state
-	dirty bool // log events changed since the last save
+	dirty bool // log groups or events changed since logs.json was written
 
 	statsMu sync.Mutex
 	stats   Stats
@@ -210,7 +210,7 @@ func (c *Cloud) cleanupTemp() {
 
 func (c *Cloud) flusher() {
 	defer c.wg.Done()
-	t := time.NewTicker(250 * time.Millisecond)
+	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
@@ -218,10 +218,8 @@ func (c *Cloud) flusher() {
 			return
 		case <-t.C:
 			c.mu.Lock()
-			if c.dirty {
-				if err := c.saveLocked(); err != nil {
-					c.logf("save state: %v", err)
-				}
+			if err := c.saveLogsLocked(); err != nil {
+				c.logf("save logs: %v", err)
 			}
 			c.mu.Unlock()
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // maxEventsPerGroup bounds what a log group keeps (oldest dropped first).
-const maxEventsPerGroup = 50_000
+const maxEventsPerGroup = 20_000
 
 type logGroupRec struct {
 	Name      string                   `json:"name"`
@@ -193,14 +193,14 @@ func (c *Cloud) serveLogs(q *request) {
 			in.Tags = map[string]string{}
 		}
 		c.st.LogGroups[in.LogGroupName] = &logGroupRec{Name: in.LogGroupName, Region: q.region, Created: time.Now().UTC(), Tags: in.Tags, Streams: map[string]*logStreamRec{}}
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "DeleteLogGroup":
 		if group(in.LogGroupName) == nil {
 			return
 		}
 		delete(c.st.LogGroups, in.LogGroupName)
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "DescribeLogGroups":
 		var names []string
@@ -241,7 +241,7 @@ func (c *Cloud) serveLogs(q *request) {
 			return
 		}
 		g.Retention = in.RetentionInDays
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "DeleteRetentionPolicy":
 		g := group(in.LogGroupName)
@@ -249,7 +249,7 @@ func (c *Cloud) serveLogs(q *request) {
 			return
 		}
 		g.Retention = 0
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "TagResource", "TagLogGroup":
 		var g *logGroupRec
@@ -264,7 +264,7 @@ func (c *Cloud) serveLogs(q *request) {
 		for k, v := range in.Tags {
 			g.Tags[k] = v
 		}
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "UntagResource", "UntagLogGroup":
 		var g *logGroupRec
@@ -279,7 +279,7 @@ func (c *Cloud) serveLogs(q *request) {
 		for _, k := range in.TagKeys {
 			delete(g.Tags, k)
 		}
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "ListTagsForResource", "ListTagsLogGroup":
 		var g *logGroupRec
@@ -305,7 +305,7 @@ func (c *Cloud) serveLogs(q *request) {
 			return
 		}
 		g.Streams[in.LogStreamName] = &logStreamRec{Name: in.LogStreamName, Created: time.Now().UTC()}
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "DeleteLogStream":
 		g := group(in.LogGroupName)
@@ -317,7 +317,7 @@ func (c *Cloud) serveLogs(q *request) {
 			return
 		}
 		delete(g.Streams, in.LogStreamName)
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "DescribeLogStreams":
 		g := group(in.LogGroupName)
@@ -387,7 +387,7 @@ func (c *Cloud) serveLogs(q *request) {
 		}
 		sort.SliceStable(s.Events, func(i, j int) bool { return s.Events[i].Timestamp < s.Events[j].Timestamp })
 		g.trim()
-		c.commitLocked()
+		c.logsChangedLocked()
 		q.logsJSON(map[string]any{"nextSequenceToken": strconv.FormatInt(c.st.Seq, 10)})
 	case "GetLogEvents":
 		g := group(in.LogGroupName)
@@ -522,5 +522,13 @@ func filterMatcher(p string) func(string) bool {
 			}
 		}
 		return true
+	}
+}
+
+// logsChangedLocked saves logs.json after a Logs API change. c.mu must be held.
+func (c *Cloud) logsChangedLocked() {
+	c.dirty = true
+	if err := c.saveLogsLocked(); err != nil {
+		c.logf("save logs: %v", err)
 	}
 }

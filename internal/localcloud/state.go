@@ -8,14 +8,17 @@ import (
 	"time"
 )
 
-const stateFile = "state.json"
+const (
+	stateFile = "state.json"
+	logsFile  = "logs.json"
+)
 
 // state is everything the cloud remembers; it is saved as one JSON document.
 type state struct {
 	Roles     map[string]*roleRec     `json:"roles"`
 	Functions map[string]*functionRec `json:"functions"`
 	APIs      map[string]*apiRec      `json:"apis"`
-	LogGroups map[string]*logGroupRec `json:"log_groups"`
+	LogGroups map[string]*logGroupRec `json:"-"` // kept in logs.json, saved on its own schedule
 	Ports     map[string]int          `json:"ports"` // API id -> stage port
 	Seq       int64                   `json:"seq"`   // for log event ids and other counters
 }
@@ -41,6 +44,11 @@ func loadState(dir string) (*state, error) {
 	}
 	if err := json.Unmarshal(b, st); err != nil {
 		return nil, fmt.Errorf("localcloud: state %s is damaged (%v); move it away to start empty", filepath.Join(dir, stateFile), err)
+	}
+	if lb, err := os.ReadFile(filepath.Join(dir, logsFile)); err == nil {
+		if err := json.Unmarshal(lb, &st.LogGroups); err != nil {
+			return nil, fmt.Errorf("localcloud: logs %s are damaged (%v); move the file away to start without logs", filepath.Join(dir, logsFile), err)
+		}
 	}
 	if st.Roles == nil {
 		st.Roles = map[string]*roleRec{}
@@ -74,27 +82,29 @@ func loadState(dir string) (*state, error) {
 	return st, nil
 }
 
-// saveLocked writes the state atomically (temp file + rename). c.mu must be held.
+// saveLocked writes the control-plane state, and the log groups when they changed,
+// atomically (temp file + rename). c.mu must be held.
 func (c *Cloud) saveLocked() error {
 	b, err := json.Marshal(c.st)
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(c.stateDir, ".state-*.json")
+	if err := writeFileAtomic(filepath.Join(c.stateDir, stateFile), b); err != nil {
+		return err
+	}
+	return c.saveLogsLocked()
+}
+
+// saveLogsLocked writes logs.json if log groups or events changed. c.mu must be held.
+func (c *Cloud) saveLogsLocked() error {
+	if !c.dirty {
+		return nil
+	}
+	b, err := json.Marshal(c.st.LogGroups)
 	if err != nil {
 		return err
 	}
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(c.stateDir, stateFile)); err != nil {
-		os.Remove(tmp.Name())
+	if err := writeFileAtomic(filepath.Join(c.stateDir, logsFile), b); err != nil {
 		return err
 	}
 	c.dirty = false
@@ -106,7 +116,6 @@ func (c *Cloud) saveLocked() error {
 func (c *Cloud) commitLocked() {
 	if err := c.saveLocked(); err != nil {
 		c.logf("save state: %v", err)
-		c.dirty = true
 	}
 }
 
