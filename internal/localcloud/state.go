@@ -18,7 +18,7 @@ type state struct {
 	Roles     map[string]*roleRec     `json:"roles"`
 	Functions map[string]*functionRec `json:"functions"`
 	APIs      map[string]*apiRec      `json:"apis"`
-	LogGroups map[string]*logGroupRec `json:"-"` // kept in logs.json, saved on its own schedule
+	LogGroups map[string]*logGroupRec `json:"-"`     // kept in logs.json, saved on its own schedule
 	Ports     map[string]int          `json:"ports"` // API id -> stage port
 	Seq       int64                   `json:"seq"`   // for log event ids and other counters
 }
