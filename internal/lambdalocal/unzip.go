@@ -18,7 +18,7 @@ import (
 func Unzip(zipPath, dir string) error {
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
-		return fmt.Errorf("cannot open %s: %w; is it a Lambda zip (rudderctl package)?", zipPath, err)
+		return fmt.Errorf("cannot open %s as a zip (%w): pass the Lambda zip that `rudderctl package transformer` writes", zipPath, err)
 	}
 	defer zr.Close()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
