@@ -36,7 +36,7 @@ type post struct {
 	ErrorType string
 }
 
-func newFakeRuntimeAPI(t *testing.T) *fakeRuntimeAPI {
+func newFakeRuntimeAPI(t testing.TB) *fakeRuntimeAPI {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

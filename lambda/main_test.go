@@ -29,7 +29,9 @@ func TestMain(m *testing.M) {
 	case "bootstrap":
 		os.Exit(Main())
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopBenchApps()
+	os.Exit(code)
 }
 
 // testApp is a small HTTP app listening on $PORT (a TCP port or a unix socket path).
@@ -79,6 +81,26 @@ func testApp() {
 			"body64": base64.StdEncoding.EncodeToString(body), "contentLength": r.ContentLength,
 			"proto": r.Proto,
 		})
+	})
+	// A stand-in for the transformer's processor transform, for benchmarks without Node.
+	mux.HandleFunc("/v0/destinations/webhook", func(w http.ResponseWriter, r *http.Request) {
+		var in []struct {
+			Message     map[string]any `json:"message"`
+			Destination map[string]any `json:"destination"`
+			Metadata    map[string]any `json:"metadata"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		out := make([]map[string]any, len(in))
+		for i, ev := range in {
+			out[i] = map[string]any{"output": map[string]any{"method": "POST", "body": map[string]any{"JSON": ev.Message}},
+				"metadata": ev.Metadata, "statusCode": 200}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("apiVersion", "2")
+		json.NewEncoder(w).Encode(out)
 	})
 	mux.HandleFunc("/raw", func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)

@@ -3,7 +3,6 @@ package lambda
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,7 +29,7 @@ type Event struct {
 // ParseEvent decodes a payload-2.0 event.
 func ParseEvent(payload []byte) (*Event, error) {
 	var ev Event
-	if err := json.Unmarshal(payload, &ev); err != nil {
+	if err := parseEventFast(payload, &ev); err != nil {
 		return nil, fmt.Errorf("the event is not JSON: %v", err)
 	}
 	if ev.RequestContext.HTTP.Method == "" {

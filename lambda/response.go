@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -130,35 +131,46 @@ var jsonSafe = func() (t [256]bool) {
 }()
 
 // appendEscaped appends valid UTF-8 text as JSON string content (no quotes). It stops and
-// returns false as soon as buf grows past limit.
+// returns false as soon as buf grows past limit. It works in chunks with room reserved for the
+// worst case (6 bytes per byte), so the per-byte loop writes by index instead of calling append:
+// JSON bodies escape a quote every few bytes.
 func appendEscaped(buf, s []byte, limit int) ([]byte, bool) {
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if jsonSafe[c] {
-			continue
+	const chunk = 4096
+	const hex = "0123456789abcdef"
+	for len(s) > 0 {
+		c := s[:min(chunk, len(s))]
+		s = s[len(c):]
+		buf = slices.Grow(buf, 6*len(c))
+		n := len(buf)
+		out := buf[:n+6*len(c)]
+		for _, b := range c {
+			if jsonSafe[b] {
+				out[n] = b
+				n++
+				continue
+			}
+			out[n] = '\\'
+			switch b {
+			case '"', '\\':
+				out[n+1] = b
+			case '\n':
+				out[n+1] = 'n'
+			case '\r':
+				out[n+1] = 'r'
+			case '\t':
+				out[n+1] = 't'
+			default:
+				out[n+1], out[n+2], out[n+3], out[n+4], out[n+5] = 'u', '0', '0', hex[b>>4], hex[b&0xf]
+				n += 4
+			}
+			n += 2
 		}
-		buf = append(buf, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			buf = append(buf, '\\', c)
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		default:
-			const hex = "0123456789abcdef"
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
+		buf = out[:n]
 		if len(buf) > limit {
 			return buf, false
 		}
 	}
-	buf = append(buf, s[start:]...)
-	return buf, len(buf) <= limit
+	return buf, true
 }
 
 func appendJSONString(buf []byte, s string) []byte {
