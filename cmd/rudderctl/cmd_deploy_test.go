@@ -87,8 +87,8 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 		"AWS_EC2_METADATA_DISABLED": "true"} {
 		t.Setenv(k, v)
 	}
-	t.Chdir(t.TempDir()) // no rudderctl.yaml around
 	zipPath := cliZip(t)
+	t.Chdir(t.TempDir()) // no rudderctl.yaml around
 	cfg := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(cfg, []byte("stack: x\ntransformer:\n  memory: 512\n  colour: blue\n"), 0o644)
 
