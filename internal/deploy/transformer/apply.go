@@ -102,7 +102,7 @@ func (a *applier) waitActive(ctx context.Context) error {
 		o.MinDelay, o.MaxDelay = waitMin, waitMax
 	})
 	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(a.d.Function)}, waitFor); err != nil {
-		return awsapi.Explain("wait for "+a.d.Function+" to become Active", err)
+		return a.waitFailed(ctx, "wait for "+a.d.Function+" to become Active", err)
 	}
 	a.settled = true
 	return nil
@@ -114,10 +114,27 @@ func (a *applier) waitUpdated(ctx context.Context) error {
 		o.MinDelay, o.MaxDelay = waitMin, waitMax
 	})
 	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(a.d.Function)}, waitFor); err != nil {
-		return awsapi.Explain("wait for the update of "+a.d.Function+" to finish", err)
+		return a.waitFailed(ctx, "wait for the update of "+a.d.Function+" to finish", err)
 	}
 	a.settled = true
 	return nil
+}
+
+// waitFailed explains a failed wait with Lambda's own reason when there is one.
+func (a *applier) waitFailed(ctx context.Context, what string, err error) error {
+	out, gerr := a.c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(a.d.Function)})
+	if gerr == nil && out.Configuration != nil {
+		fc := out.Configuration
+		reason := aws.ToString(fc.StateReason)
+		if r := aws.ToString(fc.LastUpdateStatusReason); r != "" {
+			reason = r
+		}
+		if fc.State == ltypes.StateFailed || fc.LastUpdateStatus == ltypes.LastUpdateStatusFailed {
+			return fmt.Errorf("could not %s: Lambda reports state %s, last update %s: %s; fix the cause (code, role, settings) and deploy again",
+				what, fc.State, fc.LastUpdateStatus, reason)
+		}
+	}
+	return awsapi.Explain(what, err)
 }
 
 // settle waits for an update of a previous (interrupted) run before touching the function.
