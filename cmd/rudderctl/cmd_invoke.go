@@ -37,15 +37,15 @@ func localFlags() []cli.Flag {
 
 // localFunction is a zip unpacked into a temporary task root and running under the RIE.
 type localFunction struct {
-	inst     *lambdalocal.Instance
+	pool     *lambdalocal.Pool
 	dir      string
 	manifest lambdalocal.Manifest
 	node     string
 }
 
 func (lf *localFunction) Close() {
-	if lf.inst != nil {
-		lf.inst.Close()
+	if lf.pool != nil {
+		lf.pool.Close()
 	}
 	if lf.dir != "" {
 		os.RemoveAll(lf.dir)
@@ -54,7 +54,7 @@ func (lf *localFunction) Close() {
 
 // invoke adapts the instance to the gateway.
 func (lf *localFunction) invoke(ctx context.Context, event []byte) ([]byte, string, error) {
-	res, err := lf.inst.Invoke(ctx, event)
+	res, err := lf.pool.Invoke(ctx, event)
 	return res.Payload, res.FunctionError, err
 }
 
@@ -138,7 +138,7 @@ func startLocalFunction(c *cli.Context, extraEnv map[string]string, progress io.
 	lf.node = node
 	fmt.Fprintf(progress, "starting the function (%s, %s, %d MB, %d s timeout) under the Lambda Runtime Interface Emulator\n",
 		m.Runtime, m.Arch, c.Int("memory"), c.Int("timeout"))
-	lf.inst, err = lambdalocal.Start(c.Context, lambdalocal.Function{
+	lf.pool, err = lambdalocal.NewPool(c.Context, lambdalocal.Function{
 		Name:     "rudderctl-local-transformer",
 		Version:  "$LATEST",
 		TaskRoot: dir,
@@ -148,7 +148,7 @@ func startLocalFunction(c *cli.Context, extraEnv map[string]string, progress io.
 		Env:      env,
 		Timeout:  time.Duration(c.Int("timeout")) * time.Second,
 		MemoryMB: c.Int("memory"),
-	}, lambdalocal.Options{Node: node, RIE: rie, Log: logLine})
+	}, lambdalocal.Options{Node: node, RIE: rie, Log: logLine}, c.Int("concurrency"))
 	if err != nil {
 		return nil, err
 	}

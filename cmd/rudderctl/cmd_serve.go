@@ -24,6 +24,7 @@ func serveCommand() *cli.Command {
 	flags := append(localFlags(),
 		&cli.IntFlag{Name: "port", Value: 9090, Usage: "port to listen on (9090 is where rudder-server looks for the transformer)"},
 		&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "address to listen on (0.0.0.0 for every interface)"},
+		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "execution environments at most, started as concurrent requests need them (Lambda scales out the same way); requests beyond wait"},
 		&cli.StringFlag{Name: "prefix", Usage: "secret path prefix, as a deploy sets RUDDERCTL_PATH_PREFIX (e.g. /k3x9f2); requests without it get 404"},
 	)
 	return &cli.Command{
@@ -37,13 +38,15 @@ func serveCommand() *cli.Command {
 Runtime Interface Emulator and answers HTTP on --port like the deployed API Gateway (HTTP
 API, payload 2.0): requests over 10 MB get 413 without invoking, events over Lambda's 6 MB
 get 413, a function error (crash, timeout, oversized answer) gets 500 and the next request
-starts a fresh environment, requests past 30 s get 503. Requests are handled one at a time
-(one execution environment). Point rudder-server's DEST_TRANSFORM_URL at the printed URL.
+starts a fresh environment, requests past 30 s get 503. One warm execution environment serves
+requests one at a time; --concurrency N lets up to N run side by side, as Lambda would scale
+out. Point rudder-server's DEST_TRANSFORM_URL at the printed URL.
 Ctrl-C stops it and removes everything it started.
 
 Examples:
    rudderctl serve transformer --local --zip build/transformer.zip
    rudderctl serve transformer --local --zip t.zip --port 9191 --prefix /k3x9f2
+   rudderctl serve transformer --local --zip t.zip --concurrency 4
    rudderctl serve transformer --local --zip t.zip --env LOG_LEVEL=debug --timeout 10 --memory 2048`,
 			Flags:  flags,
 			Action: runServe,
@@ -58,6 +61,9 @@ func runServe(c *cli.Context) error {
 	prefix := strings.TrimRight(c.String("prefix"), "/")
 	if c.IsSet("prefix") && (prefix == "" || !strings.HasPrefix(prefix, "/") || strings.ContainsAny(prefix, "?# ")) {
 		return fmt.Errorf("serve: --prefix %q is not a path prefix: write it as /secret (a leading slash, no query)", c.String("prefix"))
+	}
+	if n := c.Int("concurrency"); n < 1 || n > 64 {
+		return fmt.Errorf("serve: --concurrency %d is out of range: give 1..64 execution environments", n)
 	}
 	port := c.Int("port")
 	if port < 0 || port > 65535 {

@@ -166,7 +166,7 @@ func TestServeCommand(t *testing.T) {
 	bin := rudderctlBinary(t, w)
 	tmp := t.TempDir()
 	cmd := exec.Command(bin, "serve", "transformer", "--local", "--zip", w.zip, "--port", "0",
-		"--prefix", "/pfx", "--timeout", "5", "--env", "RUDDERCTL_EXAMPLE_TEST_ROUTES=true")
+		"--prefix", "/pfx", "--timeout", "5", "--concurrency", "2", "--env", "RUDDERCTL_EXAMPLE_TEST_ROUTES=true")
 	cmd.Dir = w.root
 	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -215,6 +215,19 @@ func TestServeCommand(t *testing.T) {
 	gatewayError(t, send(t, url, request{method: "POST", path: "/test/echo", body: bytes.Repeat([]byte("x"), 10<<20+5)}), 413, "Request Entity Too Large")
 	gatewayError(t, send(t, url, request{method: "POST", path: "/test/crash"}), 500, "Internal Server Error")
 	assertSameAt("/features") // re-initialised after the crash
+
+	// --concurrency 2: a request does not wait behind a slow one.
+	slow := make(chan reply, 1)
+	go func() { slow <- send(t, url, request{method: "GET", path: "/test/slow?ms=3000"}) }()
+	time.Sleep(300 * time.Millisecond)
+	t0 := time.Now()
+	assertSameAt("/health")
+	if took := time.Since(t0); took > 2500*time.Millisecond {
+		t.Errorf("a request waited %v behind a slow one with --concurrency 2", took)
+	}
+	if rep := <-slow; rep.status != 200 {
+		t.Errorf("slow request: %d %s", rep.status, short(rep.body))
+	}
 
 	// A second serve on a port in use fails clearly and leaves nothing behind.
 	_, port, _ := net.SplitHostPort(strings.TrimPrefix(base, "http://"))

@@ -83,7 +83,9 @@ type Instance struct {
 
 	logMu sync.Mutex
 
-	mu     sync.Mutex // serialises invokes: one environment runs one event at a time
+	mu chan struct{} // serialises invokes (one environment runs one event at a time); ctx-aware
+
+	state  sync.Mutex // guards closed, proc and tree
 	closed bool
 	proc   *rieProc
 	// tree remembers the processes of the current runtime (the adapter, the app) so a crash or a
@@ -147,6 +149,7 @@ func Start(ctx context.Context, f Function, o Options) (*Instance, error) {
 		argv:    []string{wrapper},
 		env:     env,
 		timeout: int((f.Timeout + time.Second - 1) / time.Second),
+		mu:      make(chan struct{}, 1),
 	}
 	i.env = append(i.env, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(i.timeout))
 	if err := i.startProc(ctx); err != nil {
@@ -410,22 +413,14 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	if len(payload) > MaxPayload {
 		return Result{}, ErrRequestTooLarge
 	}
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	if i.closed {
-		return Result{}, errors.New("lambdalocal: Invoke on a closed instance")
+	if err := lockCtx(ctx, i.mu); err != nil {
+		return Result{}, fmt.Errorf("waiting for the execution environment (busy with another invocation): %w", err)
 	}
-	if i.proc == nil || i.proc.exited() {
-		if i.proc != nil {
-			i.log("rudderctl: the Lambda Runtime Interface Emulator exited; starting a new execution environment")
-			killProc(i.proc, i.tree)
-		}
-		if err := i.startProc(ctx); err != nil {
-			i.proc = nil
-			return Result{}, err
-		}
+	defer func() { <-i.mu }()
+	p, err := i.ready(ctx)
+	if err != nil {
+		return Result{}, err
 	}
-	p := i.proc
 	reqID := newRequestID()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(payload))
 	if err != nil {
@@ -443,14 +438,12 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	dur := time.Since(start)
 	if err != nil {
 		// The environment's state is unknown (an invoke may still run in it): replace it.
-		tree := i.tree
-		if len(tree) == 0 {
-			tree = descendants(p.cmd.Process.Pid)
-		}
-		killProc(p, tree)
-		i.proc = nil
+		i.discard(p)
 		if ctx.Err() != nil {
 			return Result{Duration: dur}, fmt.Errorf("invocation abandoned: %w (the execution environment was discarded)", ctx.Err())
+		}
+		if i.isClosed() {
+			return Result{Duration: dur}, errors.New("lambdalocal: the instance was closed during the invocation")
 		}
 		return Result{Duration: dur}, fmt.Errorf("the Lambda Runtime Interface Emulator failed during the invocation: %w", err)
 	}
@@ -479,9 +472,7 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		}
 		reset = true
 	default:
-		tree := i.tree
-		killProc(p, tree)
-		i.proc = nil
+		i.discard(p)
 		return res, fmt.Errorf("the Lambda Runtime Interface Emulator answered %d %q; the execution environment was discarded", resp.StatusCode, truncate(string(body), 300))
 	}
 	if len(res.Payload) > MaxPayload+100 && res.FunctionError == "" {
@@ -490,6 +481,11 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 			"errorType":    "Function.ResponseSizeTooLarge",
 			"errorMessage": fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxPayload+100),
 		})
+	}
+	i.state.Lock()
+	defer i.state.Unlock()
+	if i.proc != p {
+		return res, nil // closed meanwhile
 	}
 	if reset {
 		// The RIE killed the runtime's process group; anything that left it goes too.
@@ -501,6 +497,63 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		i.tree = mergeTree(i.tree, descendants(p.cmd.Process.Pid))
 	}
 	return res, nil
+}
+
+// lockCtx takes a one-slot channel lock unless ctx ends first.
+func lockCtx(ctx context.Context, mu chan struct{}) error {
+	select {
+	case mu <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case mu <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ready returns a running RIE, starting a new one if there is none or it exited.
+func (i *Instance) ready(ctx context.Context) (*rieProc, error) {
+	i.state.Lock()
+	defer i.state.Unlock()
+	if i.closed {
+		return nil, errors.New("lambdalocal: Invoke on a closed instance")
+	}
+	if i.proc != nil && !i.proc.exited() {
+		return i.proc, nil
+	}
+	if i.proc != nil {
+		i.log("rudderctl: the Lambda Runtime Interface Emulator exited; starting a new execution environment")
+		killProc(i.proc, i.tree)
+		i.proc = nil
+	}
+	if err := i.startProc(ctx); err != nil {
+		return nil, err
+	}
+	return i.proc, nil
+}
+
+// discard kills an environment whose state is unknown; the next Invoke starts a fresh one.
+func (i *Instance) discard(p *rieProc) {
+	i.state.Lock()
+	defer i.state.Unlock()
+	if i.proc != p {
+		return
+	}
+	tree := i.tree
+	if len(tree) == 0 {
+		tree = descendants(p.cmd.Process.Pid)
+	}
+	killProc(p, tree)
+	i.proc, i.tree = nil, nil
+}
+
+func (i *Instance) isClosed() bool {
+	i.state.Lock()
+	defer i.state.Unlock()
+	return i.closed
 }
 
 // isErrorPayload tells a handler's error ({"errorMessage":..., "errorType":...}) from a result;
@@ -534,10 +587,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "..."
 }
 
-// Close stops the execution environment: the RIE, the runtime and everything they started.
+// Close stops the execution environment: the RIE, the runtime and everything they started. An
+// invocation in flight ends with an error.
 func (i *Instance) Close() error {
-	i.mu.Lock()
-	defer i.mu.Unlock()
+	i.state.Lock()
+	defer i.state.Unlock()
 	if i.closed {
 		return nil
 	}
@@ -545,7 +599,7 @@ func (i *Instance) Close() error {
 	if i.proc != nil {
 		tree := append(descendants(i.proc.cmd.Process.Pid), i.tree...)
 		killProc(i.proc, tree)
-		i.proc = nil
+		i.proc, i.tree = nil, nil
 	}
 	return nil
 }
