@@ -2,6 +2,7 @@ package localcloud
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +34,28 @@ type environment struct {
 	ready    chan struct{}
 	inst     *lambdalocal.Instance
 	err      error
+
+	capMu     sync.Mutex
+	capturing bool
+	captured  []string
+}
+
+// capture starts collecting the lines the environment prints (for Invoke's LogType=Tail).
+func (e *environment) capture(on bool) []string {
+	e.capMu.Lock()
+	defer e.capMu.Unlock()
+	e.capturing = on
+	out := e.captured
+	e.captured = nil
+	return out
+}
+
+func (e *environment) record(line string) {
+	e.capMu.Lock()
+	if e.capturing {
+		e.captured = append(e.captured, line)
+	}
+	e.capMu.Unlock()
 }
 
 type executor struct {
@@ -152,7 +175,10 @@ func (e *executor) start(ctx context.Context, t invokeTarget, env *environment) 
 	if err != nil {
 		return nil, fmt.Errorf("unpack code: %w", err)
 	}
-	logLine := func(line string) { e.c.appendFunctionLog(t.Name, t.Region, env.stream, line) }
+	logLine := func(line string) {
+		env.record(line)
+		e.c.appendFunctionLog(t.Name, t.Region, env.stream, line)
+	}
 	arch := "x86_64"
 	if len(t.Config.Architectures) > 0 {
 		arch = t.Config.Architectures[0]
@@ -194,6 +220,7 @@ type invokeResult struct {
 	Payload         []byte
 	FunctionError   string
 	ExecutedVersion string
+	Log             []string // what the environment printed during the invocation
 }
 
 var (
@@ -232,7 +259,9 @@ func (c *Cloud) run(ctx context.Context, t invokeTarget, payload []byte) invokeR
 		res.Payload, _ = json.Marshal(map[string]any{"errorType": "Runtime.InitError", "errorMessage": err.Error()})
 		return res
 	}
+	env.capture(true)
 	r, err := env.inst.Invoke(ctx, payload)
+	res.Log = env.capture(false)
 	if err != nil {
 		res.FunctionError = "Unhandled"
 		res.Payload, _ = json.Marshal(map[string]any{"errorType": "Runtime.Unknown", "errorMessage": err.Error()})
@@ -301,6 +330,16 @@ func (c *Cloud) lambdaInvoke(q *request, ref string) {
 	}
 	res := c.run(q.r.Context(), t, body)
 	q.w.Header().Set("X-Amz-Executed-Version", res.ExecutedVersion)
+	if q.r.Header.Get("X-Amz-Log-Type") == "Tail" {
+		tail := strings.Join(res.Log, "\n")
+		if len(tail) > 0 {
+			tail += "\n"
+		}
+		if len(tail) > 4096 {
+			tail = tail[len(tail)-4096:]
+		}
+		q.w.Header().Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString([]byte(tail)))
+	}
 	if res.FunctionError != "" {
 		q.w.Header().Set("X-Amz-Function-Error", res.FunctionError)
 	}

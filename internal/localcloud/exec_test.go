@@ -3,6 +3,7 @@ package localcloud
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -96,6 +97,19 @@ func TestExecutionInvokeAndStage(t *testing.T) {
 	must(t, json.Unmarshal(out.Payload, &resp))
 	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"greeting":"v1"`) {
 		t.Fatalf("payload %s", out.Payload)
+	}
+
+	tail, err := cl.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: event("/tail"), LogType: ltypes.LogTypeTail})
+	must(t, err)
+	logTail, _ := base64.StdEncoding.DecodeString(aws.ToString(tail.LogResult))
+	if !strings.Contains(string(logTail), "echofn: GET /tail") {
+		t.Fatalf("LogType Tail: %q", logTail)
+	}
+	// Over the function timeout (2 s): a function error, then the environment recovers.
+	out, err = cl.lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: event("/sleep")})
+	must(t, err)
+	if out.FunctionError == nil {
+		t.Fatalf("timeout: no function error: %s", out.Payload)
 	}
 
 	// A handled error and a crash are function errors, and the environment recovers.
