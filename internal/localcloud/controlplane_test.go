@@ -478,3 +478,22 @@ func TestAPIGatewayControlPlane(t *testing.T) {
 	_, err = cl.apigw.GetApi(ctx, &apigatewayv2.GetApiInput{ApiId: api.ApiId})
 	wantCode(t, err, "NotFoundException")
 }
+
+func TestLambdaUnzippedLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 263 MB (unzipped) zip")
+	}
+	c := startCloud(t, Options{})
+	cl := sdk(c, false)
+	ctx := context.Background()
+	role := mkRole(t, cl, "limit-role")
+	big := makeZip(t, map[string]zipEntry{"zeros.bin": {0o644, make([]byte, 263_000_000)}})
+	_, err := cl.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("big"), Runtime: ltypes.RuntimeNodejs22x,
+		Role: aws.String(role), Handler: aws.String("h.h"), Code: &ltypes.FunctionCode{ZipFile: big}})
+	wantCode(t, err, "InvalidParameterValueException")
+	// Exactly one architecture, from the allowed set.
+	_, err = cl.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("arch"), Runtime: ltypes.RuntimeNodejs22x,
+		Role: aws.String(role), Handler: aws.String("h.h"), Code: &ltypes.FunctionCode{ZipFile: dummyZip(t, "a")},
+		Architectures: []ltypes.Architecture{"x86_64", "arm64"}})
+	wantCode(t, err, "InvalidParameterValueException")
+}

@@ -7,8 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -211,7 +211,12 @@ func (q *request) fnNotFound(arn string) {
 }
 
 func (q *request) decode(v any) bool {
-	body, err := io.ReadAll(io.LimitReader(q.r.Body, 80<<20))
+	const maxBody = 70_167_211 // what Lambda accepts for CreateFunction/UpdateFunctionCode
+	body, err := readLimited(q.r.Body, maxBody)
+	if errors.Is(err, errTooLarge) {
+		q.lambdaError(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", maxBody, q.op))
+		return false
+	}
 	if err != nil {
 		q.lambdaError(http.StatusBadRequest, "InvalidRequestContentException", "Could not read request body")
 		return false

@@ -72,6 +72,11 @@ func loadState(dir string) (*state, error) {
 		a.fixup()
 	}
 	for _, g := range st.LogGroups {
+		for _, s := range g.Streams {
+			for _, e := range s.Events {
+				st.Seq = max(st.Seq, e.ID)
+			}
+		}
 		if g.Streams == nil {
 			g.Streams = map[string]*logStreamRec{}
 		}
