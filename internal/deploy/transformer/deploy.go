@@ -191,7 +191,7 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stack, region string, dryRu
 	if err != nil {
 		return nil, err
 	}
-	changes := PlanDestroy(o, n)
+	changes := PlanDestroy(o, n, region)
 	if dryRun || len(changes) == 0 {
 		return changes, nil
 	}

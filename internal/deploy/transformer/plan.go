@@ -1,6 +1,7 @@
 package transformer
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -100,6 +101,9 @@ func Plan(o *Observed, d *Desired) ([]Change, error) {
 	} else {
 		if o.Role.OtherStack != "" {
 			return nil, &StackError{fmt.Sprintf("IAM role %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Role, o.Role.OtherStack, TagKey, o.Role.OtherStack)}
+		}
+		if r := roleRegion(o.Role.Policy); r != "" && r != d.Region {
+			return nil, &StackError{fmt.Sprintf("stack %q already lives in region %s: its IAM role %s (IAM is global) serves the function there; deploy with --region %s, or use another --stack for %s", d.Stack, r, d.Role, r, d.Region)}
 		}
 		if !o.Role.Tagged {
 			add(Change{Action: TagRole, Resource: "IAM role", Name: d.Role, Reason: "stack tag missing"})
@@ -277,8 +281,28 @@ func Plan(o *Observed, d *Desired) ([]Change, error) {
 	return cs, nil
 }
 
-// PlanDestroy lists the deletions for everything the stack owns, in reverse order of creation.
-func PlanDestroy(o *Observed, n Names) []Change {
+// roleRegion is the region of the log group the role's policy names ("" if none).
+func roleRegion(policy string) string {
+	doc, ok := parsePolicy(policy)
+	if !ok {
+		return ""
+	}
+	b, _ := json.Marshal(doc)
+	s := string(b)
+	i := strings.Index(s, "arn:aws:logs:")
+	if i < 0 {
+		return ""
+	}
+	rest := s[i+len("arn:aws:logs:"):]
+	if j := strings.IndexByte(rest, ':'); j > 0 {
+		return rest[:j]
+	}
+	return ""
+}
+
+// PlanDestroy lists the deletions for everything the stack owns in region, in reverse
+// order of creation. The role (IAM is global) is kept when it serves another region.
+func PlanDestroy(o *Observed, n Names, region string) []Change {
 	var cs []Change
 	add := func(c Change) { cs = append(cs, c) }
 	funcOurs := o.Func != nil && o.Func.Tagged
@@ -312,7 +336,7 @@ func PlanDestroy(o *Observed, n Names) []Change {
 	if o.Logs != nil && o.Logs.Tagged {
 		add(Change{Action: DeleteLogGroup, Resource: "log group", Name: n.LogGroup})
 	}
-	if o.Role != nil && o.Role.Tagged {
+	if o.Role != nil && o.Role.Tagged && (roleRegion(o.Role.Policy) == "" || roleRegion(o.Role.Policy) == region) {
 		for _, p := range o.Role.PolicyNames {
 			add(Change{Action: DeleteRolePolicy, Resource: "IAM role policy", Name: n.Role + "/" + p, Target: p})
 		}

@@ -138,6 +138,21 @@ func TestPlanRefusesOtherStack(t *testing.T) {
 	}
 }
 
+func TestStackLivesInOneRegion(t *testing.T) {
+	d := testDesired()
+	o := converged(d)
+	d.Region = "us-west-2"
+	if _, err := Plan(o, d); err == nil || !strings.Contains(err.Error(), "already lives in region "+region) {
+		t.Fatalf("err = %v", err)
+	}
+	// Destroy in the other region keeps the role the first region's function uses.
+	for _, c := range PlanDestroy(&Observed{Account: acct, Role: o.Role}, d.Names, "us-west-2") {
+		if c.Action == DeleteRole {
+			t.Fatal("role of another region deleted")
+		}
+	}
+}
+
 func TestPolicyEqualURLEncoded(t *testing.T) {
 	enc := "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%5B%22lambda.amazonaws.com%22%5D%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D"
 	if !policyEqual(enc, TrustPolicy) {
@@ -148,13 +163,13 @@ func TestPolicyEqualURLEncoded(t *testing.T) {
 func TestPlanDestroy(t *testing.T) {
 	d := testDesired()
 	o := converged(d)
-	got := actions(PlanDestroy(o, d.Names))
+	got := actions(PlanDestroy(o, d.Names, region))
 	want := []Action{RemovePermission, DeleteStage, DeleteRoute, DeleteRoute, DeleteIntegration, DeleteAPI, DeleteAlias, DeleteVersion,
 		DeleteFunction, DeleteLogGroup, DeleteRolePolicy, DeleteRole}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("destroy = %v\nwant    %v", got, want)
 	}
-	if n := len(PlanDestroy(&Observed{Account: acct}, d.Names)); n != 0 {
+	if n := len(PlanDestroy(&Observed{Account: acct}, d.Names, region)); n != 0 {
 		t.Fatalf("empty stack: %d deletions", n)
 	}
 }
