@@ -98,6 +98,28 @@ type rieProc struct {
 	url  string
 	done chan struct{}
 	wg   sync.WaitGroup // log pumps
+
+	mu      sync.Mutex
+	initErr string // the RIE's reason for the last failed init ("Runtime exited with error: exit status 2")
+}
+
+func (p *rieProc) noteLine(line string) {
+	_, rest, ok := strings.Cut(line, "Init failed error=")
+	if !ok {
+		return
+	}
+	if j := strings.Index(rest, " InvokeID="); j >= 0 {
+		rest = rest[:j]
+	}
+	p.mu.Lock()
+	p.initErr = rest
+	p.mu.Unlock()
+}
+
+func (p *rieProc) lastInitErr() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.initErr
 }
 
 // Start prepares an execution environment for f: the RIE listens on free loopback ports and
@@ -312,8 +334,8 @@ func (i *Instance) tryStart(ctx context.Context) (*rieProc, error) {
 	}
 	p := &rieProc{cmd: cmd, url: "http://" + emuAddr + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
 	p.wg.Add(2)
-	go i.pump(stdout, &p.wg, &tail)
-	go i.pump(stderr, &p.wg, &tail)
+	go i.pump(stdout, p, &tail)
+	go i.pump(stderr, p, &tail)
 	go func() {
 		p.wg.Wait() // the pipes must be drained before Wait closes them
 		_ = cmd.Wait()
@@ -341,14 +363,15 @@ func (i *Instance) tryStart(ctx context.Context) (*rieProc, error) {
 	}
 }
 
-func (i *Instance) pump(r io.Reader, wg *sync.WaitGroup, tail *tailBuf) {
-	defer wg.Done()
+func (i *Instance) pump(r io.Reader, p *rieProc, tail *tailBuf) {
+	defer p.wg.Done()
 	br := bufio.NewReaderSize(r, 64*1024)
 	for {
 		line, err := br.ReadString('\n')
 		if line != "" {
 			line = strings.TrimRight(line, "\r\n")
 			tail.add(line)
+			p.noteLine(line)
 			i.log(line)
 		}
 		if err != nil {
@@ -465,9 +488,18 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		// The runtime exited or failed its init: the RIE resets the environment.
 		res.FunctionError = "Unhandled"
 		if !json.Valid(body) || len(body) == 0 {
+			// A failed init: the RIE answers with no body; Lambda reports the runtime's exit.
+			why := strings.TrimSpace(string(body))
+			if why == "" {
+				time.Sleep(20 * time.Millisecond) // let the RIE's log line arrive
+				why = p.lastInitErr()
+			}
+			if why == "" {
+				why = "the runtime failed during init"
+			}
 			res.Payload, _ = json.Marshal(map[string]string{
-				"errorType":    "Runtime.Unknown",
-				"errorMessage": "RequestId: " + reqID + " Error: " + strings.TrimSpace(string(body)),
+				"errorType":    "Runtime.ExitError",
+				"errorMessage": "RequestId: " + reqID + " Error: " + why,
 			})
 		}
 		reset = true

@@ -300,3 +300,21 @@ func waitGone(t *testing.T, pid int) {
 	}
 	t.Errorf("process %d still runs", pid)
 }
+
+func TestInitFailure(t *testing.T) {
+	inst, sink := start(t, Function{TaskRoot: taskRoot(t), Runtime: "nodejs22.x", Env: map[string]string{"FN_EXIT_AT_INIT": "1"}})
+	for n := 0; n < 2; n++ {
+		t0 := time.Now()
+		res := invoke(t, inst, `{}`)
+		if res.FunctionError != "Unhandled" || !strings.Contains(string(res.Payload), "Runtime.ExitError") ||
+			!strings.Contains(string(res.Payload), "exit status 2") {
+			t.Errorf("invoke %d after a failed init: %+v %s", n, res, res.Payload)
+		}
+		if time.Since(t0) > 2*time.Second {
+			t.Errorf("invoke %d took %v", n, time.Since(t0))
+		}
+	}
+	if !sink.has("failing init on request") {
+		t.Errorf("the function's init output is not in the log")
+	}
+}

@@ -72,5 +72,9 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 }
 
 func main() {
+	if os.Getenv("FN_EXIT_AT_INIT") != "" {
+		fmt.Fprintln(os.Stderr, "fn: failing init on request")
+		os.Exit(2)
+	}
 	lambda.Start(handle)
 }
