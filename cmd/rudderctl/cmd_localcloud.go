@@ -7,6 +7,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
 	"github.com/urfave/cli/v2"
 )
@@ -88,6 +89,9 @@ func runLocalcloud(cctx *cli.Context) error {
 	c, err := localcloud.Start(ctx, o)
 	if err != nil {
 		return fmt.Errorf("localcloud: cannot start: %w (is another local cloud already listening? try --addr 127.0.0.1:0)", err)
+	}
+	if _, err := lambdalocal.ResolveRIE(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "localcloud: warning: functions cannot run: %v\n", err)
 	}
 	ep := c.Endpoint()
 	fmt.Printf("localcloud listening on %s (state in %s)\n", ep, c.StateDir())

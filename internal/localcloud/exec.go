@@ -60,6 +60,8 @@ func (e *environment) record(line string) {
 
 type executor struct {
 	c      *Cloud
+	rieMu  sync.Mutex
+	rie    string // resolved once, on first need
 	mu     sync.Mutex
 	envs   map[envKey]*environment
 	taskMu sync.Mutex
@@ -194,13 +196,32 @@ func (e *executor) start(ctx context.Context, t invokeTarget, env *environment) 
 			}
 		}
 	}
+	rie, err := e.resolveRIE(ctx)
+	if err != nil {
+		return nil, err
+	}
 	f := lambdalocal.Function{
 		Name: t.Name, Version: t.Version, TaskRoot: root, Runtime: t.Config.Runtime, Arch: arch,
 		Handler: t.Config.Handler, Env: copyMap(t.Config.Env),
 		Timeout: time.Duration(t.Config.Timeout) * time.Second, MemoryMB: t.Config.MemorySize,
 	}
 	// Detach from the caller: the environment outlives this invocation.
-	return lambdalocal.Start(context.WithoutCancel(ctx), f, lambdalocal.Options{Node: node, Log: logLine})
+	return lambdalocal.Start(context.WithoutCancel(ctx), f, lambdalocal.Options{Node: node, RIE: rie, Log: logLine})
+}
+
+// resolveRIE finds the Runtime Interface Emulator once (a failure is retried next time).
+func (e *executor) resolveRIE(ctx context.Context) (string, error) {
+	e.rieMu.Lock()
+	defer e.rieMu.Unlock()
+	if e.rie != "" {
+		return e.rie, nil
+	}
+	rie, err := lambdalocal.ResolveRIE(ctx)
+	if err != nil {
+		return "", err
+	}
+	e.rie = rie
+	return rie, nil
 }
 
 // lineWriter adapts a per-line logger to io.Writer.
