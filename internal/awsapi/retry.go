@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"errors"
+	"net"
 	"strings"
 	"time"
 
@@ -36,6 +37,15 @@ func NewRetryer(lambdaErrors bool, opts ...RetryOption) aws.Retryer {
 		o.MaxBackoff = MaxBackoff
 		o.BaseDelay = BaseDelay
 		o.RateLimiter = ratelimit.None
+		// An endpoint that cannot be reached at all (no such host, connection refused)
+		// will not appear in the next seconds: fail fast with a clear message instead of
+		// retrying for half a minute. Resets on established connections are still retried.
+		o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+			if IsUnreachable(err) {
+				return aws.FalseTernary
+			}
+			return aws.UnknownTernary
+		})}, o.Retryables...)
 		if lambdaErrors {
 			o.Retryables = append(o.Retryables, retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
 				if IsLambdaTransient(err) {
@@ -48,6 +58,16 @@ func NewRetryer(lambdaErrors bool, opts ...RetryOption) aws.Retryer {
 			fn(o)
 		}
 	})
+}
+
+// IsUnreachable reports a failure to reach the endpoint at all (DNS, dial).
+func IsUnreachable(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // IsLambdaTransient reports the Lambda errors worth retrying beyond the SDK defaults.

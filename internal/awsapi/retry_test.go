@@ -2,6 +2,7 @@ package awsapi
 
 import (
 	"errors"
+	"net"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -24,6 +25,8 @@ func TestRetryPolicy(t *testing.T) {
 		{"iam throttling", &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"}, true, true},
 		{"bad param", &smithy.GenericAPIError{Code: "InvalidParameterValueException", Message: "memory"}, false, false},
 		{"plain", errors.New("x"), false, false},
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, false, false},
+		{"dns", &net.DNSError{Err: "no such host", Name: "x", IsNotFound: true}, false, false},
 	}
 	for _, c := range cases {
 		if got := lam.IsErrorRetryable(c.err); got != c.lambda {
