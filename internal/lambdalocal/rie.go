@@ -11,10 +11,58 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/rudderctl/rudderctl/internal/nodedist"
 )
 
-// rieModule is the module that owns the `tool` line for the emulator in our go.mod.
+// ourModule is the module whose go.mod pins the emulator as a tool.
 const ourModule = "github.com/rudderctl/rudderctl"
+
+// rieModule and rieVersion are the emulator pinned in our go.mod (a test keeps them equal), for
+// a rudderctl binary run outside its source tree.
+const (
+	rieModule  = "github.com/aws/aws-lambda-runtime-interface-emulator"
+	rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
+)
+
+// installRIE builds the pinned emulator into <cache>/rie/<version>/ once (file-locked).
+func installRIE(ctx context.Context, goBin string) (string, error) {
+	cache, err := nodedist.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cache, "rie", rieVersion)
+	bin := filepath.Join(dir, "aws-lambda-rie")
+	if st, err := os.Stat(bin); err == nil && st.Mode().IsRegular() {
+		return bin, nil
+	}
+	unlock, err := nodedist.Lock(ctx, filepath.Join(cache, "rie", ".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	tmp, err := os.MkdirTemp(filepath.Join(cache, "rie"), ".build-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.CommandContext(ctx, goBin, "install", rieModule+"/cmd/aws-lambda-rie@"+rieVersion)
+	cmd.Dir = tmp
+	cmd.Env = append(os.Environ(), "GOBIN="+tmp, "GOWORK=off", "GOFLAGS=", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go install %s@%s: %v: %s", rieModule, rieVersion, err, strings.TrimSpace(string(out)))
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Rename(filepath.Join(tmp, "aws-lambda-rie"), bin); err != nil {
+		return "", err
+	}
+	return bin, nil
+}
 
 var (
 	rieMu     sync.Mutex
@@ -41,13 +89,19 @@ func ResolveRIE(ctx context.Context) (string, error) {
 	if rieCached != "" {
 		return rieCached, nil
 	}
-	root, err := moduleRoot()
-	if err != nil {
-		return "", err
-	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
 		return "", fmt.Errorf("cannot build the Lambda Runtime Interface Emulator: the go command is not on PATH; install Go or set RUDDERCTL_RIE to an aws-lambda-rie binary")
+	}
+	root, err := moduleRoot()
+	if err != nil {
+		// Outside the source tree: build the pinned version into the cache.
+		p, ierr := installRIE(ctx, goBin)
+		if ierr != nil {
+			return "", fmt.Errorf("%v; building it into the cache failed too: %w", err, ierr)
+		}
+		rieCached = p
+		return p, nil
 	}
 	cmd := exec.CommandContext(ctx, goBin, "tool", "-n", "aws-lambda-rie")
 	cmd.Dir = root
