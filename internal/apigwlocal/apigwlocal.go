@@ -110,7 +110,7 @@ func BuildEvent(r *http.Request, body []byte, ev EventContext) ([]byte, error) {
 	for _, k := range names {
 		lk := strings.ToLower(k)
 		vals := r.Header[k]
-		if hopByHop[lk] {
+		if hopByHop[lk] || lk == "expect" { // the gateway answers 100-continue itself
 			continue
 		}
 		if lk == "cookie" {

@@ -83,6 +83,7 @@ func TestBuildEvent(t *testing.T) {
 	r.Header.Set("Cookie", "a=1; b=2")
 	r.Header.Set("User-Agent", "test-agent/1")
 	r.Header.Set("Connection", "keep-alive")
+	r.Header.Set("Expect", "100-continue")
 	r.RemoteAddr = "192.0.2.7:5555"
 	b, err := BuildEvent(r, []byte(`{"x":1}`), EventContext{RouteKey: "ANY /{proxy+}", APIID: "abc123", RequestID: "req-1",
 		PathParameters: map[string]string{"proxy": "v0/destinations/webhook"}})
@@ -106,7 +107,7 @@ func TestBuildEvent(t *testing.T) {
 		e.Headers["x-forwarded-for"] != "192.0.2.7" || e.Headers["x-forwarded-port"] != "8080" {
 		t.Errorf("headers %v", e.Headers)
 	}
-	for _, k := range []string{"cookie", "connection", "Content-Type"} {
+	for _, k := range []string{"cookie", "connection", "expect", "Content-Type"} {
 		if _, ok := e.Headers[k]; ok {
 			t.Errorf("header %q should not be in the event", k)
 		}
