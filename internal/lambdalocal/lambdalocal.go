@@ -227,7 +227,6 @@ func environment(f Function, o Options) (wrapper string, env []string) {
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + f.Name,
 		"AWS_LAMBDA_LOG_STREAM_NAME":      time.Now().UTC().Format("2006/01/02") + "/[" + f.Version + "]local",
 		"LAMBDA_TASK_ROOT":                f.TaskRoot,
-		"LAMBDA_RUNTIME_DIR":              f.TaskRoot,
 		"_HANDLER":                        f.Handler,
 		// Dummy credentials, as a role would give: nothing local checks them.
 		"AWS_ACCESS_KEY_ID":     "AKIALOCALLAMBDA00000",
