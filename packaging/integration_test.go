@@ -1,0 +1,216 @@
+package packaging
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rudderctl/rudderctl/internal/nodedist"
+)
+
+// exampleTransformer returns examples/transformer, skipping when it is not there yet.
+func exampleTransformer(t *testing.T) string {
+	t.Helper()
+	root, err := FindModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "examples", "transformer")
+	if _, err := os.Stat(filepath.Join(dir, "package.json")); err != nil {
+		t.Skipf("examples/transformer/package.json does not exist yet (%v): nothing to package", err)
+	}
+	return dir
+}
+
+func unzipTo(t *testing.T, zipPath, dir string) {
+	t.Helper()
+	r, err := zip.OpenReader(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, f := range r.File {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, f.Mode().Perm())
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(w, rc)
+		rc.Close()
+		w.Close()
+	}
+}
+
+// startFromZip unpacks the zip and starts its entry with the target Node the way the
+// adapter would (manifest env, PORT), then waits for the health path.
+func startFromZip(t *testing.T, rep *Report, node string) {
+	t.Helper()
+	task := t.TempDir()
+	unzipTo(t, rep.Zip, task)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(node, rep.Entry)
+	cmd.Dir = task
+	cmd.Env = append(os.Environ(), "PORT="+fmt.Sprint(port), "CLUSTER_ENABLED=false", "NODE_OPTIONS=--no-node-snapshot")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, HealthPath))
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the packaged app did not become healthy in 20 s; output:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// isolated-vm really loads from the package (the app requires it lazily or not at all).
+	probe := exec.Command(node, "--no-node-snapshot", "-e", `const ivm=require("isolated-vm");const c=new ivm.Isolate({memoryLimit:16}).createContextSync();process.stdout.write(String(c.evalSync("6*7")))`)
+	probe.Dir = task
+	if b, err := probe.CombinedOutput(); err != nil || string(b) != "42" {
+		t.Fatalf("isolated-vm from the zip: %v %s", err, b)
+	}
+}
+
+// TestIntegrationExampleTransformer packages examples/transformer as it stands (its own
+// node_modules if installed, else a cached npm ci with Node 22) twice: same bytes. The
+// adapter is built from ./lambda/bootstrap. Then the unpacked zip is started with Node 22.
+func TestIntegrationExampleTransformer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: builds the adapter, may run npm; skipped with -short")
+	}
+	src := exampleTransformer(t)
+	if os.Getenv("RUDDERCTL_CACHE") == "" {
+		t.Setenv("RUDDERCTL_CACHE", filepath.Join(os.TempDir(), "rudderctl-test-cache"))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var reps []*Report
+	for i := 0; i < 2; i++ {
+		var progress bytes.Buffer
+		rep, err := Build(ctx, Options{Src: src, Out: filepath.Join(t.TempDir(), "transformer.zip"), Runtime: "nodejs22.x", Arch: "x86_64", Progress: &progress})
+		if err != nil {
+			t.Fatalf("build %d: %v\n%s", i+1, err, progress.String())
+		}
+		reps = append(reps, rep)
+	}
+	a, _ := os.ReadFile(reps[0].Zip)
+	b, _ := os.ReadFile(reps[1].Zip)
+	if !bytes.Equal(a, b) || reps[0].CodeSha256 != reps[1].CodeSha256 {
+		t.Fatalf("two packages of examples/transformer differ: %s vs %s", reps[0].SHA256, reps[1].SHA256)
+	}
+	rep := reps[0]
+	t.Logf("examples/transformer: %d files, %d B zipped, %d B unzipped, CodeSha256 %s, pruned %d files", rep.Files, rep.ZippedBytes, rep.UnzippedBytes, rep.CodeSha256, rep.Pruned.Files)
+	files := zipNames(t, rep.Zip)
+	var nodes []string
+	for n := range files {
+		if strings.HasSuffix(n, ".node") {
+			nodes = append(nodes, n)
+		}
+	}
+	if len(nodes) == 0 || len(rep.NativeModules) != len(nodes) {
+		t.Fatalf("native modules in the zip %v, report %+v", nodes, rep.NativeModules)
+	}
+	for _, n := range rep.NativeModules {
+		if n.Kind != "node-abi-127" && n.Kind != "n-api" || n.Machine != "x86_64" {
+			t.Errorf("native module %+v does not fit nodejs22.x/x86_64", n)
+		}
+	}
+	if rep.S3Upload || rep.UnzippedBytes > MaxUnzippedBytes {
+		t.Errorf("unexpected sizes %+v", rep)
+	}
+	if nodedist.HostArch() != "x64" {
+		return
+	}
+	d, err := nodedist.Ensure(ctx, 22, "x86_64", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startFromZip(t, rep, d.Node)
+}
+
+// TestIntegrationInstallsDependencies packages a copy of examples/transformer without
+// node_modules: production dependencies are installed with Node 22 (npm ci, cached) and
+// native modules built or picked for ABI 127; the result runs under Node 22.
+func TestIntegrationInstallsDependencies(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: runs npm ci against the registry; skipped with -short")
+	}
+	if _, err := exec.LookPath("npm"); err != nil {
+		t.Skip("npm not on PATH")
+	}
+	example := exampleTransformer(t)
+	src := t.TempDir()
+	for _, n := range []string{"package.json", "package-lock.json"} {
+		if b, err := os.ReadFile(filepath.Join(example, n)); err == nil {
+			os.WriteFile(filepath.Join(src, n), b, 0o644)
+		}
+	}
+	if err := exec.Command("cp", "-a", filepath.Join(example, "src"), filepath.Join(src, "src")).Run(); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RUDDERCTL_CACHE", t.TempDir())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	fx := fixtures(t)
+	var progress bytes.Buffer
+	o := Options{Src: src, Out: filepath.Join(t.TempDir(), "t.zip"), Runtime: "nodejs22.x", Bootstrap: filepath.Join(fx, "bootstrap"), Progress: &progress}
+	rep, err := Build(ctx, o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if !strings.Contains(progress.String(), "npm ci") {
+		t.Errorf("no npm ci in the progress:\n%s", progress.String())
+	}
+	if _, err := os.Stat(filepath.Join(src, "node_modules")); err == nil {
+		t.Error("the install wrote node_modules into the app directory")
+	}
+	// The second build reuses the cached install and gives the same bytes.
+	progress.Reset()
+	o.Out = filepath.Join(t.TempDir(), "t.zip")
+	rep2, err := Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep2.SHA256 != rep.SHA256 || !strings.Contains(progress.String(), "from the cache") {
+		t.Fatalf("second build: %s vs %s\n%s", rep2.SHA256, rep.SHA256, progress.String())
+	}
+	if nodedist.HostArch() != "x64" {
+		return
+	}
+	d, err := nodedist.Ensure(ctx, 22, "x86_64", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startFromZip(t, rep, d.Node)
+}
