@@ -117,7 +117,7 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 
 	rep := &Report{Runtime: o.Runtime, Arch: o.Arch, Entry: entryRel, Warnings: []string{}}
 	// Native modules: every .node that stays must load on the target.
-	if err := checkNatives(ctx, files, gypPkgs, o, abi, work, rep); err != nil {
+	if err := checkNatives(ctx, files, gypPkgs, o, abi, work, ensureDist, rep); err != nil {
 		return nil, err
 	}
 	for _, f := range files {
@@ -224,19 +224,39 @@ func dropNames(files []*entry, names ...string) []*entry {
 
 // checkNatives checks every kept .node file; prebuilt candidates for other platforms are
 // pruned, anything else that cannot load is an error. Loadable ones are stripped.
-func checkNatives(ctx context.Context, files []*entry, gyp map[string]bool, o Options, abi int, work string, rep *Report) error {
+func checkNatives(ctx context.Context, files []*entry, gyp map[string]bool, o Options, abi int, work string, ensureDist func() (nodedist.Dist, error), rep *Report) error {
 	var problems []string
 	prebuiltTotal := map[string]int{} // package dir -> prebuilt candidates
 	loadable := map[string]int{}      // package dir -> .node files that stay
 	var keepNodes []*entry
+	abiOf := map[*entry]int{} // ABI learned by loading the module
 	for _, f := range files {
 		if f.pruned != "" || !strings.HasSuffix(f.Rel, ".node") {
 			continue
 		}
 		pkgDir, _, _ := pkgOf(f.Rel)
-		_, probs, warns, err := CheckNative(f.Src, f.Rel, o.Arch, abi)
+		info, probs, warns, err := CheckNative(f.Src, f.Rel, o.Arch, abi)
 		if err != nil {
 			return fmt.Errorf("reading native module %s: %w", f.Rel, err)
+		}
+		if len(probs) == 0 && info.ABI == 0 && !info.NAPI {
+			// Registered from a static constructor: ask the target Node by loading it.
+			got, perr := 0, error(nil)
+			if !sameArch(o.Arch) {
+				perr = fmt.Errorf("it cannot be loaded on this %s machine", hostLambdaArch())
+			} else if d, err := ensureDist(); err != nil {
+				perr = err
+			} else {
+				got, perr = ProbeABI(ctx, d.Node, f.Src)
+			}
+			switch {
+			case perr != nil:
+				warns = append(warns, fmt.Sprintf("%s exports neither node_register_module_vN nor napi_register_module_v1 and its Node ABI could not be checked: %v", f.Rel, perr))
+			case got != abi:
+				probs = append(probs, fmt.Sprintf("it is built for Node ABI %d (%s), the runtime needs ABI %d (%s)", got, nodeForABI(got), abi, nodeForABI(abi)))
+			default:
+				abiOf[f] = got
+			}
 		}
 		pre := isPrebuild(f.Rel)
 		if pre {
@@ -285,10 +305,15 @@ func checkNatives(ctx context.Context, files []*entry, gyp map[string]bool, o Op
 	for i, f := range keepNodes {
 		info, _ := InspectELF(f.Src)
 		nm := NativeModule{Path: f.Rel, Machine: machineName(info.Machine), GLIBC: info.GLIBC, Bytes: f.Size}
-		if info.NAPI && info.ABI == 0 {
+		switch {
+		case info.NAPI && info.ABI == 0:
 			nm.Kind = "n-api"
-		} else {
+		case info.ABI != 0:
 			nm.Kind = fmt.Sprintf("node-abi-%d", info.ABI)
+		case abiOf[f] != 0:
+			nm.Kind = fmt.Sprintf("node-abi-%d", abiOf[f])
+		default:
+			nm.Kind = "unknown"
 		}
 		f.Exec = true
 		if tool != "" {

@@ -214,3 +214,69 @@ func TestIntegrationInstallsDependencies(t *testing.T) {
 	}
 	startFromZip(t, rep, d.Node)
 }
+
+// TestRebuildNative compiles a real node-gyp addon: a copy built for the wrong ABI fails
+// the check (naming the file); --rebuild-native rebuilds it with Node 22's headers in a
+// staging copy (the app's own node_modules stays as it was) and the unpacked zip runs it.
+func TestRebuildNative(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles an addon with node-gyp; skipped with -short")
+	}
+	fx := needNativeFixtures(t)
+	for _, tool := range []string{"npm", "make", "g++", "python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not on PATH: node-gyp cannot build here", tool)
+		}
+	}
+	if os.Getenv("RUDDERCTL_CACHE") == "" {
+		t.Setenv("RUDDERCTL_CACHE", filepath.Join(os.TempDir(), "rudderctl-test-cache"))
+	}
+	src := t.TempDir()
+	writeFile(t, src, "package.json", `{"name":"rb","main":"index.js","dependencies":{"tiny":"1.0.0"}}`, 0o644)
+	writeFile(t, src, "index.js", `process.stdout.write(require("tiny").hello())`, 0o644)
+	writeFile(t, src, "node_modules/tiny/package.json", `{"name":"tiny","version":"1.0.0","main":"index.js","gypfile":true}`, 0o644)
+	writeFile(t, src, "node_modules/tiny/index.js", `module.exports = require("./build/Release/tiny.node");`, 0o644)
+	writeFile(t, src, "node_modules/tiny/binding.gyp", `{"targets":[{"target_name":"tiny","sources":["tiny.cc"]}]}`, 0o644)
+	writeFile(t, src, "node_modules/tiny/tiny.cc", `#include <node.h>
+namespace tiny {
+void Hello(const v8::FunctionCallbackInfo<v8::Value>& args) {
+  args.GetReturnValue().Set(v8::String::NewFromUtf8(args.GetIsolate(), "hi").ToLocalChecked());
+}
+void Init(v8::Local<v8::Object> exports) { NODE_SET_METHOD(exports, "hello", Hello); }
+NODE_MODULE(NODE_GYP_MODULE_NAME, Init)
+}
+`, 0o644)
+	stale := filepath.Join(src, "node_modules/tiny/build/Release/tiny.node")
+	copyFile(t, filepath.Join(fx, "v115.node"), stale)
+	before, _ := os.ReadFile(stale)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	o := Options{Src: src, Out: filepath.Join(t.TempDir(), "rb.zip"), Bootstrap: filepath.Join(fx, "bootstrap")}
+	_, err := Build(ctx, o)
+	if err == nil || !strings.Contains(err.Error(), "node_modules/tiny/build/Release/tiny.node") || !strings.Contains(err.Error(), "--rebuild-native") {
+		t.Fatalf("want the ABI error naming tiny.node, got %v", err)
+	}
+	var progress bytes.Buffer
+	o.RebuildNative, o.Progress = true, &progress
+	rep, err := Build(ctx, o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if len(rep.NativeModules) != 1 || rep.NativeModules[0].Kind != "node-abi-127" {
+		t.Fatalf("native modules %+v", rep.NativeModules)
+	}
+	if after, _ := os.ReadFile(stale); !bytes.Equal(before, after) {
+		t.Error("--rebuild-native modified the app's own node_modules")
+	}
+	d, err := nodedist.Ensure(ctx, 22, "x86_64", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := t.TempDir()
+	unzipTo(t, rep.Zip, task)
+	cmd := exec.Command(d.Node, rep.Entry)
+	cmd.Dir = task
+	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "hi" {
+		t.Fatalf("rebuilt addon from the zip: %v %q", err, out)
+	}
+}

@@ -9,9 +9,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rudderctl/rudderctl/internal/nodedist"
 )
@@ -159,8 +161,6 @@ func CheckNative(p, rel, arch string, abi int) (info ELFInfo, problems []string,
 	switch {
 	case info.ABI != 0 && info.ABI != abi:
 		problems = append(problems, fmt.Sprintf("it is built for Node ABI %d (%s), the runtime needs ABI %d (%s)", info.ABI, nodeForABI(info.ABI), abi, nodeForABI(abi)))
-	case info.ABI == 0 && !info.NAPI:
-		warnings = append(warnings, fmt.Sprintf("%s: exports neither node_register_module_vN nor napi_register_module_v1, so its Node ABI cannot be checked", rel))
 	}
 	if info.GLIBCXX != "" && versionLess(MaxGLIBCXX, info.GLIBCXX) || info.CXXABI != "" && versionLess(MaxCXXABI, info.CXXABI) {
 		warnings = append(warnings, fmt.Sprintf("%s needs libstdc++ GLIBCXX_%s/CXXABI_%s but Amazon Linux 2023 provides GLIBCXX_%s/CXXABI_%s: it loads here and with local runs, but on AWS Lambda it will fail with \"version `GLIBCXX_...' not found\"; build node_modules on Amazon Linux 2023 (GCC 11) for a real deploy",
@@ -227,3 +227,27 @@ func stripTo(ctx context.Context, tool, src, dst string) error {
 	}
 	return os.Chmod(dst, 0o755)
 }
+
+// ProbeABI loads a .node file with a Node binary (process.dlopen) to learn the ABI of an
+// addon that registers itself from a static constructor (NODE_MODULE) and so exports no
+// node_register_module_vN symbol. It returns the ABI the file was built for, or an error
+// when loading says nothing about it (e.g. a missing shared library).
+func ProbeABI(ctx context.Context, node, p string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	script := `try { process.dlopen({exports: {}}, process.argv[1]); console.log("ok " + process.versions.modules) } catch (e) { console.log("err " + e.message) }`
+	out, err := exec.CommandContext(ctx, node, "-e", script, p).Output()
+	if err != nil {
+		return 0, fmt.Errorf("loading it with %s: %v", node, err)
+	}
+	s := strings.TrimSpace(string(out))
+	if v, ok := strings.CutPrefix(s, "ok "); ok {
+		return strconv.Atoi(strings.TrimSpace(v))
+	}
+	if m := abiRE.FindStringSubmatch(s); m != nil {
+		return strconv.Atoi(m[1])
+	}
+	return 0, fmt.Errorf("loading it with Node failed: %s", strings.TrimPrefix(s, "err "))
+}
+
+var abiRE = regexp.MustCompile(`NODE_MODULE_VERSION (\d+)`)

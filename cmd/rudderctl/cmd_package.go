@@ -101,7 +101,11 @@ func printPackageReport(w io.Writer, r *packaging.Report) {
 			if n.Stripped {
 				s = "stripped"
 			}
-			fmt.Fprintf(w, "  %s  %s %s glibc>=%s %s %s\n", n.Path, n.Kind, n.Machine, n.GLIBC, s, mb(n.Bytes))
+			g := n.GLIBC
+			if g == "" {
+				g = "-"
+			}
+			fmt.Fprintf(w, "  %s  %s %s glibc>=%s %s %s\n", n.Path, n.Kind, n.Machine, g, s, mb(n.Bytes))
 		}
 	}
 	fmt.Fprintln(w, "largest packages (unzipped)")
