@@ -196,9 +196,20 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpTmpl := tmplPath + ".tmp"
+	tt, err := os.CreateTemp(filepath.Dir(out), "."+TemplateName+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	tmpTmpl := tt.Name()
 	defer os.Remove(tmpTmpl)
-	if err := os.WriteFile(tmpTmpl, tmpl, 0o644); err != nil {
+	_, err = tt.Write(tmpl)
+	if err == nil {
+		err = tt.Chmod(0o644)
+	}
+	if cerr := tt.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmpZipName, out); err != nil {

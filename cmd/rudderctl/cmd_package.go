@@ -36,11 +36,11 @@ Examples:
    rudderctl package transformer --src . --out t.zip --keep 'node_modules/typescript' --prune '*.png'
    rudderctl package transformer --src . --out t.zip --bootstrap ./bootstrap --json`,
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "src", Usage: "app directory (holds package.json)", Required: true},
-				&cli.StringFlag{Name: "out", Usage: "zip to write (template.yaml goes beside it)", Required: true},
+				&cli.StringFlag{Name: "src", Usage: "app directory (holds package.json)"},
+				&cli.StringFlag{Name: "out", Usage: "zip to write (template.yaml goes beside it)"},
 				&cli.StringFlag{Name: "runtime", Value: "nodejs22.x", Usage: "Lambda runtime: " + strings.Join(packaging.Runtimes, ", ")},
 				&cli.StringFlag{Name: "arch", Value: "x86_64", Usage: "Lambda architecture: " + strings.Join(packaging.Architectures, ", ")},
-				&cli.StringFlag{Name: "entry", Usage: "app entry file (default: package.json main, else `node X` in scripts.start)"},
+				&cli.StringFlag{Name: "entry", Usage: "app entry file, relative to --src (default: package.json main, else \"node X\" in scripts.start)"},
 				&cli.BoolFlag{Name: "rebuild-native", Usage: "npm rebuild native modules with the target Node (in a copy) before checking them"},
 				&cli.StringSliceFlag{Name: "keep", Usage: "glob of files to keep whatever the prune rules say (repeatable)"},
 				&cli.StringSliceFlag{Name: "prune", Usage: "glob of extra files to leave out (repeatable)"},
