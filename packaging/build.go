@@ -115,7 +115,7 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	}
 	kept := prune(files, o.Keep, pctx)
 
-	rep := &Report{Runtime: o.Runtime, Arch: o.Arch, Entry: entryRel, Warnings: []string{}}
+	rep := &Report{Runtime: o.Runtime, Arch: o.Arch, Entry: entryRel, Warnings: []string{}, NativeModules: []NativeModule{}}
 	// Native modules: every .node that stays must load on the target.
 	if err := checkNatives(ctx, files, gypPkgs, o, abi, work, ensureDist, rep); err != nil {
 		return nil, err

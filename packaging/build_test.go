@@ -457,3 +457,47 @@ func TestBuildBootstrapReproducible(t *testing.T) {
 		t.Fatal("isOurModule")
 	}
 }
+
+// TestConcurrentBuilds runs packagers at once into the same output: each renames a complete
+// zip into place, so the survivor is whole and identical to a lone build.
+func TestConcurrentBuilds(t *testing.T) {
+	fx := fixtures(t)
+	src := t.TempDir()
+	fixtureApp(t, src)
+	out := filepath.Join(t.TempDir(), "c.zip")
+	o := Options{Src: src, Out: out, Bootstrap: filepath.Join(fx, "bootstrap")}
+	errs := make(chan error, 4)
+	sums := make(chan string, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			r, err := Build(context.Background(), o)
+			if err == nil {
+				sums <- r.SHA256
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(sums)
+	first := ""
+	for s := range sums {
+		if first == "" {
+			first = s
+		} else if s != first {
+			t.Fatalf("concurrent builds differ: %s %s", first, s)
+		}
+	}
+	b, _ := os.ReadFile(out)
+	sum := sha256.Sum256(b)
+	if hex.EncodeToString(sum[:]) != first {
+		t.Fatal("the zip on disk is not what the builds reported")
+	}
+	ents, _ := os.ReadDir(filepath.Dir(out))
+	if len(ents) != 2 {
+		t.Fatalf("leftovers beside the zip: %d entries", len(ents))
+	}
+}

@@ -183,8 +183,12 @@ func base(rel string) string { return path.Base(rel) }
 
 // Rules are the built-in prune rules, in the order they are tried.
 var Rules = []rule{
-	{"old zips", "*.zip at the app's top level (earlier packages)", func(rel, _, _, _ string, _ *pruneCtx) bool {
-		return !strings.Contains(rel, "/") && strings.HasSuffix(strings.ToLower(rel), ".zip")
+	{"old zips", "*.zip in the app outside node_modules (earlier packages) and packagers' temp files", func(rel, pkgDir, _, _ string, _ *pruneCtx) bool {
+		if pkgDir != "" || strings.HasPrefix(rel, "node_modules/") {
+			return false
+		}
+		b := strings.ToLower(base(rel))
+		return strings.HasSuffix(b, ".zip") || strings.Contains(b, ".zip.tmp-") || strings.HasPrefix(b, "."+TemplateName+".tmp-")
 	}},
 	{"node_modules/.bin", "command links of installed packages (not used at run time)", func(rel, _, _, _ string, _ *pruneCtx) bool {
 		return strings.HasPrefix(rel, "node_modules/.bin/") || strings.Contains(rel, "/node_modules/.bin/")

@@ -84,39 +84,45 @@ func StartScriptEntry(script string) string {
 }
 
 // DetectEntry picks the app's entry: explicit, else package.json main, else `node X` in
-// scripts.start, else index.js. It returns a clean slash path relative to src that names
-// an existing file (resolving "dist/index" to "dist/index.js" or "dist/index/index.js" as
-// Node would).
+// scripts.start, else index.js — the first that names an existing file. It returns a clean
+// slash path relative to src ("dist/index" resolves to "dist/index.js" or
+// "dist/index/index.js" as Node would) and where it came from.
 func DetectEntry(src, explicit string) (entry, from string, err error) {
 	p, err := readPackageJSON(src)
 	if err != nil {
 		return "", "", err
 	}
-	cand, from := explicit, "--entry"
-	if cand == "" && p.Main != "" {
-		cand, from = p.Main, `package.json "main"`
-	}
-	if cand == "" && p.Scripts["start"] != "" {
-		if e := StartScriptEntry(p.Scripts["start"]); e != "" {
-			cand, from = e, `package.json scripts.start`
-		}
-	}
-	if cand == "" {
-		cand, from = "index.js", "the default index.js"
-	}
-	clean := path.Clean(filepath.ToSlash(cand))
-	clean = strings.TrimPrefix(clean, "./")
-	if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", "", fmt.Errorf("entry %q (from %s) is outside the app directory: the zip holds only %s; pass --entry with a path inside it", cand, from, src)
-	}
-	for _, c := range []string{clean, clean + ".js", clean + ".cjs", clean + ".mjs", clean + "/index.js"} {
-		if st, err := os.Stat(filepath.Join(src, filepath.FromSlash(c))); err == nil && !st.IsDir() {
-			return c, from, nil
-		}
-	}
-	hint := "build the app first (e.g. npm run build)"
+	type cand struct{ path, from string }
+	var cands []cand
 	if explicit != "" {
-		hint = "pass --entry with an existing file"
+		cands = append(cands, cand{explicit, "--entry"})
+	} else {
+		if p.Main != "" {
+			cands = append(cands, cand{p.Main, `package.json "main"`})
+		}
+		if e := StartScriptEntry(p.Scripts["start"]); e != "" {
+			cands = append(cands, cand{e, "package.json scripts.start"})
+		}
+		if len(cands) == 0 {
+			cands = append(cands, cand{"index.js", "the default index.js"})
+		}
 	}
-	return "", "", fmt.Errorf("entry %s (from %s) does not exist in %s: the adapter would have nothing to start; %s, or pass --entry", clean, from, src, hint)
+	var tried []string
+	for _, c := range cands {
+		clean := strings.TrimPrefix(path.Clean(filepath.ToSlash(c.path)), "./")
+		if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+			return "", "", fmt.Errorf("entry %q (from %s) is outside the app directory: the zip holds only %s; pass --entry with a path inside it", c.path, c.from, src)
+		}
+		for _, f := range []string{clean, clean + ".js", clean + ".cjs", clean + ".mjs", clean + "/index.js"} {
+			if st, err := os.Stat(filepath.Join(src, filepath.FromSlash(f))); err == nil && !st.IsDir() {
+				return f, c.from, nil
+			}
+		}
+		tried = append(tried, fmt.Sprintf("%s (from %s)", clean, c.from))
+	}
+	hint := "build the app first (e.g. npm run build), or pass --entry"
+	if explicit != "" {
+		hint = "pass --entry with an existing file, relative to --src"
+	}
+	return "", "", fmt.Errorf("entry %s does not exist in %s: the adapter would have nothing to start; %s", strings.Join(tried, ", nor "), src, hint)
 }

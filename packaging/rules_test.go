@@ -203,6 +203,7 @@ func TestDetectEntry(t *testing.T) {
 		{`{"main":"./lib/main"}`, "", "lib/main.js", "main"},
 		{`{"main":"srv"}`, "", "srv/index.js", "main"},
 		{`{"main":"lib/main.js"}`, "dist/src/index.js", "dist/src/index.js", "--entry"},
+		{`{"main":"index.js","scripts":{"start":"node dist/src/index.js"}}`, "", "dist/src/index.js", "scripts.start"},
 	}
 	for _, c := range cases {
 		writeFile(t, dir, "package.json", c.pkg, 0o644)
