@@ -77,9 +77,13 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 		ownModules = false
 		nodeModules = ""
 		if hasDependencies(src) {
-			d, err := ensureDist()
-			if err != nil {
-				return nil, err
+			// For a foreign CPU npm runs on this machine's Node without build scripts, so
+			// the target's Node is not needed.
+			var d nodedist.Dist
+			if sameArch(o.Arch) {
+				if d, err = ensureDist(); err != nil {
+					return nil, err
+				}
 			}
 			if nodeModules, err = installDeps(ctx, src, o.Runtime, o.Arch, d, pr); err != nil {
 				return nil, err

@@ -49,7 +49,9 @@ func npmEnv(dist nodedist.Dist, arch string) []string {
 	if sameArch(arch) {
 		env = setEnv(env, "PATH", filepath.Dir(dist.Node)+string(os.PathListSeparator)+os.Getenv("PATH"))
 	}
-	env = setEnv(env, "npm_config_nodedir", dist.Dir)
+	if dist.Dir != "" {
+		env = setEnv(env, "npm_config_nodedir", dist.Dir)
+	}
 	env = setEnv(env, "npm_config_arch", na)
 	env = setEnv(env, "npm_config_target_arch", na)
 	env = setEnv(env, "npm_config_update_notifier", "false")
@@ -153,7 +155,11 @@ func installDeps(ctx context.Context, src, runtime, arch string, dist nodedist.D
 	if !sameArch(arch) {
 		args = append(args, "--cpu="+na, "--os=linux")
 	}
-	fmt.Fprintf(progress, "package: no node_modules in %s: %s --omit=dev with Node %s for linux/%s into %s\n", src, how, dist.Version, arch, dir)
+	with := "Node " + dist.Version
+	if dist.Version == "" {
+		with = "this machine's Node (no build scripts)"
+	}
+	fmt.Fprintf(progress, "package: no node_modules in %s: %s --omit=dev with %s for linux/%s into %s\n", src, how, with, arch, dir)
 	if err := runNpm(ctx, dir, env, progress, args...); err != nil {
 		return "", fmt.Errorf("installing production dependencies: %w\ncheck the lockfile and the registry, or run npm ci --omit=dev in %s yourself", err, src)
 	}
