@@ -278,8 +278,11 @@ func checkNatives(ctx context.Context, files []*entry, gyp map[string]bool, o Op
 			prebuiltTotal[pkgDir]++
 		}
 		if len(probs) > 0 {
-			if pre && !keepMatch(o.Keep, f.Rel) {
-				f.pruned = ruleForeignPrebuild
+			if pre {
+				// The loader never picks it on the target; --keep may still ship it.
+				if !keepMatch(o.Keep, f.Rel) {
+					f.pruned = ruleForeignPrebuild
+				}
 				continue
 			}
 			problems = append(problems, fmt.Sprintf("  %s: %s", f.Rel, strings.Join(probs, "; ")))

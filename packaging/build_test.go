@@ -338,6 +338,15 @@ func TestPrebuildsForOtherPlatformsArePruned(t *testing.T) {
 		}
 	}
 
+	// --keep on the whole package ships the foreign candidates too, without an error.
+	rep, err = Build(context.Background(), Options{Src: src, Out: filepath.Join(t.TempDir(), "p.zip"), Keep: []string{"node_modules/pb"}, Bootstrap: filepath.Join(fixtures(t), "bootstrap")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files := zipNames(t, rep.Zip); files["node_modules/pb/prebuilds/darwin-x64/pb.abi127.node"] == nil {
+		t.Error("--keep did not keep the foreign prebuild")
+	}
+
 	// If no candidate fits, that is an error naming the package.
 	os.Remove(filepath.Join(src, "node_modules/pb/prebuilds/linux-x64/pb.abi127.glibc.node"))
 	_, err = Build(context.Background(), Options{Src: src, Out: filepath.Join(t.TempDir(), "p.zip"), Bootstrap: filepath.Join(fixtures(t), "bootstrap")})
