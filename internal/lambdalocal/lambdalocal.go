@@ -103,8 +103,14 @@ type rieProc struct {
 	initErr string // the RIE's reason for the last failed init ("Runtime exited with error: exit status 2")
 }
 
+// noteLine remembers why an init failed, from the RIE's line
+// "[ERROR] (rapid) Init failed error=Runtime exited with error: exit status 2 InvokeID=" (the
+// fields come in either order).
 func (p *rieProc) noteLine(line string) {
-	_, rest, ok := strings.Cut(line, "Init failed error=")
+	if !strings.Contains(line, "(rapid) Init failed") {
+		return
+	}
+	_, rest, ok := strings.Cut(line, " error=")
 	if !ok {
 		return
 	}
@@ -112,7 +118,7 @@ func (p *rieProc) noteLine(line string) {
 		rest = rest[:j]
 	}
 	p.mu.Lock()
-	p.initErr = rest
+	p.initErr = strings.TrimSpace(rest)
 	p.mu.Unlock()
 }
 
@@ -443,6 +449,9 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	p.mu.Lock()
+	p.initErr = "" // only this invocation's init failure counts
+	p.mu.Unlock()
 	reqID := newRequestID()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(payload))
 	if err != nil {
@@ -489,8 +498,8 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		if !json.Valid(body) || len(body) == 0 {
 			// A failed init: the RIE answers with no body; Lambda reports the runtime's exit.
 			why := strings.TrimSpace(string(body))
-			if why == "" {
-				time.Sleep(20 * time.Millisecond) // let the RIE's log line arrive
+			for n := 0; why == "" && n < 20; n++ {
+				time.Sleep(10 * time.Millisecond) // let the RIE's log line arrive
 				why = p.lastInitErr()
 			}
 			if why == "" {
