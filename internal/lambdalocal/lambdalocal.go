@@ -103,11 +103,11 @@ type rieProc struct {
 	initErr string // the RIE's reason for the last failed init ("Runtime exited with error: exit status 2")
 }
 
-// noteLine remembers why an init failed, from the RIE's line
-// "[ERROR] (rapid) Init failed error=Runtime exited with error: exit status 2 InvokeID=" (the
-// fields come in either order).
+// noteLine remembers why an init (or an invocation that re-ran init) failed, from the RIE's
+// line "[ERROR] (rapid) Init failed error=Runtime exited with error: exit status 2 InvokeID="
+// (the fields come in either order).
 func (p *rieProc) noteLine(line string) {
-	if !strings.Contains(line, "(rapid) Init failed") {
+	if !strings.Contains(line, "(rapid) Init failed") && !strings.Contains(line, "(rapid) Invoke failed") {
 		return
 	}
 	_, rest, ok := strings.Cut(line, " error=")
