@@ -173,6 +173,23 @@ func TestBootstrapAppCrash(t *testing.T) {
 	}
 }
 
+// The app dies between invocations: the bootstrap exits with its status without waiting for
+// the next event (on Lambda the next invoke then re-inits).
+func TestBootstrapAppExitsWhileIdle(t *testing.T) {
+	api := newFakeRuntimeAPI(t)
+	cmd, out := startBootstrap(t, api)
+	api.events <- payload(t, event("GET", "/exit-later", "code=12", nil, nil, "", false))
+	if p := api.next(t); p.Kind != "response" || !strings.Contains(string(p.Body), "bye soon") {
+		t.Fatalf("posted %s: %s", p.Kind, p.Body)
+	}
+	if code := waitExit(t, cmd); code != 12 {
+		t.Errorf("exit status %d, want 12\n%s", code, out)
+	}
+	if !strings.Contains(out.String(), "the app exited with status 12") {
+		t.Errorf("log:\n%s", out)
+	}
+}
+
 func TestBootstrapInitFailure(t *testing.T) {
 	api := newFakeRuntimeAPI(t)
 	cmd, out := startBootstrap(t, api, "TESTAPP_MODE=crash-at-start")

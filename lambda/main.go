@@ -106,11 +106,12 @@ type fatalHook struct {
 }
 
 func (h *fatalHook) Write(p []byte) (int, error) {
-	n, err := h.w.Write(p)
 	if code, ok := h.exitCode(); ok && bytes.Contains(p, []byte("should exit")) {
+		// aws-lambda-go's line speaks of a panic; say what really happened instead.
+		fmt.Fprintf(h.w, "rudderctl-adapter: the app exited with status %d; exiting so Lambda restarts the environment\n", code)
 		os.Exit(code)
 	}
-	return n, err
+	return h.w.Write(p)
 }
 
 // initFailed reports an init error to the Runtime API (so the invoker sees it, not just a

@@ -151,6 +151,11 @@ func testApp() {
 		fmt.Fprintf(os.Stderr, "testapp: crashing with %d\n", code)
 		os.Exit(code)
 	})
+	mux.HandleFunc("/exit-later", func(w http.ResponseWriter, r *http.Request) {
+		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
+		io.WriteString(w, "bye soon")
+		go func() { time.Sleep(100 * time.Millisecond); os.Exit(code) }()
+	})
 	mux.HandleFunc("/status/", func(w http.ResponseWriter, r *http.Request) {
 		code, _ := strconv.Atoi(strings.TrimPrefix(r.URL.Path, "/status/"))
 		w.WriteHeader(code)
