@@ -27,11 +27,11 @@ import (
 func localFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "local", Usage: "run the zip on this machine (Lambda Runtime Interface Emulator + a local API Gateway)"},
-		&cli.StringFlag{Name: "zip", Usage: "`FILE`: the Lambda zip built by 'rudderctl package transformer'"},
+		&cli.StringFlag{Name: "zip", Usage: "the Lambda zip `FILE` built by 'rudderctl package transformer'"},
 		&cli.StringSliceFlag{Name: "env", Usage: "function environment variable `K=V` (repeatable)"},
-		&cli.IntFlag{Name: "timeout", Value: config.DefaultTimeout, Usage: "function timeout in seconds (1..30)"},
-		&cli.IntFlag{Name: "memory", Value: config.DefaultMemory, Usage: "function memory in MB (128..10240), as AWS_LAMBDA_FUNCTION_MEMORY_SIZE"},
-		&cli.StringFlag{Name: "node", Usage: "node binary to run the app with (default: Node of the zip's runtime, from this machine or npm, cached)"},
+		&cli.IntFlag{Name: "timeout", Value: config.DefaultTimeout, Usage: "function timeout in `SECONDS` (1..30)"},
+		&cli.IntFlag{Name: "memory", Value: config.DefaultMemory, Usage: "function memory in `MB` (128..10240), as AWS_LAMBDA_FUNCTION_MEMORY_SIZE"},
+		&cli.StringFlag{Name: "node", Usage: "`NODE` binary to run the app with (default: Node of the zip's runtime, from this machine or npm, cached)"},
 	}
 }
 
@@ -169,10 +169,10 @@ func lambdaArch(goarch string) string {
 // Gateway into the packaged function running under the Lambda Runtime Interface Emulator.
 func invokeCommand() *cli.Command {
 	flags := append(localFlags(),
-		&cli.StringFlag{Name: "method", Aliases: []string{"X"}, Usage: "HTTP method (default GET, or POST with --data)"},
-		&cli.StringFlag{Name: "path", Usage: "request path and query, e.g. /v0/destinations/webhook?x=1 (default: the zip's health path)"},
+		&cli.StringFlag{Name: "method", Aliases: []string{"X"}, Usage: "HTTP `METHOD` (default GET, or POST with --data)"},
+		&cli.StringFlag{Name: "path", Usage: "request `PATH` and query, e.g. /v0/destinations/webhook?x=1 (default: the zip's health path)"},
 		&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "request header `K:V` (repeatable)"},
-		&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "request body: a string, @FILE, or @- for stdin (Content-Type defaults to application/json)"},
+		&cli.StringFlag{Name: "data", Aliases: []string{"d"}, Usage: "request body `DATA`: a string, @FILE, or @- for stdin (Content-Type defaults to application/json)"},
 		&cli.BoolFlag{Name: "json", Usage: "print the response as JSON {status, headers, cookies, body, is_base64}"},
 		&cli.BoolFlag{Name: "fail", Aliases: []string{"f"}, Usage: "exit 22 when the response status is 400 or more (like curl -f)"},
 		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress and no function log on stderr"},

@@ -22,10 +22,10 @@ import (
 // front of one warm execution environment of the packaged function.
 func serveCommand() *cli.Command {
 	flags := append(localFlags(),
-		&cli.IntFlag{Name: "port", Value: 9090, Usage: "port to listen on (9090 is where rudder-server looks for the transformer)"},
-		&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "address to listen on (0.0.0.0 for every interface)"},
-		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "execution environments at most, started as concurrent requests need them (Lambda scales out the same way); requests beyond wait"},
-		&cli.StringFlag{Name: "prefix", Usage: "secret path prefix, as a deploy sets RUDDERCTL_PATH_PREFIX (e.g. /k3x9f2); requests without it get 404"},
+		&cli.IntFlag{Name: "port", Value: 9090, Usage: "`PORT` to listen on (9090 is where rudder-server looks for the transformer)"},
+		&cli.StringFlag{Name: "host", Value: "127.0.0.1", Usage: "`ADDRESS` to listen on (0.0.0.0 for every interface)"},
+		&cli.IntFlag{Name: "concurrency", Value: 1, Usage: "`N` execution environments at most, started as concurrent requests need them (Lambda scales out the same way); requests beyond wait"},
+		&cli.StringFlag{Name: "prefix", Usage: "secret path `PREFIX`, as a deploy sets RUDDERCTL_PATH_PREFIX (e.g. /k3x9f2); requests without it get 404"},
 	)
 	return &cli.Command{
 		Name:  "serve",
