@@ -265,13 +265,34 @@ func (i *Instance) log(line string) {
 	i.o.Log(line)
 }
 
+var (
+	portsMu sync.Mutex
+	ports   = map[int]time.Time{} // ports handed out recently, not to hand out twice
+)
+
+// freePort picks a free loopback port, never one this process handed out in the last minute
+// (environments starting side by side must not get each other's ports).
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for k, t := range ports {
+		if time.Since(t) > time.Minute {
+			delete(ports, k)
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	for n := 0; n < 20; n++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		if _, used := ports[port]; !used {
+			ports[port] = time.Now()
+			return port, nil
+		}
+	}
+	return 0, errors.New("no free loopback port")
 }
 
 func rieLogLevel() string {
@@ -445,22 +466,40 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		return Result{}, fmt.Errorf("waiting for the execution environment (busy with another invocation): %w", err)
 	}
 	defer func() { <-i.mu }()
-	p, err := i.ready(ctx)
-	if err != nil {
-		return Result{}, err
+	var (
+		p     *rieProc
+		reqID string
+		start time.Time
+		resp  *http.Response
+		err   error
+	)
+	for attempt := 0; ; attempt++ {
+		if p, err = i.ready(ctx); err != nil {
+			return Result{}, err
+		}
+		p.mu.Lock()
+		p.initErr = "" // only this invocation's init failure counts
+		p.mu.Unlock()
+		reqID = newRequestID()
+		var req *http.Request
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(payload))
+		if err != nil {
+			return Result{}, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Amzn-RequestId", reqID)
+		start = time.Now()
+		resp, err = invokeClient.Do(req)
+		var opErr *net.OpError
+		if err != nil && attempt < 2 && ctx.Err() == nil && errors.As(err, &opErr) && opErr.Op == "dial" {
+			// Nothing was sent: the emulator died (e.g. it lost a port race at start). Start
+			// a new one and send the event there.
+			i.log("rudderctl: the Lambda Runtime Interface Emulator is gone (" + err.Error() + "); starting a new execution environment")
+			i.discard(p)
+			continue
+		}
+		break
 	}
-	p.mu.Lock()
-	p.initErr = "" // only this invocation's init failure counts
-	p.mu.Unlock()
-	reqID := newRequestID()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(payload))
-	if err != nil {
-		return Result{}, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Amzn-RequestId", reqID)
-	start := time.Now()
-	resp, err := invokeClient.Do(req)
 	var body []byte
 	if err == nil {
 		body, err = io.ReadAll(resp.Body)

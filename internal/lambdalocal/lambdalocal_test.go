@@ -318,3 +318,22 @@ func TestInitFailure(t *testing.T) {
 		t.Errorf("the function's init output is not in the log")
 	}
 }
+
+func TestGoneEmulatorIsReplaced(t *testing.T) {
+	inst, _ := start(t, Function{TaskRoot: taskRoot(t), Runtime: "nodejs22.x"})
+	invoke(t, inst, `{}`)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if the emulator had died after answering its port check: nothing listens there.
+	inst.state.Lock()
+	old := inst.proc
+	inst.proc.url = "http://127.0.0.1:" + strconv.Itoa(port) + "/2015-03-31/functions/function/invocations"
+	inst.state.Unlock()
+	res := invoke(t, inst, `{"after":"restart"}`)
+	if string(res.Payload) != `{"after":"restart"}` {
+		t.Fatalf("after a gone emulator: %+v %s", res, res.Payload)
+	}
+	waitGone(t, old.cmd.Process.Pid)
+}
