@@ -109,14 +109,19 @@ func (a *Adapter) forward(ctx context.Context, req *http.Request) ([]byte, error
 		return nil, err
 	}
 	defer resp.Body.Close()
-	if resp.ContentLength > int64(a.Limit) {
-		return nil, &ResponseTooLargeError{Bytes: resp.ContentLength}
+	// A HEAD answer's Content-Length describes a body that is not sent.
+	length := resp.ContentLength
+	if req.Method == http.MethodHead {
+		length = 0
+	}
+	if length > int64(a.Limit) {
+		return nil, &ResponseTooLargeError{Bytes: length}
 	}
 	// Read at most one byte over the limit: a bigger body cannot fit once encoded, and a huge
 	// response must not be held in memory. Closing the body early drops that connection.
 	n := 32 << 10
-	if resp.ContentLength >= 0 {
-		n = int(resp.ContentLength) + 1
+	if length >= 0 {
+		n = int(length) + 1
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, n))
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, int64(a.Limit)+1)); err != nil {

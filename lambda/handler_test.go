@@ -173,6 +173,11 @@ func TestAdapterOversize(t *testing.T) {
 			t.Errorf("%s: %d %.200s", q, r.StatusCode, r.Body)
 		}
 	}
+	// HEAD of a big resource: the Content-Length is passed on, no body, no 502.
+	head := invoke(t, a, context.Background(), event("HEAD", "/big", "bytes=7000000&length=1", nil, nil, "", false))
+	if head.StatusCode != 200 || head.Headers["content-length"] != "7000000" || head.Body != "" {
+		t.Errorf("HEAD: %d %v %.100s", head.StatusCode, head.Headers, head.Body)
+	}
 	// Just under the limit once the envelope is counted still fits.
 	r := invoke(t, a, context.Background(), event("GET", "/big", "bytes=6291000", nil, nil, "", false))
 	if r.StatusCode != 200 || len(r.Body) != 6291000 {
