@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -24,6 +25,8 @@ type Adapter struct {
 	DeadlineMargin time.Duration
 	// Limit is the largest payload returned (Lambda's 6 MB); tests lower it.
 	Limit int
+	// Log receives a line for each 502/504 the adapter makes itself (default os.Stderr).
+	Log io.Writer
 
 	mu       sync.Mutex
 	inflight int
@@ -33,7 +36,7 @@ type Adapter struct {
 // NewAdapter serves requests with app; prefix is RUDDERCTL_PATH_PREFIX (see NormalizePrefix).
 func NewAdapter(app *App, prefix string) *Adapter {
 	return &Adapter{app: app, prefix: NormalizePrefix(prefix), DeadlineMargin: 200 * time.Millisecond,
-		Limit: MaxResponseBytes, lastDone: time.Now()}
+		Limit: MaxResponseBytes, Log: os.Stderr, lastDone: time.Now()}
 }
 
 // AppExitedError fails an invocation during which the app exited; the bootstrap then exits with
@@ -87,19 +90,26 @@ func (a *Adapter) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return out, nil
 	}
 	if ctx.Err() != nil && budget >= 0 {
-		return ErrorResponse(http.StatusGatewayTimeout, fmt.Sprintf("the app did not answer within %s "+
+		return a.failed(req, http.StatusGatewayTimeout, fmt.Sprintf("the app did not answer within %s "+
 			"(the function timeout minus %s for this answer): raise the function timeout or send smaller batches",
 			budget.Round(time.Millisecond), a.DeadlineMargin)), nil
 	}
 	var tooLarge *ResponseTooLargeError
 	if errors.As(err, &tooLarge) {
-		return ErrorResponse(http.StatusBadGateway, tooLarge.Error()), nil
+		return a.failed(req, http.StatusBadGateway, tooLarge.Error()), nil
 	}
 	if exitErr := a.exitedSoon(); exitErr != nil {
 		return nil, exitErr
 	}
-	return ErrorResponse(http.StatusBadGateway, fmt.Sprintf("the app is unreachable: %v; "+
+	return a.failed(req, http.StatusBadGateway, fmt.Sprintf("the app is unreachable: %v; "+
 		"see the function's logs for what the app printed", err)), nil
+}
+
+// failed logs an adapter-made 502/504 (the app never saw the answer go out, so nobody else
+// will) and returns it.
+func (a *Adapter) failed(req *http.Request, status int, msg string) []byte {
+	fmt.Fprintf(a.Log, "rudderctl-adapter: answered %d to %s %s: %s\n", status, req.Method, req.URL.RequestURI(), msg)
+	return ErrorResponse(status, msg)
 }
 
 // forward sends req and encodes the answer.
