@@ -15,3 +15,5 @@ func exitStatus(ps *os.ProcessState) int {
 	}
 	return 1
 }
+
+func processAlive(int) bool { return true } // never clean up elsewhere

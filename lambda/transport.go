@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -71,7 +72,21 @@ func socketPath() (string, error) {
 	if len(filepath.Join(dir, name)) > 100 {
 		dir = "/tmp"
 	}
+	removeStaleSockets(dir)
 	return filepath.Join(dir, name), nil
+}
+
+// removeStaleSockets deletes sockets left by bootstraps that were killed (Lambda and the RIE
+// SIGKILL them; /tmp outlives a re-init in the same sandbox). The name carries the bootstrap's
+// pid, and its app dies with it (Pdeathsig), so a socket whose bootstrap is gone is unused.
+func removeStaleSockets(dir string) {
+	paths, _ := filepath.Glob(filepath.Join(dir, "rudderctl-*-*.sock"))
+	for _, p := range paths {
+		pidStr, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(p), "rudderctl-"), "-")
+		if pid, err := strconv.Atoi(pidStr); err == nil && pid != os.Getpid() && !processAlive(pid) {
+			_ = os.Remove(p)
+		}
+	}
 }
 
 // newHTTPTransport returns the one keep-alive pool used for every request to the app.
