@@ -142,6 +142,7 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // with the same request through Adapter.Invoke (event JSON in, response JSON out) and reports
 // both latencies' p50/p99 and the p50/p99 of the per-pair difference (added).
 func BenchmarkOverhead(b *testing.B) {
+	tuneGC() // as Main does
 	tgt := nodeTarget()
 	if tgt.why != "" {
 		b.Logf("measuring with the Go test app: %s", tgt.why)
@@ -237,7 +238,8 @@ func BenchmarkColdStart(b *testing.B) {
 			evJSON := payload(b, event("GET", "/health", "", nil, nil, "", false))
 
 			var appAlone, boot []time.Duration
-			for range b.N {
+			// Capped so one -benchtime suits both the per-request benchmarks and this one.
+			for range min(b.N, 100) {
 				appAlone = append(appAlone, startAppAlone(b, tgt, transport))
 
 				api := newFakeRuntimeAPI(b)
@@ -304,4 +306,43 @@ func startAppAlone(b *testing.B, tgt benchTarget, transport string) time.Duratio
 	}
 	b.Fatal("the app did not start")
 	return 0
+}
+
+// BenchmarkTransport alternates the same request through a TCP-connected and a unix-socket-
+// connected adapter (two instances of the app), so both see the same machine noise; it decides
+// DefaultTransport.
+func BenchmarkTransport(b *testing.B) {
+	tuneGC()
+	tgt := nodeTarget()
+	if tgt.why != "" {
+		b.Logf("measuring with the Go test app: %s", tgt.why)
+	}
+	for _, size := range []struct {
+		name  string
+		bytes int
+	}{{"2KB", 2 << 10}, {"200KB", 200 << 10}, {"1MB", 1 << 20}} {
+		evJSON := payload(b, event("POST", "/v0/destinations/webhook", "",
+			map[string]string{"content-type": "application/json"}, nil, string(transformerBody(size.bytes)), false))
+		b.Run(fmt.Sprintf("app=%s/req=%s", tgt.name, size.name), func(b *testing.B) {
+			ads := []*Adapter{NewAdapter(benchApp(b, tgt, TransportTCP, true), ""), NewAdapter(benchApp(b, tgt, TransportUnix, true), "")}
+			d := [2][]time.Duration{}
+			for i := range b.N + 5 {
+				for k := range 2 {
+					k = (k + i) % 2 // alternate which goes first
+					t := time.Now()
+					if out, err := ads[k].Invoke(context.Background(), evJSON); err != nil || !bytes.HasPrefix(out, []byte(`{"statusCode":200,`)) {
+						b.Fatalf("%v %.100s", err, out)
+					}
+					if i >= 5 { // after warm-up
+						d[k] = append(d[k], time.Since(t))
+					}
+				}
+			}
+			b.ReportMetric(ms(percentile(d[0], .5)), "tcp-p50-ms")
+			b.ReportMetric(ms(percentile(d[1], .5)), "unix-p50-ms")
+			b.ReportMetric(ms(percentile(d[0], .99)), "tcp-p99-ms")
+			b.ReportMetric(ms(percentile(d[1], .99)), "unix-p99-ms")
+			b.ReportMetric(0, "ns/op")
+		})
+	}
 }

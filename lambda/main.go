@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -26,6 +27,7 @@ const shutdownGrace = 2 * time.Second
 // fails; otherwise the process ends with os.Exit (the app's status, so Lambda re-inits).
 func Main() int {
 	log.SetFlags(0)
+	tuneGC()
 	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
 	if api == "" {
 		fmt.Fprintln(os.Stderr, "rudderctl-adapter: AWS_LAMBDA_RUNTIME_API is not set: this bootstrap speaks the Lambda "+
@@ -128,4 +130,13 @@ func initFailed(api string, err error) int {
 		resp.Body.Close()
 	}
 	return 1
+}
+
+// tuneGC: the adapter's live heap is a few MB, so with the default GOGC a 1 MB request (which
+// allocates ~7 MB: event, body, answer, encoded answer) runs the collector twice; 400 saves
+// ~1 ms per such request for ~15 MB more peak memory. GOGC in the environment still wins.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }

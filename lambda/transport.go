@@ -18,8 +18,10 @@ import (
 const (
 	TransportTCP  = "tcp"
 	TransportUnix = "unix"
-	// DefaultTransport is the faster of the two as measured in docs/BENCHMARKS.md.
-	DefaultTransport = TransportUnix
+	// DefaultTransport is the faster of the two for transformer-sized requests as measured in
+	// docs/BENCHMARKS.md (BenchmarkTransport): loopback TCP wins by 2-3% from ~200 KB up (its
+	// socket buffers autotune past the unix socket's ~208 KB); unix wins by 0.02 ms at 2 KB.
+	DefaultTransport = TransportTCP
 )
 
 // idleReuseLimit: a pooled connection idle longer than this is not reused. Node's HTTP server
