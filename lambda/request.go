@@ -99,8 +99,42 @@ func connectionListed(v string) map[string]bool {
 	return m
 }
 
+// escapeDecodedPath makes rawPath a valid request path. Real HTTP APIs deliver rawPath
+// percent-decoded (a request for /a%20b arrives as "/a b"), while sam local and our local
+// cloud deliver it as received; escaping only the bytes that can never stand literally in an
+// encoded path serves both: an encoded path passes unchanged, a decoded one becomes valid.
+func escapeDecodedPath(p string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		bare := c == '%' && !(i+2 < len(p) && isHex(p[i+1]) && isHex(p[i+2]))
+		if c <= ' ' || c >= 0x7f || c == '?' || c == '#' || c == '"' || bare {
+			if b.Len() == 0 {
+				b.Grow(len(p) + 8)
+				b.WriteString(p[:i])
+			}
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() == 0 {
+		return p
+	}
+	return b.String()
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
 // BuildRequest maps an event onto an HTTP request for the app at host. path is rawPath with
-// the prefix already stripped; it and rawQueryString are sent exactly as received.
+// the prefix already stripped; an encoded path and rawQueryString are sent exactly as received.
 func BuildRequest(ev *Event, path, host string) (*http.Request, error) {
 	var body []byte
 	if ev.IsBase64Encoded {
@@ -115,6 +149,7 @@ func BuildRequest(ev *Event, path, host string) (*http.Request, error) {
 	if path == "" {
 		path = "/"
 	}
+	path = escapeDecodedPath(path)
 	u := &url.URL{Scheme: "http", Host: host, RawQuery: ev.RawQueryString}
 	if strings.HasPrefix(path, "//") {
 		// An opaque "//x" would be read as a host; Path+RawPath keeps it when it is canonical.

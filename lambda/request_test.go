@@ -177,3 +177,22 @@ func event(method, rawPath, query string, headers map[string]string, cookies []s
 	ev.RequestContext.HTTP.Method = method
 	return ev
 }
+
+func TestEscapeDecodedPath(t *testing.T) {
+	cases := map[string]string{
+		"/v0/destinations/webhook": "/v0/destinations/webhook",
+		"/a%20b":                   "/a%20b", // already encoded: unchanged
+		"/a b":                     "/a%20b", // decoded by an HTTP API
+		"/users/me?admin=true":     "/users/me%3Fadmin=true",
+		"/orders#":                 "/orders%23",
+		"/100%":                    "/100%25", // a bare percent
+		"/%zz":                     "/%25zz",
+		"/caf\u00e9":               "/caf%C3%A9",
+		"/x;y=1,z":                 "/x;y=1,z", // sub-delims are legal in a path
+	}
+	for in, want := range cases {
+		if got := escapeDecodedPath(in); got != want {
+			t.Errorf("escapeDecodedPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
