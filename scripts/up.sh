@@ -4,7 +4,7 @@
 #   2. starts the local cloud (AWS APIs on 127.0.0.1:4566, state in .cache/localcloud);
 #   3. packages examples/transformer for nodejs22.x and deploys it with the same code that
 #      targets AWS (Lambda function + alias + HTTP API);
-#   4. calls the deployed transformer once through API Gateway -> Lambda (RIE) -> adapter -> app;
+#   4. calls the deployed transformer through API Gateway -> Lambda (RIE) -> adapter -> app;
 #   5. keeps the local cloud running in the foreground until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,12 @@ url=$(bin/rudderctl endpoints --stack "$stack" --show-secret --json | sed -n 's/
 step "GET /health through API Gateway -> Lambda -> adapter -> transformer"
 curl -sS -i "$url/health"
 echo
+step "POST /v0/destinations/webhook (a processor transform, as rudder-server sends it)"
+curl -sS -i -X POST "$url/v0/destinations/webhook" -H 'Content-Type: application/json' \
+  -d '[{"message":{"type":"track","event":"Signed Up","userId":"u1"},"destination":{"Config":{"webhookUrl":"http://127.0.0.1:9/hook"}},"metadata":{"jobId":1}}]'
+echo
+step "without the secret prefix the gateway answers 404 and Lambda is never invoked"
+curl -sS -o /dev/null -w '%{http_code}\n' "${url%/*}/health"
 step "the transformer is deployed; rudder-server would use: DEST_TRANSFORM_URL=<printed by 'rudderctl endpoints --show-secret'>"
 step "local cloud running at http://$addr (export AWS_ENDPOINT_URL=http://$addr); Ctrl-C to stop"
 wait "$cloud"
