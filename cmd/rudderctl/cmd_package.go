@@ -92,7 +92,7 @@ func printPackageReport(w io.Writer, r *packaging.Report) {
 	}
 	fmt.Fprintln(w)
 	for _, rc := range r.Pruned.ByRule {
-		fmt.Fprintf(w, "  %-26s %6d files %10s\n", rc.Rule, rc.Files, mb(rc.Bytes))
+		fmt.Fprintf(w, "  %-30s %6d files %10s\n", rc.Rule, rc.Files, mb(rc.Bytes))
 	}
 	if len(r.NativeModules) > 0 {
 		fmt.Fprintln(w, "native modules")
