@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -191,6 +192,18 @@ func (a *App) Stop(grace time.Duration) int {
 	return code
 }
 
+// heapLimitMB sizes V8's old space from the function's memory. The managed runtime's own start
+// command (which would do this) is replaced by the wrapper; without a limit V8 sizes its heap
+// from the host's memory, so a local run would not feel the configured memory and a Lambda one
+// would be killed instead of collecting. A quarter is left for isolates, buffers and code.
+func heapLimitMB(memoryMB string) int {
+	mb, err := strconv.Atoi(memoryMB)
+	if err != nil || mb < 128 {
+		return 0
+	}
+	return mb * 3 / 4
+}
+
 // appEnviron builds the app's environment: built-in defaults, then the manifest's env, then the
 // function's own environment (it wins), then PORT, which the adapter chooses.
 func appEnviron(function []string, manifest map[string]string, port string) []string {
@@ -207,6 +220,9 @@ func appEnviron(function []string, manifest map[string]string, port string) []st
 		}
 	}
 	env["PORT"] = port
+	if heap := heapLimitMB(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]); heap > 0 && !strings.Contains(env["NODE_OPTIONS"], "--max-old-space-size") {
+		env["NODE_OPTIONS"] = strings.TrimSpace(env["NODE_OPTIONS"] + " --max-old-space-size=" + strconv.Itoa(heap))
+	}
 	// The endpoint secret is the adapter's business; keep it out of the app's logs and dumps.
 	delete(env, "RUDDERCTL_PATH_PREFIX")
 	out := make([]string, 0, len(env))

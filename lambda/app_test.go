@@ -122,6 +122,10 @@ func TestAppEnviron(t *testing.T) {
 	if strings.Join(env, " ") != strings.Join(want, " ") {
 		t.Errorf("env %q\nwant %q", env, want)
 	}
+	env = appEnviron([]string{"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024"}, nil, "9090")
+	if strings.Join(env, " ") != "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 CLUSTER_ENABLED=false NODE_OPTIONS=--no-node-snapshot --max-old-space-size=768 PORT=9090" {
+		t.Errorf("memory-sized heap %q", env)
+	}
 	env = appEnviron(nil, nil, "9090")
 	if strings.Join(env, " ") != "CLUSTER_ENABLED=false NODE_OPTIONS=--no-node-snapshot PORT=9090" {
 		t.Errorf("defaults %q", env)
