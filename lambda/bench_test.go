@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // Benchmarks (not tests): the adapter's added latency per request and its added cold start.
@@ -232,9 +234,9 @@ func BenchmarkColdStart(b *testing.B) {
 		b.Run(fmt.Sprintf("app=%s/%s", tgt.name, transport), func(b *testing.B) {
 			exe, _ := os.Executable()
 			dir := b.TempDir()
-			manifest, _ := json.Marshal(Manifest{Schema: 1, Entry: tgt.entry, HealthPath: "/health",
+			mf, _ := json.Marshal(manifest.Manifest{Schema: 1, Runtime: "nodejs22.x", Entry: tgt.entry, HealthPath: "/health",
 				Env: map[string]string{"NODE_OPTIONS": "--no-node-snapshot"}})
-			os.WriteFile(filepath.Join(dir, ManifestName), manifest, 0o644)
+			os.WriteFile(filepath.Join(dir, manifest.FileName), mf, 0o644)
 			evJSON := payload(b, event("GET", "/health", "", nil, nil, "", false))
 
 			var appAlone, boot []time.Duration
@@ -246,7 +248,7 @@ func BenchmarkColdStart(b *testing.B) {
 				api.events <- evJSON
 				cmd := exec.Command(exe)
 				cmd.Env = append(os.Environ(), "RUDDERCTL_TEST_ROLE=bootstrap", "AWS_LAMBDA_RUNTIME_API="+api.addr,
-					"RUDDERCTL_MANIFEST="+filepath.Join(dir, ManifestName), "RUDDERCTL_NODE="+tgt.node,
+					"RUDDERCTL_MANIFEST="+filepath.Join(dir, manifest.FileName), "RUDDERCTL_NODE="+tgt.node,
 					"RUDDERCTL_TRANSPORT="+transport)
 				var out syncBuffer
 				cmd.Stdout, cmd.Stderr = &out, &out

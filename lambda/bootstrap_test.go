@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // fakeRuntimeAPI is a minimal Lambda Runtime API: it hands out queued events and records what
@@ -93,9 +95,9 @@ func (f *fakeRuntimeAPI) next(t *testing.T) post {
 func startBootstrap(t *testing.T, api *fakeRuntimeAPI, env ...string) (*exec.Cmd, *syncBuffer) {
 	t.Helper()
 	dir := t.TempDir()
-	manifest := `{"schema":1,"runtime":"nodejs22.x","arch":"x86_64","entry":"dist/src/index.js","health_path":"/health",
+	body := `{"schema":1,"runtime":"nodejs22.x","arch":"x86_64","entry":"dist/src/index.js","health_path":"/health",
 		"env":{"CLUSTER_ENABLED":"false","NODE_OPTIONS":"--no-node-snapshot"}}`
-	if err := os.WriteFile(filepath.Join(dir, ManifestName), []byte(manifest), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, manifest.FileName), []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	exe, _ := os.Executable()
@@ -103,7 +105,7 @@ func startBootstrap(t *testing.T, api *fakeRuntimeAPI, env ...string) (*exec.Cmd
 	cmd.Env = append(os.Environ(),
 		"RUDDERCTL_TEST_ROLE=bootstrap", // the app inherits it, overridden below by TESTAPP_ROLE
 		"AWS_LAMBDA_RUNTIME_API="+api.addr,
-		"RUDDERCTL_MANIFEST="+filepath.Join(dir, ManifestName),
+		"RUDDERCTL_MANIFEST="+filepath.Join(dir, manifest.FileName),
 		"RUDDERCTL_NODE="+exe,
 	)
 	cmd.Env = append(cmd.Env, env...)

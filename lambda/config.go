@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // Config is what the bootstrap reads from the manifest and its environment (docs/CONTRACTS.md §2).
 type Config struct {
 	ManifestPath string
-	Manifest     *Manifest
+	Manifest     *manifest.Manifest
 	App          AppConfig
 	PathPrefix   string
 }

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 func writeManifest(t *testing.T, body string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), ManifestName)
+	p := filepath.Join(t.TempDir(), manifest.FileName)
 	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -35,13 +37,13 @@ func TestLoadManifest(t *testing.T) {
 			t.Errorf("%s: err %v, want %q", body, err, want)
 		}
 	}
-	if _, err := LoadManifest(filepath.Join(t.TempDir(), ManifestName)); err == nil || !strings.Contains(err.Error(), "RUDDERCTL_MANIFEST") {
+	if _, err := LoadManifest(filepath.Join(t.TempDir(), manifest.FileName)); err == nil || !strings.Contains(err.Error(), "RUDDERCTL_MANIFEST") {
 		t.Errorf("missing manifest: %v", err)
 	}
 }
 
 func TestLoadConfig(t *testing.T) {
-	p := writeManifest(t, `{"schema":1,"entry":"src/index.js","health_path":"ready"}`)
+	p := writeManifest(t, `{"schema":1,"runtime":"nodejs22.x","entry":"src/index.js","health_path":"ready"}`)
 	t.Setenv("RUDDERCTL_MANIFEST", p)
 	t.Setenv("RUDDERCTL_NODE", "/opt/node/bin/node")
 	t.Setenv("RUDDERCTL_PATH_PREFIX", "sec/")

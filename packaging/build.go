@@ -10,10 +10,8 @@ import (
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
-
-// WrapperScript is rudderctl-wrapper (CONTRACTS §1).
-const WrapperScript = "#!/bin/sh\n# Lambda passes the managed runtime's start command as arguments; the adapter ignores them.\nexec \"$(dirname \"$0\")/" + BootstrapName + "\" \"$@\"\n"
 
 // Build packages the app in o.Src into the zip o.Out (and template.yaml beside it).
 // Nothing is written unless every check passes; the zip appears atomically.
@@ -106,7 +104,7 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 		return nil, fmt.Errorf("reading the app: %w", err)
 	}
 	// Our own files win over app files of the same name.
-	files = dropNames(files, BootstrapName, WrapperName, ManifestName)
+	files = dropNames(files, manifest.BootstrapName, manifest.WrapperName, manifest.FileName)
 	pctx := &pruneCtx{nativePkgs: nativePackages(files), user: o.Prune}
 	if ownModules {
 		pctx.devPkgs = readDevPackages(src, nodeModules)
@@ -133,7 +131,7 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	// The adapter.
 	boot := o.Bootstrap
 	if boot == "" {
-		boot = filepath.Join(work, BootstrapName)
+		boot = filepath.Join(work, manifest.BootstrapName)
 		fmt.Fprintf(pr, "package: building the adapter %s for linux/%s\n", BootstrapPackage, goarch(o.Arch))
 		if err := BuildBootstrap(ctx, root, o.Arch, boot); err != nil {
 			return nil, err
@@ -146,11 +144,11 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	manifest := NewManifest(o.Runtime, o.Arch, entryRel).Bytes()
+	mf := manifest.New(o.Runtime, o.Arch, entryRel).Bytes()
 	files = append(files,
-		&entry{Rel: BootstrapName, Src: boot, Size: bst.Size(), Exec: true},
-		&entry{Rel: WrapperName, Data: []byte(WrapperScript), Size: int64(len(WrapperScript)), Exec: true},
-		&entry{Rel: ManifestName, Data: manifest, Size: int64(len(manifest))},
+		&entry{Rel: manifest.BootstrapName, Src: boot, Size: bst.Size(), Exec: true},
+		&entry{Rel: manifest.WrapperName, Data: []byte(manifest.WrapperScript), Size: int64(len(manifest.WrapperScript)), Exec: true},
+		&entry{Rel: manifest.FileName, Data: mf, Size: int64(len(mf))},
 	)
 	sort.Slice(files, func(i, j int) bool { return files[i].Rel < files[j].Rel })
 

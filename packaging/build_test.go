@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -108,7 +110,7 @@ func TestBuildDeterministic(t *testing.T) {
 	}
 
 	files := zipNames(t, r1.Zip)
-	for _, want := range []string{BootstrapName, WrapperName, ManifestName, "package.json", "dist/index.js", "node_modules/koa/lib/application.js", "node_modules/koa/package.json"} {
+	for _, want := range []string{manifest.BootstrapName, manifest.WrapperName, manifest.FileName, "package.json", "dist/index.js", "node_modules/koa/lib/application.js", "node_modules/koa/package.json"} {
 		if files[want] == nil {
 			t.Errorf("zip lacks %s", want)
 		}
@@ -131,7 +133,7 @@ func TestBuildDeterministic(t *testing.T) {
 			t.Errorf("%s timestamp %v", name, f.Modified)
 		}
 		want := os.FileMode(0o644)
-		if name == BootstrapName || name == WrapperName {
+		if name == manifest.BootstrapName || name == manifest.WrapperName {
 			want = 0o755
 		}
 		if f.Mode().Perm() != want {
@@ -141,18 +143,18 @@ func TestBuildDeterministic(t *testing.T) {
 	if unzipped != r1.UnzippedBytes {
 		t.Errorf("unzipped %d, report %d", unzipped, r1.UnzippedBytes)
 	}
-	rc, _ := files[ManifestName].Open()
+	rc, _ := files[manifest.FileName].Open()
 	var mb bytes.Buffer
 	mb.ReadFrom(rc)
 	rc.Close()
 	if !strings.Contains(mb.String(), `"entry": "dist/index.js"`) || !strings.Contains(mb.String(), `"runtime": "nodejs22.x"`) {
 		t.Errorf("manifest %s", mb.String())
 	}
-	rc, _ = files[WrapperName].Open()
+	rc, _ = files[manifest.WrapperName].Open()
 	var wb bytes.Buffer
 	wb.ReadFrom(rc)
 	rc.Close()
-	if wb.String() != WrapperScript || !strings.HasPrefix(WrapperScript, "#!/bin/sh\n") {
+	if wb.String() != manifest.WrapperScript || !strings.HasPrefix(manifest.WrapperScript, "#!/bin/sh\n") {
 		t.Errorf("wrapper %q", wb.String())
 	}
 	// The zip passes unzip's own check when unzip is available.

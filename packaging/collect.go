@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // entry is one file of the zip.
@@ -134,7 +136,7 @@ func pkgOf(rel string) (pkgDir, name, inner string) {
 // topPackage is the first-level package a path belongs to ("(app)" for app files).
 func topPackage(rel string) string {
 	switch rel {
-	case BootstrapName, WrapperName, ManifestName:
+	case manifest.BootstrapName, manifest.WrapperName, manifest.FileName:
 		return "(rudderctl adapter)"
 	}
 	segs := strings.Split(rel, "/")

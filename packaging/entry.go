@@ -9,30 +9,6 @@ import (
 	"strings"
 )
 
-// Manifest is rudderctl-lambda.json (CONTRACTS §1).
-type Manifest struct {
-	Schema     int               `json:"schema"`
-	Runtime    string            `json:"runtime"`
-	Arch       string            `json:"arch"`
-	Entry      string            `json:"entry"`
-	HealthPath string            `json:"health_path"`
-	Env        map[string]string `json:"env"`
-}
-
-// NewManifest is the manifest for an app entry.
-func NewManifest(runtime, arch, entry string) Manifest {
-	return Manifest{
-		Schema: 1, Runtime: runtime, Arch: arch, Entry: entry, HealthPath: HealthPath,
-		Env: map[string]string{"CLUSTER_ENABLED": "false", "NODE_OPTIONS": "--no-node-snapshot"},
-	}
-}
-
-// Bytes is the manifest as written into the zip (stable: keys in a fixed order).
-func (m Manifest) Bytes() []byte {
-	b, _ := json.MarshalIndent(m, "", "  ")
-	return append(b, '\n')
-}
-
 // packageJSON is the part of package.json packaging reads.
 type packageJSON struct {
 	Name    string            `json:"name"`

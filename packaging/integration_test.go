@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // exampleTransformer returns examples/transformer, skipping when it is not there yet.
@@ -82,7 +83,7 @@ func startFromZip(t *testing.T, rep *Report, node string) {
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, HealthPath))
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, manifest.DefaultHealthPath))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -25,11 +25,7 @@ const (
 const (
 	DefaultMemoryMB   = 1024
 	DefaultTimeoutSec = 30
-	HealthPath        = "/health"
 	Handler           = "rudderctl.handler"
-	WrapperName       = "rudderctl-wrapper"
-	BootstrapName     = "rudderctl-bootstrap"
-	ManifestName      = "rudderctl-lambda.json"
 	TemplateName      = "template.yaml"
 )
 

@@ -224,22 +224,3 @@ func TestDetectEntry(t *testing.T) {
 		t.Errorf("bad json: %v", err)
 	}
 }
-
-func TestManifestBytes(t *testing.T) {
-	got := string(NewManifest("nodejs22.x", "x86_64", "dist/src/index.js").Bytes())
-	want := `{
-  "schema": 1,
-  "runtime": "nodejs22.x",
-  "arch": "x86_64",
-  "entry": "dist/src/index.js",
-  "health_path": "/health",
-  "env": {
-    "CLUSTER_ENABLED": "false",
-    "NODE_OPTIONS": "--no-node-snapshot"
-  }
-}
-`
-	if got != want {
-		t.Fatalf("manifest:\n%s\nwant:\n%s", got, want)
-	}
-}

@@ -3,6 +3,8 @@ package packaging
 import (
 	"bytes"
 	"text/template"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // TemplateData fills the SAM template.
@@ -31,7 +33,7 @@ Resources:
       Timeout: {{.Timeout}}
       Environment:
         Variables:
-          AWS_LAMBDA_EXEC_WRAPPER: /var/task/` + WrapperName + `
+          AWS_LAMBDA_EXEC_WRAPPER: /var/task/` + manifest.WrapperName + `
       Events:
         Proxy:
           Type: HttpApi

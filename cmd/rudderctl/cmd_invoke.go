@@ -20,6 +20,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/config"
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 	"github.com/urfave/cli/v2"
 )
 
@@ -39,7 +40,7 @@ func localFlags() []cli.Flag {
 type localFunction struct {
 	pool     *lambdalocal.Pool
 	dir      string
-	manifest lambdalocal.Manifest
+	manifest manifest.Manifest
 	node     string
 }
 

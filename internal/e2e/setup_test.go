@@ -25,6 +25,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/apigwlocal"
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 	"github.com/rudderctl/rudderctl/packaging"
 )
 
@@ -43,7 +44,7 @@ type world struct {
 	root     string // module root
 	zip      string
 	taskRoot string
-	manifest lambdalocal.Manifest
+	manifest manifest.Manifest
 	node     string
 
 	inst     *lambdalocal.Instance

@@ -25,6 +25,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // Function is one function version as Lambda would run it.
@@ -60,7 +62,7 @@ const MaxPayload = 6 * 1024 * 1024
 var ErrRequestTooLarge = errors.New("request payload is larger than Lambda's 6 MB (6291456 bytes) limit for synchronous invocations")
 
 // DefaultWrapper is the exec wrapper a rudderctl zip carries at its root (CONTRACTS §1).
-const DefaultWrapper = "rudderctl-wrapper"
+const DefaultWrapper = manifest.WrapperName
 
 // reserved are the variables Lambda sets itself and refuses in a function's environment.
 var reserved = map[string]bool{

@@ -5,13 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // Input is a validated deploy request (see cmd/rudderctl and internal/config).
@@ -27,20 +27,12 @@ type Input struct {
 	LogRetention int32
 }
 
-// Manifest is the part of the zip's rudderctl-lambda.json a deploy reads.
-type Manifest struct {
-	Schema  int    `json:"schema"`
-	Runtime string `json:"runtime"`
-	Arch    string `json:"arch"`
-	Entry   string `json:"entry"`
-}
-
 // ZipInfo is what a deploy needs to know about the zip.
 type ZipInfo struct {
 	Path       string
 	Bytes      int64
-	CodeSha256 string // base64, as Lambda reports it
-	Manifest   *Manifest
+	CodeSha256 string             // base64, as Lambda reports it
+	Manifest   *manifest.Manifest // checked and defaulted (manifest.Parse)
 }
 
 // InspectZip hashes the zip, checks its size and reads its manifest.
@@ -64,30 +56,30 @@ func InspectZip(path string) (*ZipInfo, error) {
 		return nil, fmt.Errorf("zip %s refused: it is not a zip archive (%v); build one with `rudderctl package`", path, err)
 	}
 	defer zr.Close()
-	for _, zf := range zr.File {
-		if zf.Name != ManifestFile {
-			continue
-		}
-		rc, err := zf.Open()
-		if err != nil {
-			return nil, fmt.Errorf("zip %s: manifest unreadable: %v", path, err)
-		}
-		var m Manifest
-		err = json.NewDecoder(rc).Decode(&m)
-		rc.Close()
-		if err != nil {
-			return nil, fmt.Errorf("zip %s: manifest %s is not valid JSON (%v); rebuild the zip with `rudderctl package`", path, ManifestFile, err)
-		}
-		info.Manifest = &m
-	}
 	hasWrapper := false
 	for _, zf := range zr.File {
-		if zf.Name == "rudderctl-wrapper" {
+		switch zf.Name {
+		case manifest.WrapperName:
 			hasWrapper = true
+		case manifest.FileName:
+			rc, err := zf.Open()
+			if err != nil {
+				return nil, fmt.Errorf("zip %s: manifest unreadable: %v", path, err)
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return nil, fmt.Errorf("zip %s: manifest unreadable: %v", path, err)
+			}
+			m, err := manifest.Parse(b)
+			if err != nil {
+				return nil, fmt.Errorf("zip %s: %v; rebuild the zip with `rudderctl package`", path, err)
+			}
+			info.Manifest = &m
 		}
 	}
 	if !hasWrapper || info.Manifest == nil {
-		return nil, fmt.Errorf("zip %s refused: it has no rudderctl-wrapper or %s at its root, so Lambda could not start the adapter; build it with `rudderctl package`", path, ManifestFile)
+		return nil, fmt.Errorf("zip %s refused: it has no %s or %s at its root, so Lambda could not start the adapter; build it with `rudderctl package`", path, manifest.WrapperName, manifest.FileName)
 	}
 	return info, nil
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 const testRegion = "us-east-1"
@@ -83,7 +84,7 @@ func testZip(t testing.TB, variant string) string {
 	}
 	add("rudderctl-wrapper", 0o755, []byte("#!/bin/sh\nexec \"$(dirname \"$0\")/rudderctl-bootstrap\" \"$@\"\n"))
 	add("rudderctl-bootstrap", 0o755, boot)
-	add(ManifestFile, 0o644, []byte(`{"schema":1,"runtime":"nodejs22.x","arch":"`+hostArch()+`","entry":"index.js","health_path":"/health","env":{}}`))
+	add(manifest.FileName, 0o644, []byte(`{"schema":1,"runtime":"nodejs22.x","arch":"`+hostArch()+`","entry":"index.js","health_path":"/health","env":{}}`))
 	add("variant.txt", 0o644, []byte(variant+"\n"))
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // TagKey marks everything a stack owns.
@@ -22,13 +24,12 @@ const (
 	AliasName       = "live"
 	Handler         = "rudderctl.handler"
 	WrapperEnv      = "AWS_LAMBDA_EXEC_WRAPPER"
-	WrapperPath     = "/var/task/rudderctl-wrapper"
+	WrapperPath     = "/var/task/" + manifest.WrapperName
 	PrefixEnv       = "RUDDERCTL_PATH_PREFIX"
 	PolicyName      = "rudderctl-logs"
 	StatementID     = "rudderctl-apigateway-invoke"
 	StageName       = "$default"
 	RolePath        = "/rudderctl/"
-	ManifestFile    = "rudderctl-lambda.json"
 	MaxDirectUpload = 52_428_800 // 50 MB: Lambda's limit for a zip sent in the request
 )
 
