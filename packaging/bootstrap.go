@@ -1,7 +1,6 @@
 package packaging
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"debug/elf"
@@ -10,54 +9,23 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/rudderctl/rudderctl/internal/srcroot"
 )
 
 // ModulePath is this repository's Go module.
-const ModulePath = "github.com/rudderctl/rudderctl"
+const ModulePath = srcroot.ModulePath
 
 // BootstrapPackage is the adapter's main package, relative to the module root.
 const BootstrapPackage = "./lambda/bootstrap"
 
-// FindModuleRoot walks up from the working directory, then from the executable's
-// directory, to a go.mod declaring ModulePath.
+// FindModuleRoot finds the rudderctl checkout to build the adapter in (srcroot.Find).
 func FindModuleRoot() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		if r, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = r
-		}
-		starts = append(starts, filepath.Dir(exe))
-	}
-	for _, s := range starts {
-		for d := s; ; d = filepath.Dir(d) {
-			if isOurModule(filepath.Join(d, "go.mod")) {
-				return d, nil
-			}
-			if filepath.Dir(d) == d {
-				break
-			}
-		}
-	}
-	return "", fmt.Errorf("cannot build the adapter: no go.mod of %s above the working directory or the rudderctl binary; run rudderctl from its source checkout, or pass --bootstrap with a prebuilt adapter (GOOS=linux go build -o bootstrap ./lambda/bootstrap)", ModulePath)
-}
-
-func isOurModule(gomod string) bool {
-	f, err := os.Open(gomod)
+	root, err := srcroot.Find()
 	if err != nil {
-		return false
+		return "", fmt.Errorf("cannot build the adapter: %v; run rudderctl from its source checkout, or pass --bootstrap with a prebuilt adapter (GOOS=linux go build -o bootstrap ./lambda/bootstrap)", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if m, ok := strings.CutPrefix(line, "module "); ok {
-			return strings.Trim(strings.TrimSpace(m), `"`) == ModulePath
-		}
-	}
-	return false
+	return root, nil
 }
 
 // BuildBootstrap cross-compiles the adapter for linux/<arch> into out, reproducibly:

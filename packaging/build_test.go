@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rudderctl/rudderctl/internal/srcroot"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
@@ -464,8 +465,8 @@ func TestBuildBootstrapReproducible(t *testing.T) {
 	if err := BuildBootstrap(ctx, root, "x86_64", a); err == nil || !strings.Contains(err.Error(), "--bootstrap") {
 		t.Fatalf("missing package: %v", err)
 	}
-	if !isOurModule(filepath.Join(root, "go.mod")) {
-		t.Fatal("isOurModule")
+	if !srcroot.IsRoot(root) {
+		t.Fatal("srcroot.IsRoot")
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/apigwlocal"
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/internal/srcroot"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 	"github.com/rudderctl/rudderctl/packaging"
 )
@@ -96,23 +97,6 @@ func setup(t *testing.T) *world {
 	return shared
 }
 
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && bytes.Contains(b, []byte("module github.com/rudderctl/rudderctl\n")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod of github.com/rudderctl/rudderctl above %s", dir)
-		}
-		dir = parent
-	}
-}
-
 func hostArch() string {
 	if runtime.GOARCH == "arm64" {
 		return "arm64"
@@ -130,7 +114,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 func build(t *testing.T) (*world, error) {
 	w := &world{}
 	var err error
-	if w.root, err = moduleRoot(); err != nil {
+	if w.root, err = srcroot.Find(); err != nil {
 		return nil, err
 	}
 	app := filepath.Join(w.root, "examples", "transformer")

@@ -1,10 +1,8 @@
 package lambdalocal
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,10 +11,8 @@ import (
 	"sync"
 
 	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/internal/srcroot"
 )
-
-// ourModule is the module whose go.mod pins the emulator as a tool.
-const ourModule = "github.com/rudderctl/rudderctl"
 
 // rieModule and rieVersion are the emulator pinned in our go.mod (a test keeps them equal), for
 // a rudderctl binary run outside its source tree.
@@ -122,49 +118,13 @@ func ResolveRIE(ctx context.Context) (string, error) {
 	return p, nil
 }
 
-// moduleRoot walks up from the working directory, then from the executable's directory, to
-// the directory whose go.mod declares our module.
+// moduleRoot is the rudderctl checkout whose go.mod pins the emulator (srcroot.Find).
 func moduleRoot() (string, error) {
-	var starts []string
-	if wd, err := os.Getwd(); err == nil {
-		starts = append(starts, wd)
-	}
-	if exe, err := os.Executable(); err == nil {
-		if r, err := filepath.EvalSymlinks(exe); err == nil {
-			exe = r
-		}
-		starts = append(starts, filepath.Dir(exe))
-	}
-	for _, dir := range starts {
-		for {
-			if isOurModule(filepath.Join(dir, "go.mod")) {
-				return dir, nil
-			}
-			parent := filepath.Dir(dir)
-			if parent == dir {
-				break
-			}
-			dir = parent
-		}
-	}
-	return "", errors.New("cannot find the Lambda Runtime Interface Emulator: not running inside the rudderctl source tree " +
-		"(no go.mod of " + ourModule + " above the working directory or the executable); " +
-		"set RUDDERCTL_RIE to an aws-lambda-rie binary " +
-		"(go build -o aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie)")
-}
-
-func isOurModule(goMod string) bool {
-	f, err := os.Open(goMod)
+	root, err := srcroot.Find()
 	if err != nil {
-		return false
+		return "", fmt.Errorf("cannot find the Lambda Runtime Interface Emulator: not running inside the rudderctl source tree "+
+			"(%v); set RUDDERCTL_RIE to an aws-lambda-rie binary "+
+			"(go build -o aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie)", err)
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if rest, ok := strings.CutPrefix(line, "module"); ok {
-			return strings.Trim(strings.TrimSpace(rest), `"`) == ourModule
-		}
-	}
-	return false
+	return root, nil
 }
