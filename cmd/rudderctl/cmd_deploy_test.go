@@ -1,14 +1,11 @@
 package main
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +13,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/rudderctl/rudderctl/internal/localcloud"
+	"github.com/rudderctl/rudderctl/internal/testfn"
+	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 // runCLI runs the deploy-side commands in-process and returns stdout, stderr and the error.
@@ -34,43 +33,11 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errw.String(), err
 }
 
-func cliArch() string {
-	if runtime.GOARCH == "arm64" {
-		return "arm64"
-	}
-	return "x86_64"
-}
-
 // cliZip builds a small task root zip around the deploy tests' fake function.
 func cliZip(t *testing.T) string {
-	dir := t.TempDir()
-	boot := filepath.Join(dir, "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", boot, "../../internal/deploy/transformer/testdata/fakefn")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build fakefn: %v\n%s", err, out)
-	}
-	bin, _ := os.ReadFile(boot)
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range []struct {
-		name string
-		mode os.FileMode
-		data []byte
-	}{
-		{"rudderctl-wrapper", 0o755, []byte("#!/bin/sh\nexec \"$(dirname \"$0\")/rudderctl-bootstrap\" \"$@\"\n")},
-		{"rudderctl-bootstrap", 0o755, bin},
-		{"rudderctl-lambda.json", 0o644, []byte(`{"schema":1,"runtime":"nodejs22.x","arch":"` + cliArch() + `","entry":"index.js"}`)},
-	} {
-		h := &zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-		h.SetMode(f.mode)
-		w, _ := zw.CreateHeader(h)
-		w.Write(f.data)
-	}
-	zw.Close()
-	p := filepath.Join(dir, "t.zip")
-	os.WriteFile(p, buf.Bytes(), 0o644)
-	return p
+	bin := testfn.Build(t, "../../internal/deploy/transformer/testdata/fakefn")
+	m := manifest.Manifest{Schema: 1, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Entry: "index.js"}
+	return testfn.WriteZip(t, "t.zip", testfn.Files(t, bin, &m))
 }
 
 func TestCLIAgainstLocalCloud(t *testing.T) {

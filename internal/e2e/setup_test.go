@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 	"github.com/rudderctl/rudderctl/internal/nodedist"
 	"github.com/rudderctl/rudderctl/internal/srcroot"
+	"github.com/rudderctl/rudderctl/internal/testfn"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 	"github.com/rudderctl/rudderctl/packaging"
 )
@@ -97,13 +97,6 @@ func setup(t *testing.T) *world {
 	return shared
 }
 
-func hostArch() string {
-	if runtime.GOARCH == "arm64" {
-		return "arm64"
-	}
-	return "x86_64"
-}
-
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -132,7 +125,7 @@ func build(t *testing.T) (*world, error) {
 	progress := testWriter{t}
 
 	// Node 22 for the direct run and for the function (as Lambda's nodejs22.x).
-	dist, err := nodedist.Ensure(ctx, 22, hostArch(), progress)
+	dist, err := nodedist.Ensure(ctx, 22, testfn.HostArch(), progress)
 	if err != nil {
 		return nil, fmt.Errorf("node 22: %w", err)
 	}
@@ -141,7 +134,7 @@ func build(t *testing.T) (*world, error) {
 	w.zip = filepath.Join(tmpDir, "transformer.zip")
 	t0 := time.Now()
 	rep, err := packaging.Build(ctx, packaging.Options{
-		Src: app, Out: w.zip, Runtime: "nodejs22.x", Arch: hostArch(), Progress: progress,
+		Src: app, Out: w.zip, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Progress: progress,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("packaging the example transformer: %w", err)

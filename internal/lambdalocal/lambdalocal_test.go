@@ -4,71 +4,27 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-)
 
-// fnBinary builds testdata/fn once per test process.
-var (
-	fnOnce sync.Once
-	fnPath string
-	fnErr  error
-	fnDir  string
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
-
-func buildFn(t *testing.T) string {
-	t.Helper()
-	fnOnce.Do(func() {
-		fnDir, fnErr = os.MkdirTemp("", "lambdalocal-fn-")
-		if fnErr != nil {
-			return
-		}
-		fnPath = filepath.Join(fnDir, "fn")
-		cmd := exec.Command("go", "build", "-o", fnPath, "./testdata/fn")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			fnErr = err
-			fnPath = string(out)
-		}
-	})
-	if fnErr != nil {
-		t.Fatalf("building testdata/fn: %v: %s", fnErr, fnPath)
-	}
-	return fnPath
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if fnDir != "" {
-		os.RemoveAll(fnDir)
-	}
+	testfn.Cleanup()
 	os.Exit(code)
 }
 
-// taskRoot lays out a task root like a rudderctl zip: the test function as
-// rudderctl-bootstrap behind the contract's exec wrapper.
+// taskRoot lays out a task root like a rudderctl zip: testdata/fn as rudderctl-bootstrap
+// behind the contract's exec wrapper.
 func taskRoot(t *testing.T) string {
 	t.Helper()
-	fn := buildFn(t)
-	dir := t.TempDir()
-	b, err := os.ReadFile(fn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "rudderctl-bootstrap"), b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	wrapper := "#!/bin/sh\nexec \"$(dirname \"$0\")/rudderctl-bootstrap\" \"$@\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "rudderctl-wrapper"), []byte(wrapper), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
+	return testfn.TaskRoot(t, testfn.Files(t, testfn.Build(t, "./testdata/fn"), nil))
 }
 
 type logSink struct {

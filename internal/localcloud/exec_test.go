@@ -8,11 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,42 +18,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
-var (
-	echoOnce sync.Once
-	echoBin  string
-	echoErr  error
-)
-
-// echoZip builds testdata/echofn (aws-lambda-go) and packs it as a rudderctl task root.
+// echoZip packs testdata/echofn (aws-lambda-go) as a rudderctl task root.
 func echoZip(t *testing.T) []byte {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds a Lambda bootstrap and runs the RIE")
 	}
-	echoOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "localcloud-echofn-")
-		if err != nil {
-			echoErr = err
-			return
-		}
-		echoBin = filepath.Join(dir, "rudderctl-bootstrap")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", echoBin, "./testdata/echofn")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			echoErr = fmt.Errorf("build echofn: %v\n%s", err, out)
-		}
-	})
-	if echoErr != nil {
-		t.Fatal(echoErr)
-	}
-	bin, err := os.ReadFile(echoBin)
-	must(t, err)
-	return makeZip(t, map[string]zipEntry{
-		"rudderctl-wrapper":   {0o755, []byte("#!/bin/sh\nexec \"$(dirname \"$0\")/rudderctl-bootstrap\" \"$@\"\n")},
-		"rudderctl-bootstrap": {0o755, bin},
-	})
+	return testfn.Zip(t, testfn.Files(t, testfn.Build(t, "./testdata/echofn"), nil))
 }
 
 func TestExecutionInvokeAndStage(t *testing.T) {

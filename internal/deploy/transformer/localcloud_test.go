@@ -4,19 +4,15 @@ package transformer
 // AWS_ENDPOINT_URL exactly as production reaches AWS.
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,75 +21,18 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
+	"github.com/rudderctl/rudderctl/internal/testfn"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
 const testRegion = "us-east-1"
 
-var (
-	bootstrapOnce sync.Once
-	bootstrapPath string
-	bootstrapErr  error
-)
-
-// fakeBootstrap builds testdata/fakefn for linux/<host arch> once per test binary.
-func fakeBootstrap(t testing.TB) string {
-	bootstrapOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "rudderctl-fakefn-")
-		if err != nil {
-			bootstrapErr = err
-			return
-		}
-		bootstrapPath = filepath.Join(dir, "rudderctl-bootstrap")
-		cmd := exec.Command("go", "build", "-trimpath", "-o", bootstrapPath, "./testdata/fakefn")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			bootstrapErr = fmt.Errorf("build fakefn: %v\n%s", err, out)
-		}
-	})
-	if bootstrapErr != nil {
-		t.Fatal(bootstrapErr)
-	}
-	return bootstrapPath
-}
-
-func hostArch() string {
-	if runtime.GOARCH == "arm64" {
-		return "arm64"
-	}
-	return "x86_64"
-}
-
-// testZip writes a task root zip: wrapper, fake bootstrap, manifest and variant.txt.
-// The same variant gives the same bytes (and CodeSha256).
+// testZip writes a task root zip: wrapper, testdata/fakefn as bootstrap, manifest and
+// variant.txt. The same variant gives the same bytes (and CodeSha256).
 func testZip(t testing.TB, variant string) string {
-	boot, err := os.ReadFile(fakeBootstrap(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	add := func(name string, mode os.FileMode, data []byte) {
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate, Modified: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-		h.SetMode(mode)
-		w, err := zw.CreateHeader(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write(data)
-	}
-	add("rudderctl-wrapper", 0o755, []byte("#!/bin/sh\nexec \"$(dirname \"$0\")/rudderctl-bootstrap\" \"$@\"\n"))
-	add("rudderctl-bootstrap", 0o755, boot)
-	add(manifest.FileName, 0o644, []byte(`{"schema":1,"runtime":"nodejs22.x","arch":"`+hostArch()+`","entry":"index.js","health_path":"/health","env":{}}`))
-	add("variant.txt", 0o644, []byte(variant+"\n"))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "fn-"+variant+".zip")
-	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	m := manifest.Manifest{Schema: 1, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Entry: "index.js", HealthPath: "/health", Env: map[string]string{}}
+	files := testfn.Files(t, testfn.Build(t, "./testdata/fakefn"), &m, testfn.File{Name: "variant.txt", Mode: 0o644, Data: []byte(variant + "\n")})
+	return testfn.WriteZip(t, "fn-"+variant+".zip", files)
 }
 
 // startCloud starts a local cloud and points the SDK at it.
@@ -127,7 +66,7 @@ func testInput(stack, zipPath string, env map[string]string) (Input, *ZipInfo, e
 	if err != nil {
 		return Input{}, nil, err
 	}
-	return Input{Stack: stack, Region: testRegion, Zip: zipPath, Runtime: "nodejs22.x", Arch: hostArch(),
+	return Input{Stack: stack, Region: testRegion, Zip: zipPath, Runtime: "nodejs22.x", Arch: testfn.HostArch(),
 		Memory: 256, Timeout: 10, LogRetention: 7, Env: env}, zi, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/rudderctl/rudderctl/internal/localcloud"
+	"github.com/rudderctl/rudderctl/internal/testfn"
 	"github.com/rudderctl/rudderctl/packaging"
 )
 
@@ -56,7 +57,7 @@ func TestLocalCloudRealTransformer(t *testing.T) {
 	startCloud(t, localcloud.Delays{RolePropagation: 200 * time.Millisecond})
 	cl := testClients(t)
 	out := filepath.Join(t.TempDir(), "t.zip")
-	if _, err := packaging.Build(context.Background(), packaging.Options{Src: src, Out: out, Runtime: "nodejs22.x", Arch: hostArch(), Progress: io.Discard}); err != nil {
+	if _, err := packaging.Build(context.Background(), packaging.Options{Src: src, Out: out, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Progress: io.Discard}); err != nil {
 		t.Skipf("packaging unavailable here: %v", err)
 	}
 	mustDeploy(t, cl, "real", out, nil)
