@@ -18,15 +18,22 @@ mkdir -p bin .cache
 go build -o bin/rudderctl ./cmd/rudderctl
 go tool -n aws-lambda-rie >/dev/null
 
+if curl -s -o /dev/null "http://$addr/" 2>/dev/null; then
+  echo "up.sh: $addr is already in use (another local cloud?): stop it, or set RUDDERCTL_LOCALCLOUD_ADDR=127.0.0.1:PORT" >&2
+  exit 1
+fi
 step "starting the local cloud on $addr (log: .cache/localcloud.log)"
+: >.cache/localcloud.out
 bin/rudderctl localcloud start --addr "$addr" --state-dir .cache/localcloud >.cache/localcloud.out 2>.cache/localcloud.log &
 cloud=$!
 trap 'kill "$cloud" 2>/dev/null; wait "$cloud" 2>/dev/null' EXIT INT TERM
+# Ready when our own process says it listens (not merely when something answers on the port).
 for _ in $(seq 1 100); do
-  curl -fsS "http://$addr/_localcloud/stats" >/dev/null 2>&1 && break
-  kill -0 "$cloud" 2>/dev/null || { cat .cache/localcloud.log >&2; exit 1; }
+  grep -q "listening on" .cache/localcloud.out 2>/dev/null && break
+  kill -0 "$cloud" 2>/dev/null || { echo "up.sh: the local cloud exited:" >&2; cat .cache/localcloud.log >&2; exit 1; }
   sleep 0.1
 done
+grep -q "listening on" .cache/localcloud.out || { echo "up.sh: the local cloud did not start within 10 s (log: .cache/localcloud.log)" >&2; exit 1; }
 
 export AWS_ENDPOINT_URL="http://$addr" AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
