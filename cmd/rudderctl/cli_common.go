@@ -62,6 +62,23 @@ func clients(ctx context.Context, region string) (*awsapi.Clients, error) {
 	return awsapi.New(ctx, region)
 }
 
+// openStack is the common start of the commands that act on an existing stack: no stray
+// arguments, the stack and region resolved and validated, then the AWS clients (no call yet).
+func openStack(c *cli.Context) (*target, *awsapi.Clients, error) {
+	if err := noArgs(c); err != nil {
+		return nil, nil, err
+	}
+	t, err := resolveTarget(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := clients(c.Context, t.Region)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, cl, nil
+}
+
 // noArgs refuses stray positional arguments.
 func noArgs(c *cli.Context) error {
 	if c.NArg() > 0 {

@@ -28,20 +28,13 @@ Examples:
 		Flags: append(stackFlags(), jsonFlag(),
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			t, err := resolveTarget(c)
+			t, cl, err := openStack(c)
 			if err != nil {
 				return err
 			}
 			yes := c.Bool("yes")
 			if !yes && !isTerminal(os.Stdin) {
 				return fmt.Errorf("destroy of stack %q refused: it deletes the stack's function, API and logs, and there is no terminal to confirm on; pass --yes", t.Stack)
-			}
-			cl, err := clients(c.Context, t.Region)
-			if err != nil {
-				return err
 			}
 			progress := c.App.ErrWriter
 			if progress == nil {

@@ -23,14 +23,7 @@ Examples:
 		Flags: append(stackFlags(), jsonFlag(),
 			&cli.BoolFlag{Name: "show-secret", Usage: "include the secret path prefix in DEST_TRANSFORM_URL"}),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			t, err := resolveTarget(c)
-			if err != nil {
-				return err
-			}
-			cl, err := clients(c.Context, t.Region)
+			t, cl, err := openStack(c)
 			if err != nil {
 				return err
 			}

@@ -31,17 +31,10 @@ Examples:
 				&cli.DurationFlag{Name: "since", Value: 10 * time.Minute, Usage: "how far back to start"},
 				&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new events until interrupted"}),
 			Action: func(c *cli.Context) error {
-				if err := noArgs(c); err != nil {
-					return err
-				}
 				if c.Duration("since") <= 0 {
 					return fmt.Errorf("--since %s refused: it must be a positive duration such as 10m or 2h", c.Duration("since"))
 				}
-				t, err := resolveTarget(c)
-				if err != nil {
-					return err
-				}
-				cl, err := clients(c.Context, t.Region)
+				t, cl, err := openStack(c)
 				if err != nil {
 					return err
 				}

@@ -25,14 +25,7 @@ Examples:
    rudderctl rollback transformer --stack prod`,
 			Flags: append(stackFlags(), jsonFlag()),
 			Action: func(c *cli.Context) error {
-				if err := noArgs(c); err != nil {
-					return err
-				}
-				t, err := resolveTarget(c)
-				if err != nil {
-					return err
-				}
-				cl, err := clients(c.Context, t.Region)
+				t, cl, err := openStack(c)
 				if err != nil {
 					return err
 				}

@@ -23,14 +23,7 @@ Examples:
    rudderctl status --stack prod --region eu-west-1 --json`,
 		Flags: append(stackFlags(), jsonFlag()),
 		Action: func(c *cli.Context) error {
-			if err := noArgs(c); err != nil {
-				return err
-			}
-			t, err := resolveTarget(c)
-			if err != nil {
-				return err
-			}
-			cl, err := clients(c.Context, t.Region)
+			t, cl, err := openStack(c)
 			if err != nil {
 				return err
 			}
