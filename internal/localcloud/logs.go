@@ -178,6 +178,14 @@ func (c *Cloud) serveLogs(q *request) {
 		}
 		return group(strings.TrimSuffix(arn[i+len(":log-group:"):], ":*"))
 	}
+	// taggedGroup serves both tagging APIs: the current ones name the group by ARN, the
+	// legacy *LogGroup ones by name.
+	taggedGroup := func() *logGroupRec {
+		if strings.HasSuffix(op, "LogGroup") {
+			return group(in.LogGroupName)
+		}
+		return groupByARN(in.ResourceArn)
+	}
 	limit := in.Limit
 	switch op {
 	case "CreateLogGroup":
@@ -252,12 +260,7 @@ func (c *Cloud) serveLogs(q *request) {
 		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "TagResource", "TagLogGroup":
-		var g *logGroupRec
-		if op == "TagResource" {
-			g = groupByARN(in.ResourceArn)
-		} else {
-			g = group(in.LogGroupName)
-		}
+		g := taggedGroup()
 		if g == nil {
 			return
 		}
@@ -267,12 +270,7 @@ func (c *Cloud) serveLogs(q *request) {
 		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "UntagResource", "UntagLogGroup":
-		var g *logGroupRec
-		if op == "UntagResource" {
-			g = groupByARN(in.ResourceArn)
-		} else {
-			g = group(in.LogGroupName)
-		}
+		g := taggedGroup()
 		if g == nil {
 			return
 		}
@@ -282,12 +280,7 @@ func (c *Cloud) serveLogs(q *request) {
 		c.logsChangedLocked()
 		q.logsJSON(map[string]any{})
 	case "ListTagsForResource", "ListTagsLogGroup":
-		var g *logGroupRec
-		if op == "ListTagsForResource" {
-			g = groupByARN(in.ResourceArn)
-		} else {
-			g = group(in.LogGroupName)
-		}
+		g := taggedGroup()
 		if g != nil {
 			q.logsJSON(map[string]any{"tags": g.Tags})
 		}
