@@ -6,6 +6,8 @@ package awsapi
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
@@ -86,6 +89,20 @@ type APIGateway interface {
 	DeleteStage(ctx context.Context, in *apigatewayv2.DeleteStageInput, o ...func(*apigatewayv2.Options)) (*apigatewayv2.DeleteStageOutput, error)
 }
 
+// S3 is the part of S3 rudderctl uses: the stack's artifacts bucket for zips over Lambda's
+// 50 MB direct-upload limit.
+type S3 interface {
+	HeadBucket(ctx context.Context, in *s3.HeadBucketInput, o ...func(*s3.Options)) (*s3.HeadBucketOutput, error)
+	CreateBucket(ctx context.Context, in *s3.CreateBucketInput, o ...func(*s3.Options)) (*s3.CreateBucketOutput, error)
+	GetBucketTagging(ctx context.Context, in *s3.GetBucketTaggingInput, o ...func(*s3.Options)) (*s3.GetBucketTaggingOutput, error)
+	PutBucketTagging(ctx context.Context, in *s3.PutBucketTaggingInput, o ...func(*s3.Options)) (*s3.PutBucketTaggingOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, o ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	HeadObject(ctx context.Context, in *s3.HeadObjectInput, o ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
+	PutObject(ctx context.Context, in *s3.PutObjectInput, o ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	DeleteObject(ctx context.Context, in *s3.DeleteObjectInput, o ...func(*s3.Options)) (*s3.DeleteObjectOutput, error)
+	DeleteBucket(ctx context.Context, in *s3.DeleteBucketInput, o ...func(*s3.Options)) (*s3.DeleteBucketOutput, error)
+}
+
 // Clients is one client per service, all for one region.
 type Clients struct {
 	Region     string
@@ -94,6 +111,7 @@ type Clients struct {
 	Logs       Logs
 	Lambda     Lambda
 	APIGateway APIGateway
+	S3         S3
 }
 
 // New builds the clients from the default credential chain (env, shared config, SSO,
@@ -119,7 +137,22 @@ func New(ctx context.Context, region string, opts ...RetryOption) (*Clients, err
 			o.Retryer = NewRetryer(true, opts...)
 		}),
 		APIGateway: apigatewayv2.NewFromConfig(cfg),
+		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
+			o.UsePathStyle = EndpointOverridden("S3")
+		}),
 	}, nil
+}
+
+// EndpointOverridden reports whether AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_<service> points
+// the SDK somewhere else than AWS (and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS does not cancel
+// it). S3 then needs path-style addressing (http://HOST/bucket/key): a local endpoint has no
+// per-bucket DNS names. Against AWS itself the SDK's virtual-hosted style is kept.
+func EndpointOverridden(service string) bool {
+	if strings.EqualFold(strings.TrimSpace(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")), "true") {
+		return false
+	}
+	return strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL")) != "" ||
+		strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL_"+strings.ToUpper(service))) != ""
 }
 
 // AccountID asks STS who we are.

@@ -103,5 +103,6 @@ func IsCode(err error, codes ...string) bool {
 
 // IsNotFound reports the "does not exist" errors of the services rudderctl uses.
 func IsNotFound(err error) bool {
-	return IsCode(err, "ResourceNotFoundException", "NoSuchEntity", "NotFoundException", "NoSuchEntityException")
+	return IsCode(err, "ResourceNotFoundException", "NoSuchEntity", "NotFoundException", "NoSuchEntityException",
+		"NoSuchBucket", "NoSuchKey", "NotFound")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
@@ -53,6 +54,7 @@ type clients struct {
 	lambda *lambda.Client
 	apigw  *apigatewayv2.Client
 	logs   *cloudwatchlogs.Client
+	s3     *s3.Client // path-style, as a local endpoint needs
 }
 
 // sdk builds real SDK clients pointed at the cloud. retry=false disables the retryer.
@@ -72,6 +74,7 @@ func sdk(c *Cloud, retry bool) clients {
 		lambda: lambda.NewFromConfig(cfg),
 		apigw:  apigatewayv2.NewFromConfig(cfg),
 		logs:   cloudwatchlogs.NewFromConfig(cfg),
+		s3:     s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true }),
 	}
 }
 

@@ -351,10 +351,11 @@ type createIn struct {
 	Environment   *envIn
 	Tags          map[string]string
 	Code          struct {
-		ZipFile  []byte
-		S3Bucket string
-		S3Key    string
-		ImageUri string
+		ZipFile         []byte
+		S3Bucket        string
+		S3Key           string
+		S3ObjectVersion string
+		ImageUri        string
 	}
 }
 
@@ -403,13 +404,35 @@ func (c *Cloud) checkConfig(q *request, cfg *fnConfig, checkRole bool) bool {
 	return true
 }
 
+// codeSource reads the code of CreateFunction/UpdateFunctionCode: ZipFile in the request
+// (direct) or an object of the local S3. c.mu must be held.
+func (c *Cloud) codeSource(q *request, zipFile []byte, bucket, key, image string) (data []byte, direct, ok bool) {
+	switch {
+	case image != "":
+		q.invalidParam("localcloud accepts code as ZipFile or S3Bucket/S3Key only (no container images)")
+		return nil, false, false
+	case bucket != "" && len(zipFile) > 0:
+		q.invalidParam("Please do not provide other FunctionCode parameters when providing a ZipFile.")
+		return nil, false, false
+	case bucket != "":
+		data, ok := c.s3Code(q, bucket, key)
+		return data, false, ok
+	case key != "":
+		q.invalidParam("Please provide a source for function code.")
+		return nil, false, false
+	}
+	return zipFile, true, true
+}
+
 // storeZip validates a zip, stores it by hash and returns CodeSha256 (base64) and size.
-func (c *Cloud) storeZip(q *request, data []byte) (sha string, size int64, ok bool) {
+// direct: the zip came in the request (ZipFile), where Lambda's 50 MB limit applies; code
+// from S3 is limited by its unzipped size only.
+func (c *Cloud) storeZip(q *request, data []byte, direct bool) (sha string, size int64, ok bool) {
 	if len(data) == 0 {
 		q.invalidParam("Uploaded file must be a non-empty zip")
 		return "", 0, false
 	}
-	if len(data) > maxZipDirect {
+	if direct && len(data) > maxZipDirect {
 		q.lambdaError(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", maxZipDirect*4/3, q.op))
 		return "", 0, false
 	}
@@ -482,10 +505,6 @@ func (c *Cloud) lambdaCreate(q *request) {
 		q.invalidParam("localcloud supports PackageType Zip only")
 		return
 	}
-	if in.Code.S3Bucket != "" || in.Code.ImageUri != "" {
-		q.invalidParam("localcloud accepts code as ZipFile only (no S3 or image)")
-		return
-	}
 	if c.st.Functions[in.FunctionName] != nil {
 		q.lambdaError(http.StatusConflict, "ResourceConflictException", "Function already exist: "+in.FunctionName)
 		return
@@ -513,7 +532,11 @@ func (c *Cloud) lambdaCreate(q *request) {
 	if !c.checkConfig(q, &cfg, true) {
 		return
 	}
-	sha, size, ok := c.storeZip(q, in.Code.ZipFile)
+	code, direct, ok := c.codeSource(q, in.Code.ZipFile, in.Code.S3Bucket, in.Code.S3Key, in.Code.ImageUri)
+	if !ok {
+		return
+	}
+	sha, size, ok := c.storeZip(q, code, direct)
 	if !ok {
 		return
 	}
@@ -775,19 +798,17 @@ func (c *Cloud) lambdaFunctionOp(q *request, op string, f *functionRec, qual str
 		q.noContent(http.StatusNoContent)
 	case "UpdateFunctionCode":
 		var in struct {
-			ZipFile       []byte
-			S3Bucket      string
-			ImageUri      string
-			Publish       bool
-			DryRun        bool
-			RevisionId    string
-			Architectures []string
+			ZipFile         []byte
+			S3Bucket        string
+			S3Key           string
+			S3ObjectVersion string
+			ImageUri        string
+			Publish         bool
+			DryRun          bool
+			RevisionId      string
+			Architectures   []string
 		}
 		if !q.decode(&in) {
-			return
-		}
-		if in.S3Bucket != "" || in.ImageUri != "" {
-			q.invalidParam("localcloud accepts code as ZipFile only (no S3 or image)")
 			return
 		}
 		if !c.checkRevision(q, in.RevisionId, f.Latest.RevisionID) || c.conflictIfBusy(q, f) {
@@ -801,7 +822,11 @@ func (c *Cloud) lambdaFunctionOp(q *request, op string, f *functionRec, qual str
 				return
 			}
 		}
-		sha, size, ok := c.storeZip(q, in.ZipFile)
+		code, direct, ok := c.codeSource(q, in.ZipFile, in.S3Bucket, in.S3Key, in.ImageUri)
+		if !ok {
+			return
+		}
+		sha, size, ok := c.storeZip(q, code, direct)
 		if !ok {
 			return
 		}

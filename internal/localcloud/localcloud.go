@@ -69,8 +69,8 @@ type Stats struct {
 
 // Resource is one resource carrying a tag (see Cloud.Resources).
 type Resource struct {
-	Service string            `json:"service"` // iam, lambda, apigateway, logs
-	Type    string            `json:"type"`    // role, function, api, stage, log-group
+	Service string            `json:"service"` // iam, lambda, apigateway, logs, s3
+	Type    string            `json:"type"`    // role, function, api, stage, log-group, bucket
 	Name    string            `json:"name"`
 	ARN     string            `json:"arn"`
 	Tags    map[string]string `json:"tags"`
@@ -262,7 +262,7 @@ func (c *Cloud) count(op string, mutating bool) {
 
 // isMutating reports whether an operation changes state (everything that is not a read).
 func isMutating(op string) bool {
-	for _, p := range []string{"Get", "List", "Describe", "Invoke", "Filter"} {
+	for _, p := range []string{"Get", "List", "Describe", "Invoke", "Filter", "Head"} {
 		if strings.HasPrefix(op, p) {
 			return false
 		}
@@ -302,6 +302,11 @@ func (c *Cloud) Resources(tagKey, tagValue string) []Resource {
 	for _, g := range c.st.LogGroups {
 		if match(g.Tags) {
 			out = append(out, Resource{"logs", "log-group", g.Name, g.arn(), copyMap(g.Tags)})
+		}
+	}
+	for _, b := range c.s3Sorted() {
+		if match(b.Tags) {
+			out = append(out, Resource{"s3", "bucket", b.Name, b.arn(), copyMap(b.Tags)})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
@@ -346,6 +351,8 @@ func (c *Cloud) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.serveAPIGateway(req)
 	case "logs":
 		c.serveLogs(req)
+	case "s3":
+		c.serveS3(req)
 	default:
 		http.Error(w, "localcloud: unknown service (no SigV4 credential scope)", http.StatusBadRequest)
 		req.status = http.StatusBadRequest
@@ -401,6 +408,8 @@ func (q *request) throttle() {
 		q.apigwError(http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
 	case "logs":
 		q.jsonError(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+	case "s3":
+		q.s3Error(http.StatusServiceUnavailable, "SlowDown", "Please reduce your request rate.")
 	default:
 		q.queryError(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	}
@@ -415,6 +424,8 @@ func (q *request) internalError() {
 		q.apigwError(http.StatusInternalServerError, "InternalFailure", msg)
 	case "logs":
 		q.jsonError(http.StatusInternalServerError, "ServiceUnavailableException", msg)
+	case "s3":
+		q.s3Error(http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again. ("+msg+")")
 	case "iam":
 		q.queryErrorType(http.StatusInternalServerError, "ServiceFailure", "Receiver", msg)
 	default:
@@ -463,6 +474,9 @@ func credentialScope(r *http.Request) (service, region string) {
 }
 
 func guessService(r *http.Request) string {
+	if _, ok := s3VirtualHost(r.Host); ok {
+		return "s3"
+	}
 	switch {
 	case strings.HasPrefix(r.Header.Get("X-Amz-Target"), "Logs_"):
 		return "logs"

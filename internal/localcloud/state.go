@@ -18,6 +18,7 @@ type state struct {
 	Roles     map[string]*roleRec     `json:"roles"`
 	Functions map[string]*functionRec `json:"functions"`
 	APIs      map[string]*apiRec      `json:"apis"`
+	Buckets   map[string]*bucketRec   `json:"buckets"`
 	LogGroups map[string]*logGroupRec `json:"-"`     // kept in logs.json, saved on its own schedule
 	Ports     map[string]int          `json:"ports"` // API id -> stage port
 	Seq       int64                   `json:"seq"`   // for log event ids and other counters
@@ -28,6 +29,7 @@ func newState() *state {
 		Roles:     map[string]*roleRec{},
 		Functions: map[string]*functionRec{},
 		APIs:      map[string]*apiRec{},
+		Buckets:   map[string]*bucketRec{},
 		LogGroups: map[string]*logGroupRec{},
 		Ports:     map[string]int{},
 	}
@@ -58,6 +60,14 @@ func loadState(dir string) (*state, error) {
 	}
 	if st.APIs == nil {
 		st.APIs = map[string]*apiRec{}
+	}
+	if st.Buckets == nil {
+		st.Buckets = map[string]*bucketRec{}
+	}
+	for _, b := range st.Buckets {
+		if b.Objects == nil {
+			b.Objects = map[string]*objectRec{}
+		}
 	}
 	if st.LogGroups == nil {
 		st.LogGroups = map[string]*logGroupRec{}
