@@ -20,8 +20,9 @@ func deployCommand() *cli.Command {
 			Usage:     "deploy the RudderStack transformer to Lambda behind an API Gateway HTTP API",
 			UsageText: "rudderctl deploy transformer --lambda [--src DIR | --zip FILE] [--stack NAME] [--config FILE] [--region R] [--json]",
 			Description: `Reconciles the stack, in order: IAM execution role (logs to its own group only), log
-group, Lambda function (code uploaded only when its SHA-256 differs, configuration updated
-only when it differs), a published version and the alias "live", and an HTTP API whose only
+group, Lambda function (code uploaded only when its SHA-256 differs — a zip over Lambda's
+50 MB direct-upload limit goes through the stack's S3 bucket — configuration updated only
+when it differs), a published version and the alias "live", and an HTTP API whose only
 routes are ANY /<secret> and ANY /<secret>/{proxy+} with the $default stage. Everything is
 tagged rudderctl:stack=<name>; the cloud is the only record. Running it again changes
 nothing when nothing changed, and finishes an interrupted deploy.

@@ -19,7 +19,8 @@ func destroyCommand() *cli.Command {
 		UsageText: "rudderctl destroy [--yes] [--stack NAME] [--config FILE] [--region R] [--json]",
 		Description: `Deletes, in reverse order, everything tagged rudderctl:stack=<name>: the Lambda
 permission, API stage, routes, integration and API, the alias, versions and function, the
-log group, the role's policies and the role. Running it again says there is nothing to
+S3 artifacts bucket and its objects (zips over 50 MB), the log group, the role's policies
+and the role. Running it again says there is nothing to
 destroy. Without --yes it asks on a terminal, and refuses when there is none.
 
 Examples:

@@ -63,6 +63,9 @@ Examples:
 				fmt.Fprintf(w, "  %-11s missing\n", "api")
 			}
 			fmt.Fprintf(w, "  %-11s %v\n", "permission", s.Permission)
+			if s.Bucket != nil {
+				item("s3 bucket", s.Bucket)
+			}
 			for _, p := range s.Problems {
 				fmt.Fprintf(w, "  problem: %s\n", p)
 			}

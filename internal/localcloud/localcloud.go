@@ -387,6 +387,12 @@ func (q *request) begin(op string) bool {
 		case <-q.r.Context().Done():
 		}
 	}
+	if kind != faultNone {
+		// Read the request body first (as a server that answers after the upload): a
+		// client still sending a large body (PutObject, a ZipFile) would otherwise see a
+		// broken connection instead of the injected error.
+		_, _ = io.Copy(io.Discard, io.LimitReader(q.r.Body, 6<<30))
+	}
 	switch kind {
 	case faultThrottle:
 		q.throttle()

@@ -16,6 +16,8 @@ import (
 	itypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 )
@@ -153,6 +155,62 @@ func (a *applier) zip() ([]byte, error) {
 	return b, nil
 }
 
+// code is the function code: the zip itself, or for a zip over MaxDirectUpload the object
+// the UploadCode step put in the artifacts bucket.
+func (a *applier) code() (*ltypes.FunctionCode, int64, error) {
+	if a.d.ViaS3() {
+		return &ltypes.FunctionCode{S3Bucket: aws.String(a.d.Bucket), S3Key: aws.String(CodeKey(a.d.CodeSha256))}, a.d.ZipBytes, nil
+	}
+	b, err := a.zip()
+	if err != nil {
+		return nil, 0, err
+	}
+	return &ltypes.FunctionCode{ZipFile: b}, int64(len(b)), nil
+}
+
+func (a *applier) codeFrom() string {
+	if a.d.ViaS3() {
+		return " from s3://" + a.d.Bucket + "/" + CodeKey(a.d.CodeSha256)
+	}
+	return ""
+}
+
+// bucketTags is the bucket's tag set with the stack tag added (other tags are kept).
+func (a *applier) bucketTags() []s3types.Tag {
+	tags := map[string]string{}
+	if a.o.Bucket != nil {
+		for k, v := range a.o.Bucket.Tags {
+			tags[k] = v
+		}
+	}
+	tags[TagKey] = a.d.Stack
+	var out []s3types.Tag
+	for k, v := range tags {
+		out = append(out, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return out
+}
+
+// emptyBucket deletes every object of the bucket (objects that appeared after observe).
+func (a *applier) emptyBucket(ctx context.Context) error {
+	var token *string
+	for {
+		out, err := a.c.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(a.d.Bucket), ContinuationToken: token})
+		if err != nil {
+			return err
+		}
+		for _, obj := range out.Contents {
+			if _, err := a.c.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(a.d.Bucket), Key: obj.Key}); err != nil && !awsapi.IsNotFound(err) {
+				return err
+			}
+		}
+		if !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
+			return nil
+		}
+		token = out.NextContinuationToken
+	}
+}
+
 func (a *applier) env() *ltypes.Environment {
 	return &ltypes.Environment{Variables: a.d.Config.Env}
 }
@@ -213,13 +271,77 @@ func (a *applier) apply(ctx context.Context, ch Change) error {
 		if err != nil {
 			return fail(err)
 		}
+	case CreateBucket:
+		in := &s3.CreateBucketInput{Bucket: aws.String(d.Bucket)}
+		if d.Region != "us-east-1" { // us-east-1 takes no location constraint
+			in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(d.Region)}
+		}
+		_, err := a.c.S3.CreateBucket(ctx, in)
+		// Already ours: an earlier attempt got through.
+		if err != nil && !awsapi.IsCode(err, "BucketAlreadyOwnedByYou") {
+			if awsapi.IsCode(err, "BucketAlreadyExists") {
+				return fmt.Errorf("could not create S3 bucket %s: the name is taken by another AWS account (bucket names are global); the zip is over 50 MB and must go through S3: shrink it under 50 MB, or deploy under another --stack", d.Bucket)
+			}
+			return fail(err)
+		}
+		if _, err := a.c.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(d.Bucket), Tagging: &s3types.Tagging{TagSet: a.bucketTags()}}); err != nil {
+			return fail(err)
+		}
+	case TagBucket:
+		if _, err := a.c.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(d.Bucket), Tagging: &s3types.Tagging{TagSet: a.bucketTags()}}); err != nil {
+			return fail(err)
+		}
+	case UploadCode:
+		// Content-addressed: an object under this key is this zip; upload only when missing.
+		_, err := a.c.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(d.Bucket), Key: aws.String(ch.Target)})
+		if err == nil {
+			fmt.Fprintf(a.progress, "  s3://%s/%s is already there\n", d.Bucket, ch.Target)
+			return nil
+		}
+		if !awsapi.IsNotFound(err) {
+			return fail(err)
+		}
+		f, err := os.Open(d.Zip)
+		if err != nil {
+			return fmt.Errorf("could not read %s: %v; check the --zip path", d.Zip, err)
+		}
+		defer f.Close()
+		fmt.Fprintf(a.progress, "  uploading %d bytes to s3://%s/%s...\n", d.ZipBytes, d.Bucket, ch.Target)
+		// ChecksumSHA256 is the zip's SHA-256 (= CodeSha256): S3 refuses a corrupted upload.
+		_, err = a.c.S3.PutObject(ctx, &s3.PutObjectInput{
+			Bucket:         aws.String(d.Bucket),
+			Key:            aws.String(ch.Target),
+			Body:           f,
+			ContentLength:  aws.Int64(d.ZipBytes),
+			ContentType:    aws.String("application/zip"),
+			ChecksumSHA256: aws.String(d.CodeSha256),
+		})
+		if err != nil {
+			return fail(err)
+		}
+	case DeleteObject:
+		_, err := a.c.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(d.Bucket), Key: aws.String(ch.Target)})
+		if err != nil && !awsapi.IsNotFound(err) {
+			return fail(err)
+		}
+	case DeleteBucket:
+		_, err := a.c.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(d.Bucket)})
+		if awsapi.IsCode(err, "BucketNotEmpty") { // objects put since observe
+			if err := a.emptyBucket(ctx); err != nil {
+				return fail(err)
+			}
+			_, err = a.c.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(d.Bucket)})
+		}
+		if err != nil && !awsapi.IsNotFound(err) {
+			return fail(err)
+		}
 	case CreateFunction:
-		code, err := a.zip()
+		code, size, err := a.code()
 		if err != nil {
 			return err
 		}
 		d.Config.Role = l.RoleARN
-		fmt.Fprintf(a.progress, "  uploading %d bytes of code (Lambda retries while the new role propagates)...\n", len(code))
+		fmt.Fprintf(a.progress, "  creating with %d bytes of code%s (Lambda retries while the new role propagates)...\n", size, a.codeFrom())
 		out, err := a.c.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
 			FunctionName:  aws.String(d.Function),
 			Role:          aws.String(l.RoleARN),
@@ -229,7 +351,7 @@ func (a *applier) apply(ctx context.Context, ch Change) error {
 			MemorySize:    aws.Int32(d.Config.Memory),
 			Timeout:       aws.Int32(d.Config.Timeout),
 			Environment:   a.env(),
-			Code:          &ltypes.FunctionCode{ZipFile: code},
+			Code:          code,
 			Description:   aws.String("RudderStack transformer (rudderctl stack " + d.Stack + ")"),
 			Tags:          d.Tags(),
 			Publish:       false,
@@ -256,14 +378,16 @@ func (a *applier) apply(ctx context.Context, ch Change) error {
 		if err := a.settle(ctx); err != nil {
 			return err
 		}
-		code, err := a.zip()
+		code, size, err := a.code()
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.progress, "  uploading %d bytes of code...\n", len(code))
+		fmt.Fprintf(a.progress, "  updating with %d bytes of code%s...\n", size, a.codeFrom())
 		_, err = a.c.Lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
 			FunctionName:  aws.String(d.Function),
-			ZipFile:       code,
+			ZipFile:       code.ZipFile,
+			S3Bucket:      code.S3Bucket,
+			S3Key:         code.S3Key,
 			Architectures: []ltypes.Architecture{ltypes.Architecture(d.Config.Arch)},
 		})
 		if err != nil {

@@ -47,9 +47,6 @@ func InspectZip(path string) (*ZipInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("zip %s unreadable: %v", path, err)
 	}
-	if n > MaxDirectUpload {
-		return nil, fmt.Errorf("zip %s is %d MB: Lambda accepts at most 50 MB in a direct upload and larger code must go through an S3 bucket, which rudderctl does not support yet; shrink the package (`rudderctl package` prunes node_modules; see its largest_packages report)", path, n>>20)
-	}
 	info := &ZipInfo{Path: path, Bytes: n, CodeSha256: base64.StdEncoding.EncodeToString(h.Sum(nil))}
 	zr, err := zip.OpenReader(path)
 	if err != nil {
@@ -57,7 +54,9 @@ func InspectZip(path string) (*ZipInfo, error) {
 	}
 	defer zr.Close()
 	hasWrapper := false
+	var unzipped uint64
 	for _, zf := range zr.File {
+		unzipped += zf.UncompressedSize64
 		switch zf.Name {
 		case manifest.WrapperName:
 			hasWrapper = true
@@ -77,6 +76,9 @@ func InspectZip(path string) (*ZipInfo, error) {
 			}
 			info.Manifest = &m
 		}
+	}
+	if unzipped > MaxUnzipped {
+		return nil, fmt.Errorf("zip %s refused: it is %d B unzipped, above Lambda's limit of 250 MB (%d B) even through S3; shrink the package (`rudderctl package` prunes node_modules; see its largest_packages report)", path, unzipped, MaxUnzipped)
 	}
 	if !hasWrapper || info.Manifest == nil {
 		return nil, fmt.Errorf("zip %s refused: it has no %s or %s at its root, so Lambda could not start the adapter; build it with `rudderctl package`", path, manifest.WrapperName, manifest.FileName)
@@ -121,6 +123,7 @@ func desired(in Input, zi *ZipInfo, o *Observed) (*Desired, error) {
 	if zi != nil {
 		d.Zip, d.ZipBytes, d.CodeSha256 = zi.Path, zi.Bytes, zi.CodeSha256
 	}
+	d.Bucket = BucketName(in.Stack, o.Account, in.Region)
 	return d, nil
 }
 
@@ -187,7 +190,7 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stack, region string, dryRu
 	if dryRun || len(changes) == 0 {
 		return changes, nil
 	}
-	d := &Desired{Names: n, Region: region, Account: o.Account}
+	d := &Desired{Names: n, Region: region, Account: o.Account, Bucket: BucketName(stack, o.Account, region)}
 	if o.Func != nil {
 		d.Secret, _ = SecretFromPrefix(o.Func.Config.Env[PrefixEnv])
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
@@ -381,5 +383,169 @@ func TestLocalCloudFaults(t *testing.T) {
 	}
 	if res := cloud.Resources(TagKey, "flaky"); len(res) != 0 {
 		t.Fatalf("after destroy: %+v", res)
+	}
+}
+
+// bigTestZip is testZip plus ~60 MB of incompressible (seeded, so deterministic) padding:
+// over Lambda's 50 MB direct-upload limit, under its 250 MB unzipped limit.
+func bigTestZip(t testing.TB, variant string) string {
+	m := manifest.Manifest{Schema: 1, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Entry: "index.js", HealthPath: "/health", Env: map[string]string{}}
+	pad := make([]byte, 60<<20)
+	rand.New(rand.NewSource(42)).Read(pad)
+	files := testfn.Files(t, testfn.Build(t, "./testdata/fakefn"), &m,
+		testfn.File{Name: "variant.txt", Mode: 0o644, Data: []byte(variant + "\n")},
+		testfn.File{Name: "padding.bin", Mode: 0o644, Data: pad})
+	return testfn.WriteZip(t, "big-"+variant+".zip", files)
+}
+
+func TestLocalCloudDeployViaS3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	cloud := startCloud(t, localcloud.Delays{RolePropagation: 300 * time.Millisecond})
+	cl := testClients(t)
+	ctx := context.Background()
+	const stack = "big"
+	zipA := bigTestZip(t, "A")
+	in, zi, err := testInput(stack, zipA, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zi.Bytes <= MaxDirectUpload {
+		t.Fatalf("test zip is only %d B", zi.Bytes)
+	}
+
+	// The plan shows the bucket and the upload.
+	p, err := Deploy(ctx, cl, in, zi, true, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bucket := BucketName(stack, localcloud.AccountID, testRegion)
+	plan := strings.Join(p.ChangeList, "\n")
+	if p.Changes != 15 || !strings.Contains(plan, "+ S3 bucket "+bucket+": CreateBucket (missing)") ||
+		!strings.Contains(plan, "+ S3 object "+bucket+"/"+CodeKey(zi.CodeSha256)+": PutObject") {
+		t.Fatalf("plan:\n%s", plan)
+	}
+
+	cloud.ResetStats()
+	r := mustDeploy(t, cl, stack, zipA, nil)
+	st := cloud.Stats()
+	t.Logf("deploy through S3: %d calls, %d mutating %v", st.Calls, st.MutatingCalls, st.ByOperation)
+	if r.Changes != 15 || r.Version != "1" || st.ByOperation["s3:CreateBucket"] != 1 || st.ByOperation["s3:PutBucketTagging"] != 1 ||
+		st.ByOperation["s3:PutObject"] != 1 || st.ByOperation["lambda:CreateFunction"] < 1 { // CreateFunction is retried while the role propagates
+		t.Fatalf("first deploy: %+v %v", r, st.ByOperation)
+	}
+	// Lambda took the code from S3: same CodeSha256 as the zip.
+	s, err := GetStatus(ctx, cl, stack, testRegion)
+	if err != nil || s.Function.CodeSha256 != zi.CodeSha256 || s.Bucket == nil || s.Bucket.Name != bucket || s.Bucket.Detail != "1 object(s)" {
+		t.Fatalf("status %+v %v", s, err)
+	}
+	e, err := GetEndpoint(ctx, cl, stack, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, body := httpGet(t, e.DestTransformURL+"/health"); code != 200 || !strings.Contains(body, `"variant":"A"`) {
+		t.Fatalf("through the API: %d %s", code, body)
+	}
+	found := false
+	for _, res := range cloud.Resources(TagKey, stack) {
+		found = found || (res.Service == "s3" && res.Type == "bucket" && res.Name == bucket)
+	}
+	if !found {
+		t.Fatalf("bucket %s not tagged with the stack: %+v", bucket, cloud.Resources(TagKey, stack))
+	}
+
+	// Again: nothing to do, no mutating call.
+	cloud.ResetStats()
+	r = mustDeploy(t, cl, stack, zipA, nil)
+	if st := cloud.Stats(); st.MutatingCalls != 0 || r.Changes != 0 {
+		t.Fatalf("second deploy: %d mutating %v, %+v", st.MutatingCalls, st.ByOperation, r)
+	}
+
+	// New code: one upload, then code, version, alias; the bucket is reused.
+	cloud.ResetStats()
+	r = mustDeploy(t, cl, stack, bigTestZip(t, "B"), nil)
+	st = cloud.Stats()
+	if st.MutatingCalls != 4 || st.ByOperation["s3:PutObject"] != 1 || st.ByOperation["lambda:UpdateFunctionCode"] != 1 || r.Version != "2" {
+		t.Fatalf("code change: %d mutating %v, %+v", st.MutatingCalls, st.ByOperation, r)
+	}
+	if code, _, body := httpGet(t, e.DestTransformURL+"/x"); code != 200 || !strings.Contains(body, `"variant":"B"`) {
+		t.Fatalf("after code change: %d %s", code, body)
+	}
+	// Back to A: its object is still there (content-addressed), so no upload.
+	cloud.ResetStats()
+	mustDeploy(t, cl, stack, zipA, nil)
+	if st := cloud.Stats(); st.ByOperation["s3:PutObject"] != 0 || st.ByOperation["lambda:UpdateFunctionCode"] != 1 {
+		t.Fatalf("back to A: %v", st.ByOperation)
+	}
+
+	// Destroy removes the objects and the bucket with the rest; twice is fine.
+	changes, err := Destroy(ctx, cl, stack, testRegion, false, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var deleted []string
+	for _, c := range changes {
+		if c.Action == DeleteObject || c.Action == DeleteBucket {
+			deleted = append(deleted, c.String())
+		}
+	}
+	if len(deleted) != 3 {
+		t.Fatalf("destroy deleted %v", deleted)
+	}
+	if res := cloud.Resources(TagKey, stack); len(res) != 0 {
+		t.Fatalf("after destroy: %+v", res)
+	}
+	if _, err := cl.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); !awsapi.IsNotFound(err) {
+		t.Fatalf("bucket after destroy: %v", err)
+	}
+	changes, err = Destroy(ctx, cl, stack, testRegion, false, io.Discard)
+	if err != nil || len(changes) != 0 {
+		t.Fatalf("second destroy: %d changes, %v", len(changes), err)
+	}
+}
+
+// TestLocalCloudKillAndResumeViaS3 interrupts a deploy through S3 at the S3 steps and
+// around them (mutating calls 4..8: retention, CreateBucket, PutBucketTagging, PutObject,
+// CreateFunction) and checks that a second run converges to a clean deploy's state.
+func TestLocalCloudKillAndResumeViaS3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration test")
+	}
+	cloud := startCloud(t, localcloud.Delays{RolePropagation: -1, Active: 100 * time.Millisecond, Update: 100 * time.Millisecond})
+	cl := testClients(t)
+	killable := testClients(t, noRetryInjected)
+	zipA := bigTestZip(t, "A")
+	mustDeploy(t, cl, "clean", zipA, nil)
+	want := snapshot(t, cloud, cl, "clean")
+	if !strings.Contains(want, "resource s3 bucket rudderctl-STACK-") {
+		t.Fatalf("clean snapshot lacks the bucket:\n%s", want)
+	}
+	for k := 4; k <= 8; k++ {
+		stack := fmt.Sprintf("kill-%d", k)
+		must := func(err error) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(cloud.SetFaults(fmt.Sprintf("fail-mutating=%d", k)))
+		in, zi, _ := testInput(stack, zipA, nil)
+		_, err := Deploy(context.Background(), killable, in, zi, false, io.Discard)
+		must(cloud.SetFaults(""))
+		if err == nil || !strings.Contains(err.Error(), "run it again") {
+			t.Fatalf("k=%d: want an interrupted deploy, got %v", k, err)
+		}
+		t.Logf("k=%d: %s", k, strings.SplitN(err.Error(), "\n", 2)[0])
+		mustDeploy(t, cl, stack, zipA, nil)
+		if got := snapshot(t, cloud, cl, stack); got != want {
+			t.Fatalf("k=%d: state after resume differs\n--- got\n%s\n--- want\n%s", k, got, want)
+		}
+		cloud.ResetStats()
+		if r := mustDeploy(t, cl, stack, zipA, nil); r.Changes != 0 || cloud.Stats().MutatingCalls != 0 {
+			t.Fatalf("k=%d: not converged: %v", k, r.ChangeList)
+		}
+		if _, err := Destroy(context.Background(), cl, stack, testRegion, false, io.Discard); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

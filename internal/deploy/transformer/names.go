@@ -8,7 +8,9 @@ package transformer
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"strings"
@@ -30,8 +32,41 @@ const (
 	StatementID     = "rudderctl-apigateway-invoke"
 	StageName       = "$default"
 	RolePath        = "/rudderctl/"
-	MaxDirectUpload = 52_428_800 // 50 MB: Lambda's limit for a zip sent in the request
+	MaxDirectUpload = 52_428_800  // 50 MB: Lambda's limit for a zip sent in the request
+	MaxUnzipped     = 262_144_000 // 250 MB: Lambda's limit for the unzipped code
+	CodePrefix      = "transformer/"
 )
+
+// BucketName is the stack's artifacts bucket in one account and region, where zips over
+// MaxDirectUpload go: rudderctl-<stack>-<account>-<region>, a valid S3 name of at most 63
+// characters (bucket names are global, hence the account and region). When that is too
+// long the stack part is shortened and a hash of the full stack name keeps it unique.
+func BucketName(stack, account, region string) string {
+	tail := "-" + strings.ToLower(account) + "-" + strings.ToLower(region)
+	name := "rudderctl-" + stack + tail
+	if len(name) <= 63 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(stack))
+	h := hex.EncodeToString(sum[:])[:8]
+	keep := 63 - len("rudderctl-") - len(tail) - len("-"+h)
+	short := strings.TrimRight(stack[:max(0, min(keep, len(stack)))], "-")
+	if short == "" {
+		return "rudderctl-" + h + tail
+	}
+	return "rudderctl-" + short + "-" + h + tail
+}
+
+// CodeKey is the object key of a zip in the bucket: content-addressed by its SHA-256, so an
+// upload is never repeated and a key never changes meaning. codeSha256 is base64, as Lambda
+// reports it.
+func CodeKey(codeSha256 string) string {
+	b, err := base64.StdEncoding.DecodeString(codeSha256)
+	if err != nil || len(b) != sha256.Size {
+		return CodePrefix + "invalid-" + strings.NewReplacer("/", "_", "+", "-", "=", "").Replace(codeSha256) + ".zip"
+	}
+	return CodePrefix + hex.EncodeToString(b) + ".zip"
+}
 
 // Names are the AWS names of one stack's transformer (docs/CONTRACTS.md §6).
 type Names struct {

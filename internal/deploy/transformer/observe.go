@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 )
@@ -36,7 +37,56 @@ func Observe(ctx context.Context, c *awsapi.Clients, n Names) (*Observed, error)
 	if err := observeAPI(ctx, c, n, o); err != nil {
 		return nil, err
 	}
+	if err := observeBucket(ctx, c, n, o); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// observeBucket reads the stack's artifacts bucket: whether it exists, its tags and its keys.
+// A refused HeadBucket (403, redirect) is noted, not an error: a stack deployed with small
+// zips needs no bucket, nor S3 permissions.
+func observeBucket(ctx context.Context, c *awsapi.Clients, n Names, o *Observed) error {
+	name := BucketName(n.Stack, o.Account, c.Region)
+	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+	switch {
+	case awsapi.IsNotFound(err):
+		return nil
+	case awsapi.IsCode(err, "Forbidden", "AccessDenied", "MovedPermanently", "PermanentRedirect", "Redirect"):
+		o.Bucket = &Bucket{Name: name, Foreign: true}
+		return nil
+	case err != nil:
+		return awsapi.Explain("read S3 bucket "+name, err)
+	}
+	b := &Bucket{Name: name, Tags: map[string]string{}}
+	tags, err := c.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
+	if err != nil && !awsapi.IsCode(err, "NoSuchTagSet") {
+		return awsapi.Explain("read the tags of S3 bucket "+name, err)
+	}
+	if err == nil {
+		for _, t := range tags.TagSet {
+			b.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+	}
+	b.Tagged, b.OtherStack = tagState(b.Tags, n.Stack)
+	o.Bucket = b
+	if b.OtherStack != "" {
+		return nil // not ours: look no further
+	}
+	var token *string
+	for {
+		out, err := c.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(name), ContinuationToken: token})
+		if err != nil {
+			return awsapi.Explain("list the objects of S3 bucket "+name, err)
+		}
+		for _, obj := range out.Contents {
+			b.Keys = append(b.Keys, aws.ToString(obj.Key))
+		}
+		if !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
+			return nil
+		}
+		token = out.NextContinuationToken
+	}
 }
 
 func observeRole(ctx context.Context, c *awsapi.Clients, n Names, o *Observed) error {

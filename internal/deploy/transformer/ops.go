@@ -25,6 +25,7 @@ type Status struct {
 	Function   *FunctionStatus `json:"function"`
 	API        *APIStatus      `json:"api"`
 	Permission bool            `json:"permission"`
+	Bucket     *StatusItem     `json:"bucket,omitempty"` // artifacts bucket (zips over 50 MB), when there is one
 	Endpoint   string          `json:"endpoint,omitempty"`
 	Problems   []string        `json:"problems"`
 }
@@ -111,6 +112,9 @@ func GetStatus(ctx context.Context, c *awsapi.Clients, stack, region string) (*S
 		s.Endpoint = a.Endpoint
 	}
 	s.Permission = o.Permission != nil
+	if b := o.Bucket; b != nil && b.Tagged {
+		s.Bucket = &StatusItem{Name: b.Name, ARN: "arn:aws:s3:::" + b.Name, Detail: fmt.Sprintf("%d object(s)", len(b.Keys))}
+	}
 	s.Deployed = s.Role != nil || s.LogGroup != nil || s.Function != nil || s.API != nil
 	if s.Deployed {
 		if s.Function == nil || s.API == nil || !s.Permission || s.Role == nil || s.LogGroup == nil {

@@ -45,6 +45,11 @@ const (
 	DeleteLogGroup    Action = "DeleteLogGroup"
 	DeleteRolePolicy  Action = "DeleteRolePolicy"
 	DeleteRole        Action = "DeleteRole"
+	CreateBucket      Action = "CreateBucket"
+	TagBucket         Action = "PutBucketTagging"
+	UploadCode        Action = "PutObject"
+	DeleteObject      Action = "DeleteObject"
+	DeleteBucket      Action = "DeleteBucket"
 )
 
 // Change is one step of a plan.
@@ -64,7 +69,7 @@ type Change struct {
 func (c Change) Verb() string {
 	a := string(c.Action)
 	switch {
-	case c.Reason == "missing", strings.HasPrefix(a, "Create"), a == string(PublishVersion), a == string(AddPermission):
+	case c.Reason == "missing", strings.HasPrefix(a, "Create"), a == string(PublishVersion), a == string(AddPermission), a == string(UploadCode):
 		return "create"
 	case strings.HasPrefix(a, "Delete"), a == string(RemovePermission):
 		return "delete"
@@ -135,7 +140,28 @@ func Plan(o *Observed, d *Desired) ([]Change, error) {
 		}
 	}
 
-	// 3. Function.
+	// 3. Code too large for a direct upload: the artifacts bucket and the object, before
+	// the function takes it. Only when the code is to be uploaded at all.
+	uploads := o.Func == nil || (o.Func.OtherStack == "" && (o.Func.CodeSha256 != d.CodeSha256 || o.Func.Config.Arch != d.Config.Arch))
+	if uploads && d.ViaS3() {
+		key := CodeKey(d.CodeSha256)
+		b := o.Bucket
+		switch {
+		case b == nil:
+			add(Change{Action: CreateBucket, Resource: "S3 bucket", Name: d.Bucket, Reason: "missing"})
+		case b.Foreign:
+			return nil, &StackError{fmt.Sprintf("S3 bucket %s cannot be used: S3 refused to show it (it belongs to another account, or the credentials lack s3:ListBucket on it); the zip is %d MB, above Lambda's 50 MB direct-upload limit, so it must go through that bucket: grant the S3 permissions in docs/DEPLOY.md, or shrink the package under 50 MB", d.Bucket, d.ZipBytes>>20)}
+		case b.OtherStack != "":
+			return nil, &StackError{fmt.Sprintf("S3 bucket %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Bucket, b.OtherStack, TagKey, b.OtherStack)}
+		case !b.Tagged:
+			add(Change{Action: TagBucket, Resource: "S3 bucket", Name: d.Bucket, Reason: "stack tag missing"})
+		}
+		if b == nil || b.Foreign || !b.Has(key) {
+			add(Change{Action: UploadCode, Resource: "S3 object", Name: d.Bucket + "/" + key, Reason: fmt.Sprintf("%d MB, over the 50 MB direct-upload limit", d.ZipBytes>>20), Target: key})
+		}
+	}
+
+	// 4. Function.
 	if o.Func == nil {
 		add(Change{Action: CreateFunction, Resource: "Lambda function", Name: d.Function, Reason: "missing"})
 	} else {
@@ -159,7 +185,7 @@ func Plan(o *Observed, d *Desired) ([]Change, error) {
 		}
 	}
 
-	// 4. Version and alias.
+	// 5. Version and alias.
 	var latest *Version
 	if n := len(o.Versions); n > 0 {
 		latest = &o.Versions[n-1]
@@ -181,7 +207,7 @@ func Plan(o *Observed, d *Desired) ([]Change, error) {
 		add(Change{Action: UpdateAlias, Resource: "Lambda alias", Name: d.Function + ":" + AliasName, Reason: "version " + o.Alias.Version + " -> " + latest.Number})
 	}
 
-	// 5. HTTP API: the oldest API wins, the others are leftovers of an interrupted deploy.
+	// 6. HTTP API: the oldest API wins, the others are leftovers of an interrupted deploy.
 	apis := append([]API(nil), o.APIs...)
 	sort.SliceStable(apis, func(i, j int) bool {
 		if !apis[i].Created.Equal(apis[j].Created) {
@@ -332,6 +358,12 @@ func PlanDestroy(o *Observed, n Names, region string) []Change {
 			add(Change{Action: DeleteVersion, Resource: "Lambda version", Name: n.Function + ":" + v, Target: v})
 		}
 		add(Change{Action: DeleteFunction, Resource: "Lambda function", Name: n.Function})
+	}
+	if b := o.Bucket; b != nil && b.Tagged {
+		for _, k := range b.Keys {
+			add(Change{Action: DeleteObject, Resource: "S3 object", Name: b.Name + "/" + k, Target: k})
+		}
+		add(Change{Action: DeleteBucket, Resource: "S3 bucket", Name: b.Name})
 	}
 	if o.Logs != nil && o.Logs.Tagged {
 		add(Change{Action: DeleteLogGroup, Resource: "log group", Name: n.LogGroup})

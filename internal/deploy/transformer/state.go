@@ -69,6 +69,30 @@ type Observed struct {
 	Stages       []Stage
 	// Permission is the statement StatementID on the alias, if any.
 	Permission *Permission
+	// Bucket is the stack's artifacts bucket (BucketName), nil when it does not exist.
+	Bucket *Bucket
+}
+
+// Bucket is the stack's S3 artifacts bucket.
+type Bucket struct {
+	Name       string
+	Tagged     bool
+	OtherStack string
+	Tags       map[string]string
+	// Foreign: HeadBucket was refused (403, or a redirect): the name belongs to another
+	// account, or the credentials may not read it. Nothing more is known.
+	Foreign bool
+	Keys    []string // every object key
+}
+
+// Has reports whether the bucket holds key.
+func (b *Bucket) Has(key string) bool {
+	for _, k := range b.Keys {
+		if k == key {
+			return true
+		}
+	}
+	return false
 }
 
 type Role struct {
@@ -139,9 +163,15 @@ type Desired struct {
 	CodeSha256      string         // base64 SHA-256 of the zip, as Lambda reports it
 	Zip             string         // path of the zip to upload when the code differs
 	ZipBytes        int64
-	LogRetention    int32
-	Secret          string
+	// Bucket is the artifacts bucket (BucketName); code goes through it as CodeKey when
+	// ZipBytes > MaxDirectUpload (ViaS3).
+	Bucket       string
+	LogRetention int32
+	Secret       string
 }
+
+// ViaS3 reports whether the code is too large for a direct upload and goes through S3.
+func (d *Desired) ViaS3() bool { return d.ZipBytes > MaxDirectUpload }
 
 // policyEqual compares two IAM policy documents by meaning of their JSON (IAM returns
 // them URL-encoded and re-formatted).
