@@ -10,6 +10,9 @@ import (
 	"io"
 	"math/rand"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +25,8 @@ import (
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/rudderctl/rudderctl/internal/testfn"
 )
@@ -439,5 +444,78 @@ func TestAWSCLIS3(t *testing.T) {
 	run("s3api", "delete-bucket", "--bucket", "cli-bucket")
 	if lb := run("s3api", "list-buckets"); len(lb["Buckets"].([]any)) != 0 { // an empty list, not absent
 		t.Fatalf("list-buckets after delete: %v", lb)
+	}
+}
+
+// TestS3AWSChunked puts objects the way the SDK does over HTTPS (aws-chunked bodies with a
+// trailing checksum), through a TLS proxy in front of the cloud, and as raw signed chunks.
+func TestS3AWSChunked(t *testing.T) {
+	c := startCloud(t, Options{})
+	target, _ := url.Parse(c.Endpoint())
+	tls := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
+	defer tls.Close()
+	cl := sdk(c, false)
+	ctx := context.Background()
+	mkBucket(t, cl, "chunked")
+	cfg := cl.cfg.Copy()
+	cfg.BaseEndpoint = aws.String(tls.URL)
+	cfg.HTTPClient = tls.Client()
+	var sent []string
+	viaTLS := s3.NewFromConfig(cfg, func(o *s3.Options) {
+		o.UsePathStyle = true
+		o.HTTPClient = tls.Client()
+		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
+			return st.Finalize.Add(middleware.FinalizeMiddlewareFunc("record", func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if r, ok := in.Request.(*smithyhttp.Request); ok {
+					sent = append(sent, r.Header.Get("Content-Encoding")+" "+r.Header.Get("X-Amz-Trailer"))
+				}
+				return next.HandleFinalize(ctx, in)
+			}), middleware.After)
+		})
+	})
+	data := bytes.Repeat([]byte("chunk"), 300_000) // 1.5 MB: several chunks
+	put, err := viaTLS.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("chunked"), Key: aws.String("k"), Body: bytes.NewReader(data),
+		ChecksumAlgorithm: s3types.ChecksumAlgorithmCrc32})
+	must(t, err)
+	if len(sent) != 1 || !strings.Contains(sent[0], "aws-chunked") || !strings.Contains(strings.ToLower(sent[0]), "x-amz-checksum-crc32") {
+		t.Fatalf("the SDK did not send aws-chunked with a trailer: %q", sent)
+	}
+	get, err := viaTLS.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("chunked"), Key: aws.String("k"), ChecksumMode: s3types.ChecksumModeEnabled})
+	must(t, err)
+	got, err := io.ReadAll(get.Body)
+	get.Body.Close()
+	must(t, err)
+	if !bytes.Equal(got, data) || aws.ToString(get.ChecksumCRC32) != aws.ToString(put.ChecksumCRC32) {
+		t.Fatalf("round trip: %d bytes, crc %s vs %s", len(got), aws.ToString(get.ChecksumCRC32), aws.ToString(put.ChecksumCRC32))
+	}
+
+	// Signed chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD), and a wrong trailing checksum.
+	raw := func(body, trailer string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPut, c.Endpoint()+"/chunked/raw", strings.NewReader(body))
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=x/20260101/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=0")
+		req.Header.Set("Content-Encoding", "aws-chunked")
+		req.Header.Set("X-Amz-Content-Sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+		req.Header.Set("X-Amz-Decoded-Content-Length", "11")
+		if trailer != "" {
+			req.Header.Set("X-Amz-Trailer", trailer)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		must(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	if resp, _ := raw("5;chunk-signature=ab\r\nhello\r\n6;chunk-signature=cd\r\n world\r\n0;chunk-signature=ef\r\n\r\n", ""); resp.StatusCode != 200 {
+		t.Fatalf("signed chunks: %d", resp.StatusCode)
+	}
+	o, err := cl.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("chunked"), Key: aws.String("raw")})
+	must(t, err)
+	b, _ := io.ReadAll(o.Body)
+	o.Body.Close()
+	if string(b) != "hello world" {
+		t.Fatalf("decoded %q", b)
+	}
+	if resp, body := raw("b\r\nhello world\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n", "x-amz-checksum-crc32"); resp.StatusCode != 400 || !strings.Contains(body, "<Code>BadDigest</Code>") {
+		t.Fatalf("bad trailing checksum: %d %s", resp.StatusCode, body)
 	}
 }

@@ -284,7 +284,19 @@ func (a *applier) apply(ctx context.Context, ch Change) error {
 			}
 			return fail(err)
 		}
-		if _, err := a.c.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(d.Bucket), Tagging: &s3types.Tagging{TagSet: a.bucketTags()}}); err != nil {
+		// A new bucket can briefly be unknown to other S3 calls (eventual consistency).
+		for wait := waitMin; ; wait *= 2 {
+			_, err = a.c.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(d.Bucket), Tagging: &s3types.Tagging{TagSet: a.bucketTags()}})
+			if !awsapi.IsCode(err, "NoSuchBucket") || wait > waitMax {
+				break
+			}
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err != nil {
 			return fail(err)
 		}
 	case TagBucket:
