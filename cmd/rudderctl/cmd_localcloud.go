@@ -17,7 +17,7 @@ import (
 func localcloudCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "localcloud",
-		Usage: "run a local AWS (STS, IAM, Lambda, API Gateway HTTP APIs, CloudWatch Logs) that executes deployed functions",
+		Usage: "run a local AWS (STS, IAM, Lambda, API Gateway HTTP APIs, CloudWatch Logs, S3) that executes deployed functions",
 		Subcommands: []*cli.Command{
 			{
 				Name:  "start",
