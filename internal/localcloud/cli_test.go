@@ -18,10 +18,6 @@ import (
 
 // TestAWSCLI checks that the real AWS CLI parses what the cloud answers.
 func TestAWSCLI(t *testing.T) {
-	awsBin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Skip("aws CLI not installed")
-	}
 	if testing.Short() {
 		t.Skip("the AWS CLI is slow to start")
 	}
@@ -29,37 +25,13 @@ func TestAWSCLI(t *testing.T) {
 	cl := sdk(c, false)
 	ctx := context.Background()
 	role := mkRole(t, cl, "cli-role")
-	_, err = cl.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("cli-fn"), Runtime: ltypes.RuntimeNodejs22x,
+	_, err := cl.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("cli-fn"), Runtime: ltypes.RuntimeNodejs22x,
 		Role: aws.String(role), Handler: aws.String("h.h"), Code: &ltypes.FunctionCode{ZipFile: dummyZip(t, "cli")}, Tags: map[string]string{"rudderctl:stack": "cli"}})
 	must(t, err)
 	api, err := cl.apigw.CreateApi(ctx, &apigatewayv2.CreateApiInput{Name: aws.String("cli-api"), ProtocolType: agtypes.ProtocolTypeHttp})
 	must(t, err)
 
-	home := t.TempDir()
-	run := func(args ...string) map[string]any {
-		t.Helper()
-		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", c.Endpoint(), "--output", "json"}, args...)...)
-		var env []string
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") {
-				env = append(env, kv)
-			}
-		}
-		cmd.Env = append(env, "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION=us-east-1",
-			"AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"), "AWS_PAGER=")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		var v map[string]any
-		if len(strings.TrimSpace(string(out))) == 0 {
-			return v
-		}
-		if err := json.Unmarshal(out, &v); err != nil {
-			t.Fatalf("aws %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return v
-	}
+	run := awsCLI(t, c.Endpoint())
 
 	id := run("sts", "get-caller-identity")
 	if id["Account"] != AccountID {
@@ -91,5 +63,44 @@ func TestAWSCLI(t *testing.T) {
 	lv := run("lambda", "list-versions-by-function", "--function-name", "cli-fn")
 	if len(lv["Versions"].([]any)) != 1 {
 		t.Fatalf("list-versions: %v", lv)
+	}
+}
+
+// awsCLI returns a runner of the real AWS CLI (v1) against endpoint, with dummy credentials and
+// an empty config, decoding its JSON output. Without the CLI the test is skipped, except in CI
+// (.ci/run installs it), where a missing CLI must fail rather than pass unseen.
+func awsCLI(t *testing.T, endpoint string) func(args ...string) map[string]any {
+	t.Helper()
+	awsBin, err := exec.LookPath("aws")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("the AWS CLI (aws) is not on PATH: install it (apt-get install awscli); scripts/test.sh does")
+		}
+		t.Skip("aws CLI not installed")
+	}
+	home := t.TempDir()
+	return func(args ...string) map[string]any {
+		t.Helper()
+		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", endpoint, "--output", "json"}, args...)...)
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "AWS_") {
+				env = append(env, kv)
+			}
+		}
+		cmd.Env = append(env, "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION=us-east-1",
+			"AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"), "AWS_PAGER=")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		var v map[string]any
+		if len(strings.TrimSpace(string(out))) == 0 {
+			return v
+		}
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("aws %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return v
 	}
 }

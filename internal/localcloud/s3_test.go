@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
@@ -14,7 +13,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -376,39 +374,12 @@ func TestLambdaCodeFromS3(t *testing.T) {
 
 // TestAWSCLIS3 checks the real AWS CLI against the local S3.
 func TestAWSCLIS3(t *testing.T) {
-	awsBin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Skip("aws CLI not installed")
-	}
 	if testing.Short() {
 		t.Skip("the AWS CLI is slow to start")
 	}
 	c := startCloud(t, Options{})
+	run := awsCLI(t, c.Endpoint())
 	home := t.TempDir()
-	run := func(args ...string) map[string]any {
-		t.Helper()
-		cmd := exec.Command(awsBin, append([]string{"--endpoint-url", c.Endpoint(), "--output", "json"}, args...)...)
-		var env []string
-		for _, kv := range os.Environ() {
-			if !strings.HasPrefix(kv, "AWS_") {
-				env = append(env, kv)
-			}
-		}
-		cmd.Env = append(env, "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_DEFAULT_REGION=us-east-1",
-			"AWS_CONFIG_FILE="+filepath.Join(home, "config"), "AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "credentials"), "AWS_PAGER=")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		var v map[string]any
-		if len(strings.TrimSpace(string(out))) == 0 {
-			return v
-		}
-		if err := json.Unmarshal(out, &v); err != nil {
-			t.Fatalf("aws %s: not JSON: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return v
-	}
 	file := filepath.Join(home, "obj.bin")
 	must(t, os.WriteFile(file, bytes.Repeat([]byte("rudder"), 1000), 0o644))
 
