@@ -164,7 +164,7 @@ func installDeps(ctx context.Context, src, runtime, arch string, dist nodedist.D
 		return "", fmt.Errorf("installing production dependencies: %w\ncheck the lockfile and the registry, or run npm ci --omit=dev in %s yourself", err, src)
 	}
 	if sameArch(arch) {
-		fmt.Fprintf(progress, "package: building native modules for Node %s (node-gyp; isolated-vm takes about a minute on 2 cores)\n", dist.Version)
+		fmt.Fprintf(progress, "package: building native modules for Node %s (prebuilt binaries where a package ships them, else node-gyp: about a minute for isolated-vm on 2 cores)\n", dist.Version)
 		if err := runNpm(ctx, dir, env, progress, "rebuild"); err != nil {
 			return "", fmt.Errorf("building native modules: %w\ninstall a C++ toolchain (g++, make, python3), or build node_modules on Amazon Linux 2023", err)
 		}
