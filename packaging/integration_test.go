@@ -59,6 +59,19 @@ func unzipTo(t *testing.T, zipPath, dir string) {
 
 // startFromZip unpacks the zip and starts its entry with the target Node the way the
 // adapter would (manifest env, PORT), then waits for the health path.
+// startOnNode22 runs the unpacked zip with Node 22 where this host can run the x86_64 build.
+func startOnNode22(ctx context.Context, t *testing.T, rep *Report) {
+	t.Helper()
+	if nodedist.HostArch() != "x64" {
+		return
+	}
+	d, err := nodedist.Ensure(ctx, 22, "x86_64", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	startFromZip(t, rep, d.Node)
+}
+
 func startFromZip(t *testing.T, rep *Report, node string) {
 	t.Helper()
 	task := t.TempDir()
@@ -150,14 +163,7 @@ func TestIntegrationExampleTransformer(t *testing.T) {
 	if rep.S3Upload || rep.UnzippedBytes > MaxUnzippedBytes {
 		t.Errorf("unexpected sizes %+v", rep)
 	}
-	if nodedist.HostArch() != "x64" {
-		return
-	}
-	d, err := nodedist.Ensure(ctx, 22, "x86_64", io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startFromZip(t, rep, d.Node)
+	startOnNode22(ctx, t, rep)
 }
 
 // TestIntegrationInstallsDependencies packages a copy of examples/transformer without
@@ -206,14 +212,7 @@ func TestIntegrationInstallsDependencies(t *testing.T) {
 	if rep2.SHA256 != rep.SHA256 || !strings.Contains(progress.String(), "from the cache") {
 		t.Fatalf("second build: %s vs %s\n%s", rep2.SHA256, rep.SHA256, progress.String())
 	}
-	if nodedist.HostArch() != "x64" {
-		return
-	}
-	d, err := nodedist.Ensure(ctx, 22, "x86_64", io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	startFromZip(t, rep, d.Node)
+	startOnNode22(ctx, t, rep)
 }
 
 // TestRebuildNative compiles a real node-gyp addon: a copy built for the wrong ABI fails

@@ -234,11 +234,7 @@ func (c *Cloud) serveLogs(q *request) {
 			}
 			out = append(out, m)
 		}
-		resp := map[string]any{"logGroups": out}
-		if next != "" {
-			resp["nextToken"] = next
-		}
-		q.logsJSON(resp)
+		q.logsJSON(listAnswer("logGroups", out, next))
 	case "PutRetentionPolicy":
 		g := group(in.LogGroupName)
 		if g == nil {
@@ -359,11 +355,7 @@ func (c *Cloud) serveLogs(q *request) {
 			}
 			out = append(out, m)
 		}
-		resp := map[string]any{"logStreams": out}
-		if next != "" {
-			resp["nextToken"] = next
-		}
-		q.logsJSON(resp)
+		q.logsJSON(listAnswer("logStreams", out, next))
 	case "PutLogEvents":
 		g := group(in.LogGroupName)
 		if g == nil {
@@ -524,4 +516,13 @@ func (c *Cloud) logsChangedLocked() {
 	if err := c.saveLogsLocked(); err != nil {
 		c.logf("save logs: %v", err)
 	}
+}
+
+// listAnswer is a list answer with its nextToken, present only when there is a next page.
+func listAnswer(key string, items []map[string]any, next string) map[string]any {
+	resp := map[string]any{key: items}
+	if next != "" {
+		resp["nextToken"] = next
+	}
+	return resp
 }

@@ -58,13 +58,7 @@ func TestPlanS3(t *testing.T) {
 			d := bigDesired()
 			o := converged(d)
 			tt.mutate(o, d)
-			cs, err := Plan(o, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := actions(cs); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("plan = %v\nwant  %v", got, tt.want)
-			}
+			cs := planWants(t, o, d, tt.want)
 			for _, c := range cs {
 				if c.Action == UploadCode && (c.Target != CodeKey(d.CodeSha256) || !strings.HasPrefix(c.String(), "+ S3 object "+d.Bucket+"/transformer/")) {
 					t.Errorf("upload change %q target %q", c.String(), c.Target)

@@ -45,6 +45,19 @@ func converged(d *Desired) *Observed {
 	}
 }
 
+// planWants plans o -> d and checks the actions, in order; it returns the changes.
+func planWants(t *testing.T, o *Observed, d *Desired, want []Action) []Change {
+	t.Helper()
+	cs, err := Plan(o, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := actions(cs); !reflect.DeepEqual(got, want) {
+		t.Errorf("plan = %v\nwant  %v", got, want)
+	}
+	return cs
+}
+
 func actions(cs []Change) []Action {
 	out := []Action{}
 	for _, c := range cs {
@@ -113,13 +126,7 @@ func TestPlan(t *testing.T) {
 			d := testDesired()
 			o := converged(d)
 			tt.mutate(o, d)
-			cs, err := Plan(o, d)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := actions(cs); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("plan = %v\nwant  %v", got, tt.want)
-			}
+			cs := planWants(t, o, d, tt.want)
 			for _, c := range cs {
 				if strings.Contains(c.String(), secret) {
 					t.Errorf("change %q shows the secret", c.String())
