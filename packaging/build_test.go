@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/srcroot"
+	"github.com/rudderctl/rudderctl/internal/testenv"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
@@ -436,9 +437,7 @@ func TestTemplateGolden(t *testing.T) {
 // TestBuildBootstrapReproducible builds an adapter from a stand-in module carrying our
 // module path: two builds give the same bytes, and the ELF matches the target.
 func TestBuildBootstrapReproducible(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go not on PATH")
-	}
+	testenv.LookPath(t, "go", "builds the adapter")
 	root := t.TempDir()
 	writeFile(t, root, "go.mod", "module "+ModulePath+"\n\ngo 1.26\n", 0o644)
 	writeFile(t, root, "lambda/bootstrap/main.go", "package main\n\nfunc main() { println(\"adapter\") }\n", 0o644)

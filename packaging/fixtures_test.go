@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"github.com/rudderctl/rudderctl/internal/testenv"
 )
 
 // writeFile writes content under dir, creating directories.
@@ -89,9 +91,7 @@ func needNativeFixtures(t *testing.T) string {
 	if runtime.GOARCH != "amd64" {
 		t.Skip("native fixtures are built with the host gcc and assume an x86_64 host")
 	}
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not on PATH")
-	}
+	testenv.LookPath(t, "gcc", "native fixtures are compiled with it")
 	return fixtures(t)
 }
 

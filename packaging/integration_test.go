@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/internal/testenv"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
@@ -173,9 +174,7 @@ func TestIntegrationInstallsDependencies(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: runs npm ci against the registry; skipped with -short")
 	}
-	if _, err := exec.LookPath("npm"); err != nil {
-		t.Skip("npm not on PATH")
-	}
+	testenv.LookPath(t, "npm", "installs the example's dependencies")
 	example := exampleTransformer(t)
 	src := t.TempDir()
 	for _, n := range []string{"package.json", "package-lock.json"} {

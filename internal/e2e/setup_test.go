@@ -25,6 +25,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 	"github.com/rudderctl/rudderctl/internal/nodedist"
 	"github.com/rudderctl/rudderctl/internal/srcroot"
+	"github.com/rudderctl/rudderctl/internal/testenv"
 	"github.com/rudderctl/rudderctl/internal/testfn"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 	"github.com/rudderctl/rudderctl/packaging"
@@ -86,10 +87,7 @@ func setup(t *testing.T) *world {
 	}
 	setupOnce.Do(func() { shared, setupErr = build(t) })
 	if skipMsg != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("e2e prerequisites missing (CI=true): %s", skipMsg)
-		}
-		t.Skip(skipMsg)
+		testenv.Missing(t, "e2e: %s", skipMsg)
 	}
 	if setupErr != nil {
 		t.Fatalf("e2e setup: %v", setupErr)

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rudderctl/rudderctl/internal/testenv"
 )
 
 // The emulator built outside the source tree must be the one go.mod pins.
@@ -43,10 +45,7 @@ func TestInstallRIEOutsideTheTree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the emulator")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go command")
-	}
+	goBin := testenv.LookPath(t, "go", "builds the emulator")
 	t.Setenv("RUDDERCTL_CACHE", t.TempDir())
 	p, err := installRIE(context.Background(), goBin)
 	if err != nil {

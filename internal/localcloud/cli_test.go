@@ -14,6 +14,7 @@ import (
 	agtypes "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/rudderctl/rudderctl/internal/testenv"
 )
 
 // TestAWSCLI checks that the real AWS CLI parses what the cloud answers.
@@ -71,13 +72,7 @@ func TestAWSCLI(t *testing.T) {
 // (.ci/run installs it), where a missing CLI must fail rather than pass unseen.
 func awsCLI(t *testing.T, endpoint string) func(args ...string) map[string]any {
 	t.Helper()
-	awsBin, err := exec.LookPath("aws")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("the AWS CLI (aws) is not on PATH: install it (apt-get install awscli); scripts/test.sh does")
-		}
-		t.Skip("aws CLI not installed")
-	}
+	awsBin := testenv.LookPath(t, "aws", "the AWS CLI checks the wire format; apt-get install awscli, as scripts/test.sh does")
 	home := t.TempDir()
 	return func(args ...string) map[string]any {
 		t.Helper()

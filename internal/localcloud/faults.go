@@ -16,6 +16,16 @@ const (
 	faultError
 )
 
+func (k faultKind) String() string {
+	switch k {
+	case faultThrottle:
+		return "throttle"
+	case faultError:
+		return "error"
+	}
+	return "none"
+}
+
 // faults is a parsed fault SPEC.
 type faults struct {
 	spec         string

