@@ -173,6 +173,17 @@ func TestAdapterOversize(t *testing.T) {
 			t.Errorf("%s: %d %.200s", q, r.StatusCode, r.Body)
 		}
 	}
+	// The limit is on the encoded payload, not the body: bodies under 6 MB that grow past it
+	// once JSON-escaped (quotes double) or base64-encoded (binary: 4/3) are refused too.
+	for _, q := range []string{"bytes=4194304&fill=quote", "bytes=5242880&fill=binary"} {
+		r := invoke(t, a, context.Background(), event("GET", "/big", q, nil, nil, "", false))
+		if r.StatusCode != 502 || !strings.Contains(adapterError(t, r), "too large") {
+			t.Errorf("%s: want 502 too large, got %d %.200s", q, r.StatusCode, r.Body)
+		}
+	}
+	if r := invoke(t, a, context.Background(), event("GET", "/big", "bytes=4194304&fill=binary", nil, nil, "", false)); r.StatusCode != 200 || !r.IsBase64Encoded || len(r.Body) != base64.StdEncoding.EncodedLen(4<<20) {
+		t.Errorf("4 MB binary fits once base64-encoded: status %d, base64 %v, %d bytes", r.StatusCode, r.IsBase64Encoded, len(r.Body))
+	}
 	// HEAD of a big resource: the Content-Length is passed on, no body, no 502.
 	head := invoke(t, a, context.Background(), event("HEAD", "/big", "bytes=7000000&length=1", nil, nil, "", false))
 	if head.StatusCode != 200 || head.Headers["content-length"] != "7000000" || head.Body != "" {
@@ -209,18 +220,14 @@ func TestAdapterDeadline(t *testing.T) {
 	a, app := startTestAdapter(t, DefaultTransport, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	r := invoke(t, a, ctx, event("GET", "/slow", "ms=3000", nil, nil, "", false))
-	took := time.Since(start)
-	if r.StatusCode != 504 || !strings.Contains(adapterError(t, r), "did not answer within") {
-		t.Errorf("%d %s", r.StatusCode, r.Body)
-	}
-	// Answered before the invocation deadline, with the margin to spare.
-	if took > 600*time.Millisecond || took < 400*time.Millisecond {
-		t.Errorf("504 after %s; the deadline was 700ms with a 200ms margin", took)
-	}
+	// Answered before the invocation deadline (the context is still live), not after the
+	// app's 3 s: the adapter's own 504, not Lambda's timeout.
 	if ctx.Err() != nil {
 		t.Error("answered after the invocation deadline")
+	}
+	if r.StatusCode != 504 || !strings.Contains(adapterError(t, r), "did not answer within") {
+		t.Errorf("%d %s", r.StatusCode, r.Body)
 	}
 	// The app is fine and the next request works.
 	if r := invoke(t, a, context.Background(), event("GET", "/slow", "ms=1", nil, nil, "", false)); r.StatusCode != 200 || app.Exited() {

@@ -125,7 +125,17 @@ func testApp() {
 	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("bytes"))
-		chunk := []byte(strings.Repeat("x", 64<<10))
+		// fill: "" text "x" (encoded 1:1), "quote" (`"`, doubled by JSON escaping), "binary"
+		// (0xff, base64-encoded: 4/3).
+		fill := "x"
+		switch r.URL.Query().Get("fill") {
+		case "quote":
+			fill = `"`
+		case "binary":
+			fill = "\xff"
+			w.Header().Set("Content-Type", "application/octet-stream")
+		}
+		chunk := []byte(strings.Repeat(fill, 64<<10))
 		if r.URL.Query().Get("length") == "1" {
 			w.Header().Set("Content-Length", strconv.Itoa(n))
 		}
