@@ -152,9 +152,9 @@ func realEvent(i int) map[string]any {
 		"userId": fmt.Sprintf("user-%d", i%7), "anonymousId": fmt.Sprintf("anon-%d", i%5),
 		"messageId": fmt.Sprintf("msg-%d", i), "originalTimestamp": "2026-11-29T10:00:00.000Z",
 		"sentAt": "2026-11-29T10:00:01.000Z", "timestamp": "2026-11-29T10:00:00.000Z",
-		"properties": map[string]any{"revenue": i * 3, "currency": "EUR", "products": []map[string]any{{"sku": "A-" + strconv.Itoa(i), "price": 9.5}}},
-		"traits":     map[string]any{"email": fmt.Sprintf("u%d@example.com", i), "name": "Test User"},
-		"context":    map[string]any{"library": map[string]any{"name": "rudder-go", "version": "1.0"}, "ip": "127.0.0.1", "traits": map[string]any{"plan": "pro"}},
+		"properties":   map[string]any{"revenue": i * 3, "currency": "EUR", "products": []map[string]any{{"sku": "A-" + strconv.Itoa(i), "price": 9.5}}},
+		"traits":       map[string]any{"email": fmt.Sprintf("u%d@example.com", i), "name": "Test User"},
+		"context":      map[string]any{"library": map[string]any{"name": "rudder-go", "version": "1.0"}, "ip": "127.0.0.1", "traits": map[string]any{"plan": "pro"}},
 		"integrations": map[string]any{"All": true},
 	}
 }
