@@ -190,7 +190,7 @@ var Rules = []rule{
 			return false
 		}
 		b := strings.ToLower(base(rel))
-		return strings.HasSuffix(b, ".zip") || strings.Contains(b, ".zip.tmp-") || strings.HasPrefix(b, "."+TemplateName+".tmp-")
+		return strings.HasSuffix(b, ".zip") || strings.Contains(b, ".zip.tmp-") || strings.HasPrefix(b, ".") && (strings.Contains(b, ".yaml.tmp-") || strings.Contains(b, ".yml.tmp-"))
 	}},
 	{"node_modules/.bin", "command links of installed packages (not used at run time)", func(rel, _, _, _ string, _ *pruneCtx) bool {
 		return strings.HasPrefix(rel, "node_modules/.bin/") || strings.Contains(rel, "/node_modules/.bin/")
@@ -247,15 +247,20 @@ var Rules = []rule{
 		b := base(rel)
 		return strings.HasSuffix(b, ".ts") || strings.HasSuffix(b, ".mts") || strings.HasSuffix(b, ".cts") || strings.HasSuffix(b, ".tsbuildinfo")
 	}},
-	{"docs", "*.md, *.markdown, doc/ and docs/ directories", func(rel, _, _, inner string, _ *pruneCtx) bool {
+	// Name rules look only inside packages: the app's own dist/test/ or docs/ may be code
+	// (rudder-transformer's dist/test/testHelper.js is required at start).
+	{"docs", "*.md, *.markdown, doc/ and docs/ directories inside packages", func(rel, pkgDir, _, inner string, _ *pruneCtx) bool {
+		if pkgDir == "" {
+			return false
+		}
 		b := strings.ToLower(base(rel))
 		return strings.HasSuffix(b, ".md") || strings.HasSuffix(b, ".markdown") || dirHas(inner, docDirs)
 	}},
-	{"tests", "test/, tests/, __tests__/, spec/, __mocks__/ directories", func(_, _, _, inner string, _ *pruneCtx) bool {
-		return dirHas(inner, testDirs)
+	{"tests", "test/, tests/, __tests__/, spec/, __mocks__/ directories inside packages", func(_, pkgDir, _, inner string, _ *pruneCtx) bool {
+		return pkgDir != "" && dirHas(inner, testDirs)
 	}},
-	{"examples", "example/ and examples/ directories", func(_, _, _, inner string, _ *pruneCtx) bool {
-		return dirHas(inner, exampleDirs)
+	{"examples", "example/ and examples/ directories inside packages", func(_, pkgDir, _, inner string, _ *pruneCtx) bool {
+		return pkgDir != "" && dirHas(inner, exampleDirs)
 	}},
 	{"package dotfiles", "dotfiles (.eslintrc, .npmignore, ...) and .github/.vscode-style dirs inside node_modules", func(rel, pkgDir, _, inner string, _ *pruneCtx) bool {
 		if !strings.HasPrefix(rel, "node_modules/") {
