@@ -104,7 +104,14 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	skip := map[string]bool{out: true, tmplPath: true}
-	files, err := collect(collectOptions{Src: src, NodeModules: nodeModules, Skip: skip})
+	co := collectOptions{Src: src, NodeModules: nodeModules, Skip: skip, ModulesOurs: !ownModules}
+	if o.RebuildNative && nodeModules != "" {
+		co.ModulesRoots = []string{filepath.Join(work, "stage")}
+		if real, err := filepath.EvalSymlinks(co.ModulesRoots[0]); err == nil {
+			co.ModulesRoots = append(co.ModulesRoots, real)
+		}
+	}
+	files, err := collect(co)
 	if err != nil {
 		return nil, fmt.Errorf("reading the app: %w", err)
 	}
