@@ -120,6 +120,9 @@ type lineTail struct {
 }
 
 func (t *lineTail) add(l string) {
+	if strings.Contains(l, "(rapid)") && !strings.Contains(l, "error=") {
+		return // the emulator's own chatter; its "Init failed error=..." line stays
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.lines = append(t.lines, l)

@@ -30,8 +30,9 @@ import (
 
 // reason says why a file is reachable: who references it and how.
 type reason struct {
-	from string // the file holding the reference ("" for the entry)
-	expr string // the specifier or expression as written
+	from    string // the file holding the reference ("" for the entry)
+	expr    string // the specifier or expression as written
+	dynamic bool   // a pattern or fully dynamic require matched it
 }
 
 // Unresolved is a reference the tracer could not resolve to a file.
@@ -507,7 +508,7 @@ func (tr *trace) follow(ix *fileIndex, from string, src []byte, ref moduleRef, m
 		under, re := patternDir(from, ref.parts)
 		d := DynamicRef{From: fmt.Sprintf("%s:%d", from, lineOf(src, ref.pos)), Expr: ref.expr, Under: under}
 		if re != nil {
-			why := reason{from: from, expr: ref.expr}
+			why := reason{from: from, expr: ref.expr, dynamic: true}
 			for _, rel := range ix.under(under) {
 				if re.MatchString(strings.TrimPrefix(rel, under+"/")) {
 					mark(rel, why)
@@ -525,7 +526,7 @@ func (tr *trace) follow(ix *fileIndex, from string, src []byte, ref moduleRef, m
 			dir = ""
 		}
 		d := DynamicRef{From: fmt.Sprintf("%s:%d", from, lineOf(src, ref.pos)), Expr: ref.expr, Under: dir}
-		why := reason{from: from, expr: ref.expr}
+		why := reason{from: from, expr: ref.expr, dynamic: true}
 		for _, rel := range ix.under(dir) {
 			if rel == from || strings.Contains(strings.TrimPrefix(rel, dir+"/"), "node_modules/") {
 				continue // nested packages are reached through their own references
@@ -615,7 +616,7 @@ func (tr *trace) followBarePattern(ix *fileIndex, from string, ref moduleRef, ma
 	if dir == "." {
 		dir = ""
 	}
-	why := reason{from: from, expr: ref.expr}
+	why := reason{from: from, expr: ref.expr, dynamic: true}
 	n := 0
 	name, sub := splitPackage(s)
 	nameRE := compileName(name)
@@ -705,14 +706,10 @@ func describeReason(tr *trace, rel string, why reason) string {
 	if why.from == "" {
 		return "it is the entry"
 	}
-	return fmt.Sprintf("%s requires it as %s (%s)", why.from, quoteExpr(why.expr), tr.chain(rel))
-}
-
-func quoteExpr(e string) string {
-	if strings.ContainsAny(e, "'\"`(") {
-		return e
+	if why.dynamic {
+		return fmt.Sprintf("%s may load it through the dynamic require(%s) (%s)", why.from, why.expr, tr.chain(rel))
 	}
-	return "'" + e + "'"
+	return fmt.Sprintf("%s requires it as '%s' (%s)", why.from, why.expr, tr.chain(rel))
 }
 
 // protectReachable un-prunes files the app loads that a built-in rule matched (returned,
