@@ -29,7 +29,12 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmplPath := filepath.Join(filepath.Dir(out), TemplateName)
+	tmplPath := TemplatePathFor(out)
+	if o.Template != "" {
+		if tmplPath, err = filepath.Abs(o.Template); err != nil {
+			return nil, err
+		}
+	}
 	major, _ := nodedist.MajorForRuntime(o.Runtime)
 	abi, err := nodedist.ABIForMajor(major)
 	if err != nil {
@@ -99,7 +104,14 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	skip := map[string]bool{out: true, tmplPath: true}
-	files, err := collect(collectOptions{Src: src, NodeModules: nodeModules, Skip: skip})
+	co := collectOptions{Src: src, NodeModules: nodeModules, Skip: skip, ModulesOurs: !ownModules}
+	if o.RebuildNative && nodeModules != "" {
+		co.ModulesRoots = []string{filepath.Join(work, "stage")}
+		if real, err := filepath.EvalSymlinks(co.ModulesRoots[0]); err == nil {
+			co.ModulesRoots = append(co.ModulesRoots, real)
+		}
+	}
+	files, err := collect(co)
 	if err != nil {
 		return nil, fmt.Errorf("reading the app: %w", err)
 	}
@@ -117,12 +129,27 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	}
 	kept := prune(files, o.Keep, pctx)
 
+	// What the app can load is never pruned (issue #6).
+	tr, err := traceApp(files, entryRel)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(pr, "package: traced %d files the app can load from %s (%d JavaScript files read, %d dynamic requires) in %d ms\n", tr.sum.Reachable, entryRel, tr.sum.Scanned, len(tr.sum.Dynamic), tr.sum.Millis)
+	keptReachable, err := protectReachable(files, tr, o.Keep, o.Prune)
+	if err != nil {
+		return nil, err
+	}
+
 	rep := &Report{Runtime: o.Runtime, Arch: o.Arch, Entry: entryRel, Warnings: []string{}, NativeModules: []NativeModule{}}
+	rep.Trace = &tr.sum
 	// Native modules: every .node that stays must load on the target.
 	if err := checkNatives(ctx, files, gypPkgs, o, abi, work, ensureDist, rep); err != nil {
 		return nil, err
 	}
 	for _, f := range files {
+		if why, ok := tr.reach[f.Rel]; ok && f.pruned == ruleForeignPrebuild {
+			return nil, fmt.Errorf("%s cannot load on %s/%s (it is a prebuilt binary for another platform), but the app requires it: %s; nothing was written; build node_modules for the target (--rebuild-native, or on Amazon Linux 2023)", f.Rel, o.Runtime, o.Arch, describeReason(tr, f.Rel, why))
+		}
 		if f.Rel == entryRel && f.pruned != "" {
 			return nil, fmt.Errorf("entry %s is removed by the prune rule %q; pass --keep %s", entryRel, f.pruned, entryRel)
 		}
@@ -161,6 +188,11 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Files = len(final)
 	rep.Pruned = summarize(files, kept)
+	rep.Pruned.KeptReachable = len(keptReachable)
+	rep.Pruned.KeptReachableFiles = keptReachable
+	if len(keptReachable) > 0 {
+		fmt.Fprintf(pr, "package: kept %d files prune rules would have removed because the app loads them (e.g. %s, rule %q)\n", len(keptReachable), keptReachable[0].Path, keptReachable[0].Rule)
+	}
 	rep.LargestPackages = largest(final, 10)
 	fmt.Fprintf(pr, "package: %d files, %s unzipped; pruned %d files (%s)\n", rep.Files, human(rep.UnzippedBytes), rep.Pruned.Files, human(rep.Pruned.Bytes))
 	if rep.UnzippedBytes > MaxUnzippedBytes {
@@ -194,11 +226,29 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.S3Upload = rep.ZippedBytes > MaxDirectUpload
-	tmpl, err := RenderTemplate(TemplateData{CodeUri: filepath.Base(out), Runtime: o.Runtime, Arch: o.Arch})
+	// Start what was written, as Lambda will, before anything is renamed into place.
+	if o.Smoke {
+		if rep.Smoke, err = smokeStart(ctx, tmpZipName, work, o, ensureDist, pr); err != nil {
+			return nil, err
+		}
+		if rep.Smoke.OK && rep.Smoke.Millis > smokeSlowInit.Milliseconds() {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the smoke start took %d ms to answer its health path: Lambda gives init 10 s (on-demand), so a start this slow may time out there", rep.Smoke.Millis))
+		}
+	} else {
+		rep.Smoke = &SmokeResult{Skipped: "not requested (--no-smoke)"}
+	}
+	codeURI, err := filepath.Rel(filepath.Dir(tmplPath), out)
+	if err != nil {
+		codeURI = out
+	}
+	tmpl, err := RenderTemplate(TemplateData{CodeUri: filepath.ToSlash(codeURI), Runtime: o.Runtime, Arch: o.Arch})
 	if err != nil {
 		return nil, err
 	}
-	tt, err := os.CreateTemp(filepath.Dir(out), "."+TemplateName+".tmp-*")
+	if err := os.MkdirAll(filepath.Dir(tmplPath), 0o755); err != nil {
+		return nil, err
+	}
+	tt, err := os.CreateTemp(filepath.Dir(tmplPath), "."+filepath.Base(tmplPath)+".tmp-*")
 	if err != nil {
 		return nil, err
 	}

@@ -112,12 +112,13 @@ func TestBuildDeterministic(t *testing.T) {
 	}
 
 	files := zipNames(t, r1.Zip)
-	for _, want := range []string{manifest.BootstrapName, manifest.WrapperName, manifest.FileName, "package.json", "dist/index.js", "node_modules/koa/lib/application.js", "node_modules/koa/package.json"} {
+	// The app's own README.md stays: name rules (docs, tests, examples) only look inside packages.
+	for _, want := range []string{manifest.BootstrapName, manifest.WrapperName, manifest.FileName, "package.json", "dist/index.js", "README.md", "node_modules/koa/lib/application.js", "node_modules/koa/package.json"} {
 		if files[want] == nil {
 			t.Errorf("zip lacks %s", want)
 		}
 	}
-	for _, not := range []string{".git/config", ".env", "old.zip", "a.zip", "dist/index.js.map", "src/index.ts", "README.md", "node_modules/.bin/koa", "node_modules/koa/Readme.md", "node_modules/koa/test/app.js", "node_modules/typescript/lib/tsc.js", "bin/run", "template.yaml"} {
+	for _, not := range []string{".git/config", ".env", "old.zip", "a.zip", "dist/index.js.map", "src/index.ts", "node_modules/.bin/koa", "node_modules/koa/Readme.md", "node_modules/koa/test/app.js", "node_modules/typescript/lib/tsc.js", "bin/run", "template.yaml", "a.template.yaml"} {
 		if files[not] != nil {
 			t.Errorf("zip has %s, which should be left out", not)
 		}
@@ -175,7 +176,7 @@ func TestBuildDeterministic(t *testing.T) {
 			t.Errorf("prune report lacks rule %q: %+v", r, r1.Pruned)
 		}
 	}
-	if len(r1.LargestPackages) == 0 || r1.Template != filepath.Join(outDir, "template.yaml") {
+	if len(r1.LargestPackages) == 0 || r1.Template != filepath.Join(outDir, "a.template.yaml") {
 		t.Errorf("report %+v", r1)
 	}
 	// No temp files left beside the zip.
@@ -185,7 +186,7 @@ func TestBuildDeterministic(t *testing.T) {
 		for _, e := range ents {
 			n = append(n, e.Name())
 		}
-		t.Errorf("output dir holds %v, want the zip and template.yaml", n)
+		t.Errorf("output dir holds %v, want the zip and a.template.yaml", n)
 	}
 
 	// An output inside the app directory is never packaged into itself.
@@ -197,7 +198,7 @@ func TestBuildDeterministic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := zipNames(t, r3.Zip); f["self.zip"] != nil || f["template.yaml"] != nil {
+	if f := zipNames(t, r3.Zip); f["self.zip"] != nil || f["self.template.yaml"] != nil {
 		t.Error("the output zip or its template was packaged into itself")
 	}
 }
@@ -224,7 +225,8 @@ func TestBuildBadInput(t *testing.T) {
 		{"not a zip", Options{Src: good, Out: "x.tar"}, []string{".zip"}},
 		{"bad bootstrap", Options{Src: good, Bootstrap: filepath.Join(good, "package.json")}, []string{"not a Linux executable"}},
 		{"bad glob", Options{Src: good, Keep: []string{"a/[b"}}, []string{"malformed"}},
-		{"entry pruned", Options{Src: good, Entry: "README.md"}, []string{"README.md", "--keep"}},
+		{"entry pruned", Options{Src: good, Prune: []string{"dist"}}, []string{"dist/index.js", `--prune "dist"`, "it is the entry", "--keep dist/index.js", "nothing was written"}},
+		{"template not yaml", Options{Src: good, Template: "t.json"}, []string{"t.json", ".yaml"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -27,21 +27,40 @@ type collectOptions struct {
 	Src         string          // app directory
 	NodeModules string          // production node_modules ("" = none)
 	Skip        map[string]bool // absolute paths never to include (the output zip, template)
+	// ModulesOurs says NodeModules is the packager's own install in its cache: its links are
+	// npm's, not the user's, and are not held to the source tree.
+	ModulesOurs bool
+	// ModulesRoots are extra directories NodeModules' links may point into (a staging copy).
+	ModulesRoots []string
 }
 
 // collect lists the app's files: everything in Src except dotfiles/dirs at its top level,
 // Src/node_modules (taken from NodeModules instead), and Skip; then node_modules.
-// Symlinks are followed (a .bin link becomes a pruned entry, see rules).
+// Symlinks are followed when their target (after every link in a chain) stays inside the
+// source tree; a link out of it is refused (issue #7): the zip would carry files from
+// elsewhere on the machine.
 func collect(o collectOptions) ([]*entry, error) {
 	var out []*entry
 	skipTop := func(name string) bool {
 		return strings.HasPrefix(name, ".") || name == "node_modules"
 	}
-	if err := walk(o.Src, "", skipTop, o.Skip, &out); err != nil {
+	realSrc, err := filepath.EvalSymlinks(o.Src)
+	if err != nil {
+		return nil, err
+	}
+	srcRoots := []string{realSrc}
+	if err := walk(o.Src, "", skipTop, o.Skip, srcRoots, o.Src, &out); err != nil {
 		return nil, err
 	}
 	if o.NodeModules != "" {
-		if err := walk(o.NodeModules, "node_modules", nil, o.Skip, &out); err != nil {
+		var roots []string
+		if !o.ModulesOurs {
+			roots = append(append(roots, srcRoots...), o.ModulesRoots...)
+			if err := checkLinkTarget(o.NodeModules, roots, o.Src); err != nil {
+				return nil, err
+			}
+		}
+		if err := walk(o.NodeModules, "node_modules", nil, o.Skip, roots, o.Src, &out); err != nil {
 			return nil, err
 		}
 	}
@@ -49,8 +68,34 @@ func collect(o collectOptions) ([]*entry, error) {
 	return out, nil
 }
 
+// checkLinkTarget refuses p when it resolves outside every root (roots nil = no check).
+func checkLinkTarget(p string, roots []string, src string) error {
+	if roots == nil {
+		return nil
+	}
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return err
+	}
+	for _, r := range roots {
+		if real == r || strings.HasPrefix(real, r+string(filepath.Separator)) {
+			return nil
+		}
+	}
+	shown := p
+	if rel, err := filepath.Rel(src, p); err == nil && !strings.HasPrefix(rel, "..") {
+		shown = rel
+	}
+	target := real
+	if l, err := os.Readlink(p); err == nil && l != real {
+		target = l + " -> ... -> " + real
+	}
+	return fmt.Errorf("symlink %s -> %s points outside the app directory %s: the zip would carry files from elsewhere on this machine; nothing was written; replace the link with a copy of what it points to, or move that inside the app directory", shown, target, src)
+}
+
 // walk adds the files under dir (zip prefix rel). skipTop filters names directly in dir.
-func walk(dir, rel string, skipTop func(string) bool, skip map[string]bool, out *[]*entry) error {
+// Symlinks must resolve inside roots (nil = not checked); src is for messages.
+func walk(dir, rel string, skipTop func(string) bool, skip map[string]bool, roots []string, src string, out *[]*entry) error {
 	seen := map[string]bool{}
 	var rec func(dir, rel string, top bool) error
 	rec = func(dir, rel string, top bool) error {
@@ -87,6 +132,14 @@ func walk(dir, rel string, skipTop func(string) bool, skip map[string]bool, out 
 				}
 				return err
 			}
+			if e.Type()&os.ModeSymlink != 0 {
+				if err := checkLinkTarget(p, roots, src); err != nil {
+					if isBinLink(r) {
+						continue // command shims are never packaged (rule node_modules/.bin)
+					}
+					return err
+				}
+			}
 			if st.IsDir() {
 				if err := rec(p, r, false); err != nil {
 					return err
@@ -104,6 +157,10 @@ func walk(dir, rel string, skipTop func(string) bool, skip map[string]bool, out 
 		return nil
 	}
 	return rec(dir, rel, true)
+}
+
+func isBinLink(rel string) bool {
+	return strings.HasPrefix(rel, "node_modules/.bin/") || strings.Contains(rel, "/node_modules/.bin/")
 }
 
 // pkgOf splits a zip path into the innermost package directory ("node_modules/@s/x"),
@@ -190,7 +247,7 @@ var Rules = []rule{
 			return false
 		}
 		b := strings.ToLower(base(rel))
-		return strings.HasSuffix(b, ".zip") || strings.Contains(b, ".zip.tmp-") || strings.HasPrefix(b, "."+TemplateName+".tmp-")
+		return strings.HasSuffix(b, ".zip") || strings.Contains(b, ".zip.tmp-") || strings.HasPrefix(b, ".") && (strings.Contains(b, ".yaml.tmp-") || strings.Contains(b, ".yml.tmp-"))
 	}},
 	{"node_modules/.bin", "command links of installed packages (not used at run time)", func(rel, _, _, _ string, _ *pruneCtx) bool {
 		return strings.HasPrefix(rel, "node_modules/.bin/") || strings.Contains(rel, "/node_modules/.bin/")
@@ -247,15 +304,20 @@ var Rules = []rule{
 		b := base(rel)
 		return strings.HasSuffix(b, ".ts") || strings.HasSuffix(b, ".mts") || strings.HasSuffix(b, ".cts") || strings.HasSuffix(b, ".tsbuildinfo")
 	}},
-	{"docs", "*.md, *.markdown, doc/ and docs/ directories", func(rel, _, _, inner string, _ *pruneCtx) bool {
+	// Name rules look only inside packages: the app's own dist/test/ or docs/ may be code
+	// (rudder-transformer's dist/test/testHelper.js is required at start).
+	{"docs", "*.md, *.markdown, doc/ and docs/ directories inside packages", func(rel, pkgDir, _, inner string, _ *pruneCtx) bool {
+		if pkgDir == "" {
+			return false
+		}
 		b := strings.ToLower(base(rel))
 		return strings.HasSuffix(b, ".md") || strings.HasSuffix(b, ".markdown") || dirHas(inner, docDirs)
 	}},
-	{"tests", "test/, tests/, __tests__/, spec/, __mocks__/ directories", func(_, _, _, inner string, _ *pruneCtx) bool {
-		return dirHas(inner, testDirs)
+	{"tests", "test/, tests/, __tests__/, spec/, __mocks__/ directories inside packages", func(_, pkgDir, _, inner string, _ *pruneCtx) bool {
+		return pkgDir != "" && dirHas(inner, testDirs)
 	}},
-	{"examples", "example/ and examples/ directories", func(_, _, _, inner string, _ *pruneCtx) bool {
-		return dirHas(inner, exampleDirs)
+	{"examples", "example/ and examples/ directories inside packages", func(_, pkgDir, _, inner string, _ *pruneCtx) bool {
+		return pkgDir != "" && dirHas(inner, exampleDirs)
 	}},
 	{"package dotfiles", "dotfiles (.eslintrc, .npmignore, ...) and .github/.vscode-style dirs inside node_modules", func(rel, pkgDir, _, inner string, _ *pruneCtx) bool {
 		if !strings.HasPrefix(rel, "node_modules/") {

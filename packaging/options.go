@@ -26,8 +26,19 @@ const (
 	DefaultMemoryMB   = 1024
 	DefaultTimeoutSec = 30
 	Handler           = "rudderctl.handler"
-	TemplateName      = "template.yaml"
+	// TemplateSuffix names the SAM template after its zip: transformer.zip ->
+	// transformer.template.yaml, so several zips can share a directory (issue #12).
+	TemplateSuffix = ".template.yaml"
 )
+
+// TemplatePathFor is the default template path for a zip: beside it, named after it.
+func TemplatePathFor(zipPath string) string {
+	b := filepath.Base(zipPath)
+	if ext := filepath.Ext(b); strings.EqualFold(ext, ".zip") {
+		b = b[:len(b)-len(ext)]
+	}
+	return filepath.Join(filepath.Dir(zipPath), b+TemplateSuffix)
+}
 
 // Supported Lambda runtimes and architectures.
 var (
@@ -37,13 +48,18 @@ var (
 
 // Options say what to package (CONTRACTS §7).
 type Options struct {
-	Src, Out      string   // app directory; zip path (template.yaml is written beside it)
+	Src, Out      string   // app directory; zip path
+	Template      string   // SAM template path; "" = beside the zip, named after it (NAME.template.yaml)
 	Runtime, Arch string   // nodejs22.x|nodejs24.x, x86_64|arm64
 	Entry         string   // "" = from package.json (main, else `node X` in scripts.start)
 	RebuildNative bool     // npm rebuild native modules with the target Node before checking
 	Keep, Prune   []string // user overrides of the prune rules (globs)
 	Bootstrap     string   // prebuilt adapter binary; "" = go build ./lambda/bootstrap from the module root
-	Progress      io.Writer
+	// Smoke starts the packaged zip under the Runtime Interface Emulator and GETs its health
+	// path before anything is written (skipped, with a notice, for a foreign architecture).
+	// The CLI turns it on unless --no-smoke.
+	Smoke    bool
+	Progress io.Writer
 }
 
 // Report says what was written.
@@ -62,6 +78,8 @@ type Report struct {
 	Arch            string         `json:"arch"`
 	Entry           string         `json:"entry"`
 	NativeModules   []NativeModule `json:"native_modules"`
+	Trace           *TraceSummary  `json:"trace"`
+	Smoke           *SmokeResult   `json:"smoke"`
 	Warnings        []string       `json:"warnings"`
 }
 
@@ -78,6 +96,16 @@ type PruneSummary struct {
 	Bytes  int64       `json:"bytes"`
 	ByRule []RuleCount `json:"by_rule"`
 	Kept   int         `json:"kept_by_keep"` // files a --keep glob saved from a rule
+	// Files a built-in rule matched but the app loads (the tracer found them): kept.
+	KeptReachable      int        `json:"kept_reachable"`
+	KeptReachableFiles []KeptFile `json:"kept_reachable_files"`
+}
+
+// KeptFile is a file a rule would have removed, kept because the app loads it.
+type KeptFile struct {
+	Path string `json:"path"`
+	Rule string `json:"rule"`
+	By   string `json:"required_by"`
 }
 
 // RuleCount is what one prune rule removed.
@@ -136,6 +164,14 @@ func (o *Options) validate() error {
 	for _, g := range append(append([]string{}, o.Keep...), o.Prune...) {
 		if err := checkGlob(g); err != nil {
 			return err
+		}
+	}
+	if o.Template != "" {
+		if !strings.HasSuffix(strings.ToLower(o.Template), ".yaml") && !strings.HasSuffix(strings.ToLower(o.Template), ".yml") {
+			return fmt.Errorf("template %s does not end in .yaml or .yml: it is a SAM template; pass e.g. --template %s", o.Template, TemplatePathFor(o.Out))
+		}
+		if st, err := os.Stat(o.Template); err == nil && st.IsDir() {
+			return fmt.Errorf("template %s is a directory; pass a file name such as %s", o.Template, filepath.Join(o.Template, filepath.Base(TemplatePathFor(o.Out))))
 		}
 	}
 	if o.Bootstrap != "" {

@@ -59,8 +59,11 @@ func TestPruneRules(t *testing.T) {
 		"dist/index.js":                                           "",
 		"dist/index.js.map":                                       "source maps",
 		"src/index.ts":                                            "typescript sources",
-		"README.md":                                               "docs",
-		"test/app.test.js":                                        "tests",
+		"README.md":                                               "", // name rules never touch the app's own tree
+		"test/app.test.js":                                        "",
+		"dist/test/testHelper.js":                                 "",
+		"docs/api.html":                                           "",
+		"examples/x.js":                                           "",
 		"node_modules/.bin/koa":                                   "node_modules/.bin",
 		"node_modules/.package-lock.json":                         "package dotfiles",
 		"node_modules/koa/package.json":                           "",

@@ -19,25 +19,33 @@ func packageCommand() *cli.Command {
 		Usage: "build the Lambda zip for an app",
 		Subcommands: []*cli.Command{{
 			Name:      "transformer",
-			Usage:     "build the Lambda zip (and template.yaml) for the RudderStack transformer",
+			Usage:     "build the Lambda zip (and a SAM template) for the RudderStack transformer",
 			UsageText: "rudderctl package transformer --src DIR --out FILE [options]",
 			Description: `Packages a built transformer checkout (package.json, its built files, production
 node_modules) with the rudderctl adapter into a deterministic Lambda zip: same input, same
 bytes, same CodeSha256. Without node_modules, production dependencies are installed with the
 target runtime's Node (cached). Native modules (.node) are checked against the target's CPU,
 glibc 2.34 and Node ABI before anything is written. Docs, tests, source maps, TypeScript
-sources, dev tools and native build leftovers are pruned (--keep/--prune override).
-A SAM template.yaml is written beside the zip. Progress goes to stderr, the summary to stdout.
+sources, dev tools and native build leftovers are pruned (--keep/--prune override), but
+never a file the app loads: the entry's require/import graph is traced (dynamic requires
+conservatively) and such files are kept and reported; a --prune glob that would remove one
+is refused. Before anything is written the zip is started as Lambda will run it (Runtime
+Interface Emulator, the adapter, Node of the runtime) and its health path must answer 200
+(--no-smoke skips this; it is skipped for a foreign --arch). A SAM template named after the
+zip (transformer.zip -> transformer.template.yaml, or --template PATH) is written with it.
+Progress goes to stderr, the summary to stdout.
 
 Examples:
    rudderctl package transformer --src ./rudder-transformer --out build/transformer.zip
    rudderctl package transformer --src . --out t.zip --runtime nodejs24.x --arch arm64
    rudderctl package transformer --src . --out t.zip --rebuild-native
    rudderctl package transformer --src . --out t.zip --keep 'node_modules/typescript' --prune '*.png'
-   rudderctl package transformer --src . --out t.zip --bootstrap ./bootstrap --json`,
+   rudderctl package transformer --src . --out t.zip --bootstrap ./bootstrap --json
+   rudderctl package transformer --src . --out build/a.zip --template build/a-sam.yaml --no-smoke`,
 			Flags: []cli.Flag{
 				&cli.StringFlag{Name: "src", Usage: "app directory (holds package.json)"},
-				&cli.StringFlag{Name: "out", Usage: "zip to write (template.yaml goes beside it)"},
+				&cli.StringFlag{Name: "out", Usage: "zip to write (its SAM template goes beside it as NAME.template.yaml)"},
+				&cli.StringFlag{Name: "template", Usage: "SAM template `PATH` to write (default: beside the zip, named after it)"},
 				&cli.StringFlag{Name: "runtime", Value: "nodejs22.x", Usage: "Lambda runtime: " + strings.Join(packaging.Runtimes, ", ")},
 				&cli.StringFlag{Name: "arch", Value: "x86_64", Usage: "Lambda architecture: " + strings.Join(packaging.Architectures, ", ")},
 				&cli.StringFlag{Name: "entry", Usage: "app entry file, relative to --src (default: package.json main, else \"node X\" in scripts.start)"},
@@ -45,6 +53,7 @@ Examples:
 				&cli.StringSliceFlag{Name: "keep", Usage: "glob of files to keep whatever the prune rules say (repeatable)"},
 				&cli.StringSliceFlag{Name: "prune", Usage: "glob of extra files to leave out (repeatable)"},
 				&cli.StringFlag{Name: "bootstrap", Usage: "prebuilt adapter binary (default: go build ./lambda/bootstrap from the source checkout)"},
+				&cli.BoolFlag{Name: "no-smoke", Usage: "do not start the packaged app before writing it"},
 				&cli.BoolFlag{Name: "json", Usage: "print the report as JSON on stdout"},
 			},
 			Action: func(c *cli.Context) error {
@@ -52,7 +61,8 @@ Examples:
 					return fmt.Errorf("unexpected argument %q: options go as flags, see rudderctl package transformer --help", c.Args().First())
 				}
 				rep, err := packaging.Build(c.Context, packaging.Options{
-					Src: c.String("src"), Out: c.String("out"),
+					Src: c.String("src"), Out: c.String("out"), Template: c.String("template"),
+					Smoke:   !c.Bool("no-smoke"),
 					Runtime: c.String("runtime"), Arch: c.String("arch"),
 					Entry: c.String("entry"), RebuildNative: c.Bool("rebuild-native"),
 					Keep: c.StringSlice("keep"), Prune: c.StringSlice("prune"),
@@ -90,9 +100,22 @@ func printPackageReport(w io.Writer, r *packaging.Report) {
 	if r.Pruned.Kept > 0 {
 		fmt.Fprintf(w, " (%d kept by --keep)", r.Pruned.Kept)
 	}
+	if r.Pruned.KeptReachable > 0 {
+		fmt.Fprintf(w, " (%d kept because the app loads them, e.g. %s)", r.Pruned.KeptReachable, r.Pruned.KeptReachableFiles[0].Path)
+	}
 	fmt.Fprintln(w)
 	for _, rc := range r.Pruned.ByRule {
 		fmt.Fprintf(w, "  %-30s %6d files %10s\n", rc.Rule, rc.Files, mb(rc.Bytes))
+	}
+	if t := r.Trace; t != nil {
+		fmt.Fprintf(w, "traced     %d files reachable from %s (%d read, %d dynamic requires, %d unresolved) in %d ms\n", t.Reachable, t.Entry, t.Scanned, len(t.Dynamic), len(t.Unresolved), t.Millis)
+	}
+	switch s := r.Smoke; {
+	case s == nil:
+	case s.OK:
+		fmt.Fprintf(w, "smoke      ok: the health path answered %d in %d ms under the Lambda Runtime Interface Emulator\n", s.Status, s.Millis)
+	default:
+		fmt.Fprintf(w, "smoke      skipped: %s\n", s.Skipped)
 	}
 	if len(r.NativeModules) > 0 {
 		fmt.Fprintln(w, "native modules")

@@ -1,0 +1,3 @@
+'use strict';
+// A unit test the build left in dist/test: never required at run time.
+require('./helper');
