@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"context"
 	"debug/elf"
 	"os"
 	"os/exec"
@@ -192,5 +193,30 @@ func TestPinHeaderBindsOldVersion(t *testing.T) {
 	}
 	if _, probs, _, _ := CheckNative(pinned, "x.node", "x86_64", 127); len(probs) > 0 {
 		t.Fatalf("pinned module still refused: %v", probs)
+	}
+}
+
+// TestBuildRefusesTooNewLibstdcxx: a module compiled plainly here (GLIBCXX_3.4.30) stops
+// the build, naming the file, the symbol and --rebuild-native; nothing is written.
+func TestBuildRefusesTooNewLibstdcxx(t *testing.T) {
+	fx := needNativeFixtures(t)
+	mod := plainCondvarModule(t)
+	src := t.TempDir()
+	writeFile(t, src, "package.json", `{"name":"app","main":"index.js"}`, 0o644)
+	writeFile(t, src, "index.js", `require("tiny")`, 0o644)
+	writeFile(t, src, "node_modules/tiny/package.json", `{"name":"tiny","version":"1.0.0","main":"build/Release/tiny.node"}`, 0o644)
+	copyFile(t, mod, filepath.Join(src, "node_modules/tiny/build/Release/tiny.node"))
+	out := filepath.Join(t.TempDir(), "app.zip")
+	_, err := Build(context.Background(), Options{Src: src, Out: out, Bootstrap: filepath.Join(fx, "bootstrap")})
+	if err == nil {
+		t.Fatal("a module needing GLIBCXX_3.4.30 was packaged")
+	}
+	for _, want := range []string{"node_modules/tiny/build/Release/tiny.node", "GLIBCXX_3.4.30", condvarWait, "--rebuild-native"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %q:\n%v", want, err)
+		}
+	}
+	if _, serr := os.Stat(out); serr == nil {
+		t.Error("the zip was written despite the error")
 	}
 }
