@@ -137,20 +137,19 @@ type builtModule struct {
 	Needs []SymbolNeed
 }
 
-// tooNewModules lists the .node files node-gyp built for pkg that bind a too-new version.
+// tooNewModules lists the .node files of pkg (its build/ output or wherever its build
+// script puts them; not prebuilt candidates for other platforms, not nested packages)
+// that bind a too-new version.
 func tooNewModules(pkg gypPackage) ([]builtModule, error) {
 	var out []builtModule
-	err := filepath.WalkDir(filepath.Join(pkg.Dir, "build"), func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(pkg.Dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if os.IsNotExist(err) {
-				return filepath.SkipAll
-			}
 			return err
 		}
 		if d.IsDir() && d.Name() == "node_modules" {
 			return filepath.SkipDir
 		}
-		if d.IsDir() || !strings.HasSuffix(p, ".node") {
+		if d.IsDir() || !strings.HasSuffix(p, ".node") || isPrebuild(rel(pkg.Dir, p)) {
 			return nil
 		}
 		f, err := elf.Open(p)
@@ -206,7 +205,8 @@ func pinTooNewSymbols(ctx context.Context, dir string, pkgs []gypPackage, dist n
 		for _, p := range pins {
 			fmt.Fprintf(progress, "package:   %s %s -> %s\n", demangle(p.Name), p.From, p.To)
 		}
-		env := reproducibleEnv(npmEnv(dist, arch), dir, dist.Dir, hdr)
+		// Compile even if the package's script could fetch a prebuilt binary instead.
+		env := setEnv(reproducibleEnv(npmEnv(dist, arch), dir, dist.Dir, hdr), "npm_config_build_from_source", "true")
 		if err := runNpm(ctx, dir, env, progress, "rebuild", pkg.Name); err != nil {
 			return fmt.Errorf("rebuilding %s with pinned symbol versions: %w", pkg.Name, err)
 		}
