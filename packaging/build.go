@@ -360,7 +360,7 @@ func checkNatives(ctx context.Context, files []*entry, gyp map[string]bool, o Op
 	sort.Strings(rep.Warnings)
 	if len(problems) > 0 {
 		sort.Strings(problems)
-		fix := "pass --rebuild-native to rebuild them with Node for " + o.Runtime + " here"
+		fix := "pass --rebuild-native to rebuild them here with Node for " + o.Runtime + " (it also pins glibc/libstdc++ symbols to versions Amazon Linux 2023 has)"
 		if !sameArch(o.Arch) {
 			fix = "build node_modules on an " + o.Arch + " machine (Amazon Linux 2023), or use packages with prebuilt linux-" + o.Arch + " binaries"
 		}

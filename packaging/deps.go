@@ -79,11 +79,38 @@ func runNpm(ctx context.Context, dir string, env []string, progress io.Writer, a
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
+	stop := heartbeat(progress, "npm "+strings.Join(args, " "), start)
+	err := cmd.Run()
+	stop()
+	if err != nil {
 		return fmt.Errorf("npm %s in %s failed (%v):\n%s", strings.Join(args, " "), dir, err, tail(out.String(), 25))
 	}
 	fmt.Fprintf(progress, "package: npm %s done in %s\n", args[0], time.Since(start).Round(100*time.Millisecond))
 	return nil
+}
+
+// heartbeatEvery is how often a long npm step says it is still running.
+const heartbeatEvery = 30 * time.Second
+
+// heartbeat prints the elapsed time of a long step every heartbeatEvery until stopped:
+// compile times vary too much (seconds to minutes per package) to promise one.
+func heartbeat(progress io.Writer, what string, start time.Time) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(heartbeatEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(progress, "package: %s: still running, %s elapsed\n", what, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
 }
 
 func tail(s string, n int) string {
@@ -104,7 +131,8 @@ func installDeps(ctx context.Context, src, runtime, arch string, dist nodedist.D
 		return "", err
 	}
 	h := sha256.New()
-	fmt.Fprintf(h, "rudderctl-deps v1\n%s\n%s\n", runtime, arch)
+	// v2: native modules built reproducibly and pinned to symbol versions AL2023 has.
+	fmt.Fprintf(h, "rudderctl-deps v2\n%s\n%s\n", runtime, arch)
 	hasLock := false
 	for _, n := range npmFiles {
 		b, err := os.ReadFile(filepath.Join(src, n))
@@ -164,8 +192,7 @@ func installDeps(ctx context.Context, src, runtime, arch string, dist nodedist.D
 		return "", fmt.Errorf("installing production dependencies: %w\ncheck the lockfile and the registry, or run npm ci --omit=dev in %s yourself", err, src)
 	}
 	if sameArch(arch) {
-		fmt.Fprintf(progress, "package: building native modules for Node %s (prebuilt binaries where a package ships them, else node-gyp: about a minute for isolated-vm on 2 cores)\n", dist.Version)
-		if err := runNpm(ctx, dir, env, progress, "rebuild"); err != nil {
+		if err := buildNativeModules(ctx, dir, dist, arch, progress); err != nil {
 			return "", fmt.Errorf("building native modules: %w\ninstall a C++ toolchain (g++, make, python3), or build node_modules on Amazon Linux 2023", err)
 		}
 	} else {
@@ -203,8 +230,8 @@ func rebuildNative(ctx context.Context, src, nodeModules, stage, arch string, di
 	if out, err := cp.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("copying node_modules for the rebuild: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	fmt.Fprintf(progress, "package: --rebuild-native: npm rebuild with Node %s (headers %s)\n", dist.Version, dist.Dir)
-	if err := runNpm(ctx, stage, npmEnv(dist, arch), progress, "rebuild"); err != nil {
+	fmt.Fprintf(progress, "package: --rebuild-native: with Node %s (headers %s)\n", dist.Version, dist.Dir)
+	if err := buildNativeModules(ctx, stage, dist, arch, progress); err != nil {
 		return "", fmt.Errorf("--rebuild-native: %w\ninstall a C++ toolchain (g++, make, python3), or build node_modules on Amazon Linux 2023", err)
 	}
 	return filepath.Join(stage, "node_modules"), nil

@@ -216,17 +216,17 @@ func TestIntegrationInstallsDependencies(t *testing.T) {
 
 // TestRebuildNative compiles a real node-gyp addon: a copy built for the wrong ABI fails
 // the check (naming the file); --rebuild-native rebuilds it with Node 22's headers in a
-// staging copy (the app's own node_modules stays as it was) and the unpacked zip runs it.
+// staging copy (the app's own node_modules stays as it was). The addon waits on a
+// std::condition_variable, which GCC 12 binds to GLIBCXX_3.4.30: the rebuild pins it to
+// GLIBCXX_3.4.11, the unpacked zip runs it with Node 22, and a second run gives the same
+// bytes (the addon is built with -g, so build paths would otherwise change its build id).
 func TestRebuildNative(t *testing.T) {
 	if testing.Short() {
 		t.Skip("compiles an addon with node-gyp; skipped with -short")
 	}
 	fx := needNativeFixtures(t)
-	for _, tool := range []string{"npm", "make", "g++", "python3"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not on PATH: node-gyp cannot build here", tool)
-		}
-	}
+	needTools(t, "npm", "make", "g++", "python3", "objdump")
+	plainCondvarModule(t) // the premise: this g++ binds the wait to GLIBCXX_3.4.30
 	if os.Getenv("RUDDERCTL_CACHE") == "" {
 		t.Setenv("RUDDERCTL_CACHE", filepath.Join(os.TempDir(), "rudderctl-test-cache"))
 	}
@@ -235,11 +235,21 @@ func TestRebuildNative(t *testing.T) {
 	writeFile(t, src, "index.js", `process.stdout.write(require("tiny").hello())`, 0o644)
 	writeFile(t, src, "node_modules/tiny/package.json", `{"name":"tiny","version":"1.0.0","main":"index.js","gypfile":true}`, 0o644)
 	writeFile(t, src, "node_modules/tiny/index.js", `module.exports = require("./build/Release/tiny.node");`, 0o644)
-	writeFile(t, src, "node_modules/tiny/binding.gyp", `{"targets":[{"target_name":"tiny","sources":["tiny.cc"]}]}`, 0o644)
+	writeFile(t, src, "node_modules/tiny/binding.gyp", `{"targets":[{"target_name":"tiny","sources":["tiny.cc"],"cflags":["-g"]}]}`, 0o644)
 	writeFile(t, src, "node_modules/tiny/tiny.cc", `#include <node.h>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 namespace tiny {
+// Hello really waits on a condition variable another thread signals, then says hi.
 void Hello(const v8::FunctionCallbackInfo<v8::Value>& args) {
-  args.GetReturnValue().Set(v8::String::NewFromUtf8(args.GetIsolate(), "hi").ToLocalChecked());
+  std::mutex m;
+  std::condition_variable cv;
+  bool ready = false;
+  std::thread t([&] { std::lock_guard<std::mutex> g(m); ready = true; cv.notify_one(); });
+  { std::unique_lock<std::mutex> l(m); cv.wait(l, [&] { return ready; }); }
+  t.join();
+  args.GetReturnValue().Set(v8::String::NewFromUtf8(args.GetIsolate(), ready ? "hi" : "no").ToLocalChecked());
 }
 void Init(v8::Local<v8::Object> exports) { NODE_SET_METHOD(exports, "hello", Hello); }
 NODE_MODULE(NODE_GYP_MODULE_NAME, Init)
@@ -277,5 +287,27 @@ NODE_MODULE(NODE_GYP_MODULE_NAME, Init)
 	cmd.Dir = task
 	if out, err := cmd.CombinedOutput(); err != nil || string(out) != "hi" {
 		t.Fatalf("rebuilt addon from the zip: %v %q", err, out)
+	}
+	// The first build bound the wait to GLIBCXX_3.4.30; the packaged one binds 3.4.11.
+	if !strings.Contains(progress.String(), condvarWait+"] GLIBCXX_3.4.30 -> GLIBCXX_3.4.11") {
+		t.Errorf("no pin of the condition_variable wait in the progress:\n%s", progress.String())
+	}
+	packaged := filepath.Join(task, "node_modules/tiny/build/Release/tiny.node")
+	if v := objdumpVersion(t, packaged, condvarWait); v != "GLIBCXX_3.4.11" {
+		t.Errorf("objdump: the packaged tiny.node binds the wait to %q", v)
+	}
+	if _, probs, _, err := CheckNative(packaged, "tiny.node", "x86_64", 127); err != nil || len(probs) > 0 {
+		t.Errorf("the packaged tiny.node fails the Amazon Linux 2023 check: %v %v", probs, err)
+	}
+	// A second rebuild (another staging directory) gives the same bytes.
+	o.Out = filepath.Join(t.TempDir(), "rb2.zip")
+	rep2, err := Build(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(rep.Zip)
+	b, _ := os.ReadFile(rep2.Zip)
+	if rep2.SHA256 != rep.SHA256 || !bytes.Equal(a, b) {
+		t.Fatalf("two --rebuild-native runs gave different zips: %s vs %s", rep.SHA256, rep2.SHA256)
 	}
 }

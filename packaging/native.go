@@ -37,6 +37,9 @@ type ELFInfo struct {
 	GLIBCXX string
 	CXXABI  string
 	Musl    bool // linked against musl libc
+	// TooNew are the imports bound to a GLIBC/GLIBCXX/CXXABI version newer than
+	// Amazon Linux 2023 has.
+	TooNew []SymbolNeed
 }
 
 // InspectELF reads a .node file.
@@ -84,6 +87,9 @@ func InspectELF(p string) (ELFInfo, error) {
 				in.CXXABI = v
 			}
 		}
+	}
+	if in.TooNew, err = tooNewImports(f); err != nil {
+		return in, err
 	}
 	return in, nil
 }
@@ -155,18 +161,28 @@ func CheckNative(p, rel, arch string, abi int) (info ELFInfo, problems []string,
 	if info.Musl {
 		problems = append(problems, "it is linked against musl libc (Alpine), Lambda has glibc")
 	}
-	if info.GLIBC != "" && versionLess(MaxGLIBC, info.GLIBC) {
-		problems = append(problems, fmt.Sprintf("it needs GLIBC_%s, Amazon Linux 2023 has glibc %s", info.GLIBC, MaxGLIBC))
-	}
 	switch {
 	case info.ABI != 0 && info.ABI != abi:
 		problems = append(problems, fmt.Sprintf("it is built for Node ABI %d (%s), the runtime needs ABI %d (%s)", info.ABI, nodeForABI(info.ABI), abi, nodeForABI(abi)))
 	}
-	if info.GLIBCXX != "" && versionLess(MaxGLIBCXX, info.GLIBCXX) || info.CXXABI != "" && versionLess(MaxCXXABI, info.CXXABI) {
-		warnings = append(warnings, fmt.Sprintf("%s needs libstdc++ GLIBCXX_%s/CXXABI_%s but Amazon Linux 2023 provides GLIBCXX_%s/CXXABI_%s: it loads here and with local runs, but on AWS Lambda it will fail with \"version `GLIBCXX_...' not found\"; build node_modules on Amazon Linux 2023 (GCC 11) for a real deploy",
-			rel, orDash(info.GLIBCXX), orDash(info.CXXABI), MaxGLIBCXX, MaxCXXABI))
-	}
+	problems = append(problems, libraryProblems(info)...)
 	return info, problems, warnings, nil
+}
+
+// libraryProblems names, per library, the newest symbol version the module needs beyond
+// Amazon Linux 2023's glibc 2.34 / libstdc++ (GCC 11) and the symbols that need it.
+func libraryProblems(info ELFInfo) []string {
+	if len(info.TooNew) > 0 {
+		return describeNeeds(info.TooNew)
+	}
+	// A version need with no symbol bound to it still makes the loader refuse the file.
+	var out []string
+	for _, c := range []struct{ have, prefix, max string }{{info.GLIBC, "GLIBC_", MaxGLIBC}, {info.GLIBCXX, "GLIBCXX_", MaxGLIBCXX}, {info.CXXABI, "CXXABI_", MaxCXXABI}} {
+		if c.have != "" && versionLess(c.max, c.have) {
+			out = append(out, fmt.Sprintf("it needs %s%s, Amazon Linux 2023 has up to %s%s", c.prefix, c.have, c.prefix, c.max))
+		}
+	}
+	return out
 }
 
 func orDash(s string) string {

@@ -49,7 +49,7 @@ Examples:
 				&cli.StringFlag{Name: "runtime", Value: "nodejs22.x", Usage: "Lambda runtime: " + strings.Join(packaging.Runtimes, ", ")},
 				&cli.StringFlag{Name: "arch", Value: "x86_64", Usage: "Lambda architecture: " + strings.Join(packaging.Architectures, ", ")},
 				&cli.StringFlag{Name: "entry", Usage: "app entry file, relative to --src (default: package.json main, else \"node X\" in scripts.start)"},
-				&cli.BoolFlag{Name: "rebuild-native", Usage: "npm rebuild native modules with the target Node (in a copy) before checking them"},
+				&cli.BoolFlag{Name: "rebuild-native", Usage: "rebuild native modules (in a copy) with the target Node, reproducibly, with glibc/libstdc++ symbols pinned to versions Amazon Linux 2023 has, before checking them"},
 				&cli.StringSliceFlag{Name: "keep", Usage: "glob of files to keep whatever the prune rules say (repeatable)"},
 				&cli.StringSliceFlag{Name: "prune", Usage: "glob of extra files to leave out (repeatable)"},
 				&cli.StringFlag{Name: "bootstrap", Usage: "prebuilt adapter binary (default: go build ./lambda/bootstrap from the source checkout)"},

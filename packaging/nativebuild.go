@@ -1,0 +1,256 @@
+package packaging
+
+import (
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/rudderctl/rudderctl/internal/nodedist"
+)
+
+// sourceDateEpoch is what __DATE__/__TIME__ expand to in a native build (1980-01-01, the
+// timestamp of every zip entry).
+const sourceDateEpoch = "315532800"
+
+// pinDirName holds the generated .symver headers inside the build directory.
+const pinDirName = ".rudderctl-pins"
+
+// buildNativeModules runs `npm rebuild` in dir (which holds node_modules) with the target
+// Node, reproducibly, then makes every module it compiled loadable on Amazon Linux 2023:
+// a module bound to a too-new glibc/libstdc++ symbol version is rebuilt once more with a
+// force-included header pinning each such symbol to an older version the runtime has.
+func buildNativeModules(ctx context.Context, dir string, dist nodedist.Dist, arch string, progress io.Writer) error {
+	nm := filepath.Join(dir, "node_modules")
+	gyp, err := gypPackages(nm)
+	if err != nil {
+		return err
+	}
+	what := "no package has a binding.gyp"
+	if len(gyp) > 0 {
+		what = "node-gyp for " + strings.Join(gypNames(gyp), ", ")
+	}
+	fmt.Fprintf(progress, "package: building native modules for Node %s (prebuilt binaries where a package ships them; %s)\n", dist.Version, what)
+	env := reproducibleEnv(npmEnv(dist, arch), dir, dist.Dir, "")
+	if err := runNpm(ctx, dir, env, progress, "rebuild"); err != nil {
+		return err
+	}
+	return pinTooNewSymbols(ctx, dir, gyp, dist, arch, progress)
+}
+
+// gypPackage is a package in node_modules that compiles with node-gyp.
+type gypPackage struct {
+	Dir  string // absolute
+	Name string // from its package.json
+}
+
+// gypPackages lists the packages under nm that have a binding.gyp.
+func gypPackages(nm string) ([]gypPackage, error) {
+	var out []gypPackage
+	err := filepath.WalkDir(nm, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) && p == nm {
+				return filepath.SkipAll
+			}
+			return err
+		}
+		if d.IsDir() && d.Name() == "build" && p != nm {
+			return filepath.SkipDir // node-gyp output (and copies of binding.gyp in it)
+		}
+		if d.IsDir() || d.Name() != "binding.gyp" {
+			return nil
+		}
+		pkg := filepath.Dir(p)
+		if name := packageName(pkg); name != "" {
+			out = append(out, gypPackage{Dir: pkg, Name: name})
+		}
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
+	return out, err
+}
+
+func gypNames(pkgs []gypPackage) []string {
+	var names []string
+	for _, p := range pkgs {
+		if !contains(names, p.Name) {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+func packageName(dir string) string {
+	b, err := os.ReadFile(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return ""
+	}
+	var p struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(b, &p)
+	return p.Name
+}
+
+// reproducibleEnv adds the compiler and linker flags that make two builds of the same
+// sources byte-identical wherever they run: no build id, no build-directory or header
+// paths (debug info, __FILE__), fixed __DATE__/__TIME__. pinHeader, if set, is
+// force-included into every C and C++ compile (node-gyp's Makefiles append the
+// environment's CFLAGS/CXXFLAGS/LDFLAGS to their own).
+func reproducibleEnv(env []string, dir, nodeDir, pinHeader string) []string {
+	flags := []string{"-ffile-prefix-map=" + dir + "=."}
+	if nodeDir != "" {
+		flags = append(flags, "-ffile-prefix-map="+nodeDir+"=/node")
+	}
+	if pinHeader != "" {
+		flags = append(flags, "-include", pinHeader)
+	}
+	for _, k := range []string{"CFLAGS", "CXXFLAGS"} {
+		env = setEnv(env, k, strings.TrimSpace(getEnv(env, k)+" "+strings.Join(flags, " ")))
+	}
+	env = setEnv(env, "LDFLAGS", strings.TrimSpace(getEnv(env, "LDFLAGS")+" -Wl,--build-id=none"))
+	if getEnv(env, "SOURCE_DATE_EPOCH") == "" {
+		env = setEnv(env, "SOURCE_DATE_EPOCH", sourceDateEpoch)
+	}
+	return env
+}
+
+func getEnv(env []string, k string) string {
+	v := ""
+	for _, e := range env {
+		if s, ok := strings.CutPrefix(e, k+"="); ok {
+			v = s
+		}
+	}
+	return v
+}
+
+// builtModule is a compiled .node file of a gyp package and what it needs that is too new.
+type builtModule struct {
+	Path  string
+	Needs []SymbolNeed
+}
+
+// tooNewModules lists the .node files of pkg (its build/ output or wherever its build
+// script puts them; not prebuilt candidates for other platforms, not nested packages)
+// that bind a too-new version.
+func tooNewModules(pkg gypPackage) ([]builtModule, error) {
+	var out []builtModule
+	err := filepath.WalkDir(pkg.Dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "node_modules" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".node") || isPrebuild(rel(pkg.Dir, p)) {
+			return nil
+		}
+		f, err := elf.Open(p)
+		if err != nil {
+			return nil // not ELF: the native check reports it
+		}
+		defer f.Close()
+		needs, err := tooNewImports(f)
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", p, err)
+		}
+		if len(needs) > 0 {
+			out = append(out, builtModule{Path: p, Needs: needs})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// pinTooNewSymbols rebuilds, once, each gyp package whose fresh build binds a symbol
+// version newer than Amazon Linux 2023 has, with those symbols pinned to older versions,
+// and checks the result really binds only versions the runtime has.
+func pinTooNewSymbols(ctx context.Context, dir string, pkgs []gypPackage, dist nodedist.Dist, arch string, progress io.Writer) error {
+	rebuilt := map[string]bool{}
+	for _, pkg := range pkgs {
+		mods, err := tooNewModules(pkg)
+		if err != nil || len(mods) == 0 {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if rebuilt[pkg.Name] {
+			continue // `npm rebuild NAME` rebuilt every copy of it
+		}
+		var needs []SymbolNeed
+		for _, m := range mods {
+			needs = append(needs, m.Needs...)
+		}
+		pins, unpinnable, err := planPins(needs)
+		if err != nil {
+			return err
+		}
+		if len(unpinnable) > 0 {
+			return fmt.Errorf("%s cannot be made to load on Amazon Linux 2023: no older version of these symbols exists in this machine's libraries: %s\nthe module uses functions added after glibc %s / GCC 11; build node_modules on Amazon Linux 2023 (e.g. in the public.ecr.aws/lambda/nodejs image), or use a version of %s with prebuilt binaries",
+				rel(dir, pkg.Dir), strings.Join(describeSymbols(unpinnable), ", "), MaxGLIBC, pkg.Name)
+		}
+		hdr, err := writePinHeader(dir, pkg.Name, pins)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "package: %s binds %d symbol(s) newer than Amazon Linux 2023 has; rebuilding it with them pinned (%s):\n", pkg.Name, len(pins), rel(dir, hdr))
+		for _, p := range pins {
+			fmt.Fprintf(progress, "package:   %s %s -> %s\n", demangle(p.Name), p.From, p.To)
+		}
+		// Compile even if the package's script could fetch a prebuilt binary instead.
+		env := setEnv(reproducibleEnv(npmEnv(dist, arch), dir, dist.Dir, hdr), "npm_config_build_from_source", "true")
+		if err := runNpm(ctx, dir, env, progress, "rebuild", pkg.Name); err != nil {
+			return fmt.Errorf("rebuilding %s with pinned symbol versions: %w", pkg.Name, err)
+		}
+		rebuilt[pkg.Name] = true
+		for _, other := range pkgs {
+			if other.Name != pkg.Name {
+				continue
+			}
+			left, err := tooNewModules(other)
+			if err != nil {
+				return err
+			}
+			if len(left) > 0 {
+				m := left[0]
+				return fmt.Errorf("%s still needs %s after rebuilding with the symbols pinned (link-time optimisation or a static libstdc++ can defeat .symver): build node_modules on Amazon Linux 2023 instead", rel(dir, m.Path), strings.Join(describeSymbols(m.Needs), ", "))
+			}
+		}
+	}
+	return nil
+}
+
+func describeSymbols(needs []SymbolNeed) []string {
+	var out []string
+	for _, n := range needs {
+		out = append(out, fmt.Sprintf("%s@%s (%s)", demangle(n.Name), n.Version, orDash(n.Library)))
+	}
+	return out
+}
+
+// writePinHeader writes the .symver header for one package inside the build directory,
+// under a name that does not depend on where that directory is.
+func writePinHeader(dir, pkgName string, pins []Pin) (string, error) {
+	d := filepath.Join(dir, pinDirName)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", err
+	}
+	name := strings.NewReplacer("/", "+", "@", "").Replace(pkgName) + ".h"
+	p := filepath.Join(d, name)
+	return p, os.WriteFile(p, pinHeader(pins), 0o644)
+}
+
+func rel(base, p string) string {
+	if r, err := filepath.Rel(base, p); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return p
+}
