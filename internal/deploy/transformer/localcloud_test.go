@@ -6,6 +6,7 @@ package transformer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand"
@@ -279,11 +280,32 @@ func TestLocalCloudDeploy(t *testing.T) {
 		t.Fatalf("status %+v %v", s, err)
 	}
 	var logs bytes.Buffer
-	if err := Logs(context.Background(), cl, stack, time.Now().Add(-time.Hour), false, &logs); err != nil {
+	if err := Logs(context.Background(), cl, stack, time.Now().Add(-time.Hour), false, false, &logs); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "fakefn: invoked") {
 		t.Errorf("logs lack the function's output:\n%s", logs.String())
+	}
+	// --json: one object per line, every line an event with its three fields.
+	var jl bytes.Buffer
+	if err := Logs(context.Background(), cl, stack, time.Now().Add(-time.Hour), false, true, &jl); err != nil {
+		t.Fatal(err)
+	}
+	invoked := 0
+	for _, line := range strings.Split(strings.TrimSpace(jl.String()), "\n") {
+		var ev LogEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Stream == "" || ev.Message == "" {
+			t.Fatalf("logs --json line %q: %v", line, err)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, ev.Timestamp); err != nil {
+			t.Fatalf("logs --json timestamp %q: %v", ev.Timestamp, err)
+		}
+		if strings.Contains(ev.Message, "fakefn: invoked") {
+			invoked++
+		}
+	}
+	if invoked == 0 {
+		t.Errorf("logs --json lacks the function's output:\n%s", jl.String())
 	}
 
 	// Destroy leaves nothing tagged; twice is fine.

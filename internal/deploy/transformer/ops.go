@@ -2,6 +2,7 @@ package transformer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -186,9 +187,18 @@ func Rollback(ctx context.Context, c *awsapi.Clients, stack string) (from, to st
 	return o.Alias.Version, prev, nil
 }
 
-// Logs prints the function's log events since the given time; follow keeps polling until
-// ctx is done.
-func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time, follow bool, out io.Writer) error {
+// LogEvent is one log line as `logs --json` prints it (one JSON object per line).
+type LogEvent struct {
+	Timestamp string `json:"timestamp"` // RFC 3339, UTC, with the milliseconds CloudWatch keeps
+	Stream    string `json:"stream"`
+	Message   string `json:"message"`
+}
+
+// Logs prints the function's log events since the given time, as text lines or (jsonLines)
+// one JSON object per event; follow keeps polling until ctx is done.
+func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time, follow, jsonLines bool, out io.Writer) error {
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
 	n := NamesFor(stack)
 	start := since.UnixMilli()
 	seen := map[string]bool{}
@@ -216,7 +226,13 @@ func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time,
 				seen[id] = true
 				ts := time.UnixMilli(aws.ToInt64(e.Timestamp)).UTC().Format(time.RFC3339Nano)
 				msg := strings.TrimRight(aws.ToString(e.Message), "\n")
-				fmt.Fprintf(out, "%s %s %s\n", ts, aws.ToString(e.LogStreamName), msg)
+				if jsonLines {
+					if err := enc.Encode(LogEvent{Timestamp: ts, Stream: aws.ToString(e.LogStreamName), Message: msg}); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(out, "%s %s %s\n", ts, aws.ToString(e.LogStreamName), msg)
+				}
 				if t := aws.ToInt64(e.Timestamp); t > last {
 					last = t
 				}
