@@ -68,6 +68,8 @@ type Lambda interface {
 	AddPermission(ctx context.Context, in *lambda.AddPermissionInput, o ...func(*lambda.Options)) (*lambda.AddPermissionOutput, error)
 	RemovePermission(ctx context.Context, in *lambda.RemovePermissionInput, o ...func(*lambda.Options)) (*lambda.RemovePermissionOutput, error)
 	DeleteFunction(ctx context.Context, in *lambda.DeleteFunctionInput, o ...func(*lambda.Options)) (*lambda.DeleteFunctionOutput, error)
+	// Invoke is the deploy's health check of a new version before alias live moves to it.
+	Invoke(ctx context.Context, in *lambda.InvokeInput, o ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
 }
 
 // APIGateway is the part of API Gateway v2 (HTTP APIs) rudderctl uses.

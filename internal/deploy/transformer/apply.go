@@ -84,6 +84,20 @@ func Apply(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, chan
 	a.settled = o.Func == nil || (o.Func.State == "Active" && o.Func.LastUpdate != "InProgress")
 	for _, ch := range changes {
 		fmt.Fprintln(progress, ch.String())
+		// No version becomes live without answering its health check first.
+		if ch.Action == CreateAlias || ch.Action == UpdateAlias {
+			live := ""
+			if o.Alias != nil {
+				live = o.Alias.Version
+			}
+			if err := a.smoke(ctx, live); err != nil {
+				var se *SmokeError
+				if errors.As(err, &se) {
+					return a.l, se
+				}
+				return a.l, errors.New(redact(err.Error(), d.Secret))
+			}
+		}
 		if err := a.apply(ctx, ch); err != nil {
 			return a.l, errors.New(redact(err.Error(), d.Secret))
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -122,6 +123,9 @@ func desired(in Input, zi *ZipInfo, o *Observed) (*Desired, error) {
 	}
 	if zi != nil {
 		d.Zip, d.ZipBytes, d.CodeSha256 = zi.Path, zi.Bytes, zi.CodeSha256
+		if zi.Manifest != nil {
+			d.HealthPath = zi.Manifest.HealthPath
+		}
 	}
 	d.Bucket = BucketName(in.Stack, o.Account, in.Region)
 	return d, nil
@@ -170,6 +174,10 @@ func Deploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo, dryRu
 	}
 	if !dryRun && len(changes) > 0 {
 		l, err = Apply(ctx, c, o, d, changes, progress)
+		var smokeErr *SmokeError
+		if errors.As(err, &smokeErr) {
+			return nil, err
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%w\n(the deploy stopped part-way; run it again to finish: every step is found again and none is repeated)", err)
 		}

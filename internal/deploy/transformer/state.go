@@ -168,6 +168,9 @@ type Desired struct {
 	Bucket       string
 	LogRetention int32
 	Secret       string
+	// HealthPath is what the new version must answer 2xx to (under the secret prefix)
+	// before alias live moves to it: the zip manifest's health_path.
+	HealthPath string
 }
 
 // ViaS3 reports whether the code is too large for a direct upload and goes through S3.
