@@ -106,9 +106,10 @@ type Role struct {
 }
 
 type LogGroup struct {
-	ARN       string
-	Retention int32 // 0 = never expire
-	Tagged    bool
+	ARN        string
+	Retention  int32 // 0 = never expire
+	Tagged     bool
+	OtherStack string
 }
 
 type Function struct {
