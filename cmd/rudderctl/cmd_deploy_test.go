@@ -92,7 +92,7 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 
 	base := []string{"--region", "us-east-1", "--stack", "cli"}
 	out, _, err := runCLI(t, append([]string{"plan", "transformer", "--lambda", "--zip", zipPath}, base...)...)
-	if err != nil || !strings.Contains(out, "13 changes") {
+	if err != nil || !strings.Contains(out, "14 changes") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
 	if st := cloud.Stats(); st.MutatingCalls != 0 {
@@ -106,7 +106,7 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 		Endpoint, Function, Version, Alias string
 		Changes                            int
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Changes != 13 || res.Version != "1" || res.Alias != "live" || res.Endpoint == "" {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Changes != 14 || res.Version != "1" || res.Alias != "live" || res.Endpoint == "" {
 		t.Fatalf("deploy --json: %v\n%s", err, out)
 	}
 	out2, errOut2, err := runCLI(t, append([]string{"deploy", "transformer", "--lambda", "--zip", zipPath}, base...)...)
