@@ -30,7 +30,9 @@ func TestS3ConditionalWrites(t *testing.T) {
 		return cl.s3.PutObject(ctx, in)
 	}
 	noneMatch := func(in *s3.PutObjectInput) { in.IfNoneMatch = aws.String("*") }
-	ifMatch := func(etag string) func(*s3.PutObjectInput) { return func(in *s3.PutObjectInput) { in.IfMatch = aws.String(etag) } }
+	ifMatch := func(etag string) func(*s3.PutObjectInput) {
+		return func(in *s3.PutObjectInput) { in.IfMatch = aws.String(etag) }
+	}
 
 	first, err := put("lock", "one", noneMatch)
 	must(t, err)
