@@ -103,6 +103,7 @@ func transformerFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "rebuild-native", Usage: "with --src: npm rebuild native modules with the target Node before packaging (default: transformer.package.rebuild_native)"},
 		&cli.StringSliceFlag{Name: "keep", Usage: "with --src: glob kept whatever the prune rules say, repeatable (added to transformer.package.keep)"},
 		&cli.StringSliceFlag{Name: "prune", Usage: "with --src: glob of extra files to leave out, repeatable (added to transformer.package.prune)"},
+		&cli.StringFlag{Name: "bootstrap", Usage: "with --src: prebuilt adapter binary (default: go build ./lambda/bootstrap from the source checkout)"},
 		jsonFlag(),
 	}
 	return append(fl, stackFlags()...)
@@ -114,6 +115,7 @@ type codeSource struct {
 	Src, Zip      string
 	RebuildNative bool
 	Keep, Prune   []string
+	Bootstrap     string
 }
 
 // resolveInput validates everything a deploy needs before any AWS call (and before
@@ -232,10 +234,10 @@ func pickInt(c *cli.Context, flag string, conf *int64, def int64) int64 {
 // only mean something when the deploy packages a src: with a zip they are refused rather
 // than silently ignored.
 func packageOptions(c *cli.Context, p config.Package, src *codeSource) error {
-	flagged := c.IsSet("rebuild-native") || c.IsSet("keep") || c.IsSet("prune")
+	flagged := c.IsSet("rebuild-native") || c.IsSet("keep") || c.IsSet("prune") || c.IsSet("bootstrap")
 	if src.Src == "" {
 		if flagged {
-			return fmt.Errorf("--rebuild-native/--keep/--prune refused: they change how --src is packaged, and this deploy takes a built zip (%s); rebuild the zip with `rudderctl package transformer` and those flags, or deploy with --src", src.Zip)
+			return fmt.Errorf("--rebuild-native/--keep/--prune/--bootstrap refused: they change how --src is packaged, and this deploy takes a built zip (%s); rebuild the zip with `rudderctl package transformer` and those flags, or deploy with --src", src.Zip)
 		}
 		return nil
 	}
@@ -245,6 +247,7 @@ func packageOptions(c *cli.Context, p config.Package, src *codeSource) error {
 	}
 	src.Keep = append(append([]string{}, p.Keep...), c.StringSlice("keep")...)
 	src.Prune = append(append([]string{}, p.Prune...), c.StringSlice("prune")...)
+	src.Bootstrap = c.String("bootstrap")
 	return nil
 }
 
@@ -262,7 +265,7 @@ func prepareCode(ctx context.Context, in *transformer.Input, src codeSource, pro
 		zipPath = filepath.Join(dir, "transformer.zip")
 		fmt.Fprintf(progress, "packaging %s for %s/%s...\n", src.Src, in.Runtime, in.Arch)
 		opts := packaging.Options{Src: src.Src, Out: zipPath, Runtime: in.Runtime, Arch: in.Arch, Progress: progress,
-			RebuildNative: src.RebuildNative, Keep: src.Keep, Prune: src.Prune}
+			RebuildNative: src.RebuildNative, Keep: src.Keep, Prune: src.Prune, Bootstrap: src.Bootstrap}
 		if _, err := packaging.Build(ctx, opts); err != nil {
 			return nil, cleanup, fmt.Errorf("package %s: %w", src.Src, err)
 		}

@@ -111,7 +111,7 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 		{[]string{"destroy", "--yes", "--region", "us-east-1", "--config", emptyStackCfg}, "`stack:` in " + emptyStackCfg + " is empty"},
 		{[]string{"status", "--region", "us-east-1", "--config", emptyStackCfg}, "stack name refused"},
 		// Packaging options only mean something with --src.
-		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--rebuild-native"}, "--rebuild-native/--keep/--prune refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--rebuild-native"}, "--rebuild-native/--keep/--prune/--bootstrap refused"},
 		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--env", "TZ=UTC"}, "reserved by Lambda"},
 	}
 	for _, b := range bad {

@@ -258,3 +258,17 @@ func TestReservedEnvTable(t *testing.T) {
 		t.Error("a one-character key was accepted (Lambda wants at least two)")
 	}
 }
+
+// TestExampleConfig: examples/rudderctl.yaml parses and validates (it is documentation).
+func TestExampleConfig(t *testing.T) {
+	f, err := Load("../../examples/rudderctl.yaml", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := f.Transformer
+	for _, err := range []error{ValidateMemory(*tc.Memory), ValidateTimeout(*tc.Timeout), ValidateRetention(*tc.LogRetentionDays), ValidateEnv(tc.Environment)} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
