@@ -24,7 +24,7 @@ import (
 // stackFlags are on every deploy-side command.
 func stackFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "stack", Usage: "stack name (default: stack in the config, else \"default\")"},
+		&cli.StringFlag{Name: "stack", Usage: "stack name (default: $RUDDERCTL_STACK, else stack in the config, else \"default\"; never empty)"},
 		&cli.StringFlag{Name: "config", Usage: "config file (default: ./rudderctl.yaml when present)"},
 		&cli.StringFlag{Name: "region", Usage: "AWS region (default: config, AWS_REGION, AWS_DEFAULT_REGION)"},
 	}
@@ -47,10 +47,11 @@ func resolveTarget(c *cli.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &target{File: f, Stack: config.Stack(c.String("stack"), f), Region: config.Region(c.String("region"), f)}
-	if err := config.ValidateStack(t.Stack); err != nil {
+	stack, err := config.Stack(c.String("stack"), c.IsSet("stack"), f)
+	if err != nil {
 		return nil, err
 	}
+	t := &target{File: f, Stack: stack, Region: config.Region(c.String("region"), f)}
 	if err := config.ValidateRegion(t.Region); err != nil {
 		return nil, err
 	}
@@ -95,18 +96,26 @@ func transformerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "zip", Usage: "zip built by 'rudderctl package transformer' (overrides transformer.zip / src)"},
 		&cli.StringFlag{Name: "runtime", Usage: "Lambda runtime: nodejs22.x | nodejs24.x (default: config, the zip's manifest, nodejs22.x)"},
 		&cli.StringFlag{Name: "arch", Usage: "architecture: x86_64 | arm64 (default: config, the zip's manifest, x86_64)"},
-		&cli.IntFlag{Name: "memory", Usage: "memory in MB, 128..10240", DefaultText: "config, else 1024"},
-		&cli.IntFlag{Name: "timeout", Usage: "timeout in seconds, 1..30", DefaultText: "config, else 30"},
-		&cli.IntFlag{Name: "log-retention-days", Usage: "CloudWatch Logs retention in days", DefaultText: "config, else 14"},
+		&cli.Int64Flag{Name: "memory", Usage: "memory in MB, 128..10240", DefaultText: "config, else 1024"},
+		&cli.Int64Flag{Name: "timeout", Usage: "timeout in seconds, 1..30", DefaultText: "config, else 30"},
+		&cli.Int64Flag{Name: "log-retention-days", Usage: "CloudWatch Logs retention in days", DefaultText: "config, else 14"},
 		&cli.StringSliceFlag{Name: "env", Usage: "extra environment KEY=VALUE, repeatable (added to transformer.environment)"},
+		&cli.BoolFlag{Name: "rebuild-native", Usage: "with --src: npm rebuild native modules with the target Node before packaging (default: transformer.package.rebuild_native)"},
+		&cli.StringSliceFlag{Name: "keep", Usage: "with --src: glob kept whatever the prune rules say, repeatable (added to transformer.package.keep)"},
+		&cli.StringSliceFlag{Name: "prune", Usage: "with --src: glob of extra files to leave out, repeatable (added to transformer.package.prune)"},
+		&cli.StringFlag{Name: "bootstrap", Usage: "with --src: prebuilt adapter binary (default: go build ./lambda/bootstrap from the source checkout)"},
 		jsonFlag(),
 	}
 	return append(fl, stackFlags()...)
 }
 
-// codeSource is where the code comes from after flag/config resolution.
+// codeSource is where the code comes from after flag/config resolution, and how a src
+// is packaged.
 type codeSource struct {
-	Src, Zip string
+	Src, Zip      string
+	RebuildNative bool
+	Keep, Prune   []string
+	Bootstrap     string
 }
 
 // resolveInput validates everything a deploy needs before any AWS call (and before
@@ -152,23 +161,26 @@ func resolveInput(c *cli.Context) (*target, transformer.Input, codeSource, error
 		}
 		return conf
 	}
-	pickInt := func(flag string, conf, def int) int {
-		if c.IsSet(flag) {
-			return c.Int(flag)
+	if err := packageOptions(c, tc.Package, &src); err != nil {
+		return nil, in, src, err
+	}
+	// Numbers are checked in their full (int64) width, and only then narrowed to Lambda's
+	// int32: a value past int32 must be refused, not wrapped into range.
+	memory, timeout, retention := pickInt(c, "memory", tc.Memory, config.DefaultMemory), pickInt(c, "timeout", tc.Timeout, config.DefaultTimeout),
+		pickInt(c, "log-retention-days", tc.LogRetentionDays, config.DefaultLogRetention)
+	for _, check := range []error{config.ValidateMemory(memory), config.ValidateTimeout(timeout), config.ValidateRetention(retention)} {
+		if check != nil {
+			return nil, in, src, check
 		}
-		if conf != 0 {
-			return conf
-		}
-		return def
 	}
 	in = transformer.Input{
 		Stack:        t.Stack,
 		Region:       t.Region,
 		Runtime:      pick("runtime", tc.Runtime),
 		Arch:         pick("arch", tc.Arch),
-		Memory:       int32(pickInt("memory", tc.Memory, config.DefaultMemory)),
-		Timeout:      int32(pickInt("timeout", tc.Timeout, config.DefaultTimeout)),
-		LogRetention: int32(pickInt("log-retention-days", tc.LogRetentionDays, config.DefaultLogRetention)),
+		Memory:       int32(memory),
+		Timeout:      int32(timeout),
+		LogRetention: int32(retention),
 		Env:          map[string]string{},
 	}
 	for k, v := range tc.Environment {
@@ -200,17 +212,43 @@ func resolveInput(c *cli.Context) (*target, transformer.Input, codeSource, error
 			return nil, in, src, err
 		}
 	}
-	for _, check := range []error{
-		config.ValidateMemory(int(in.Memory)),
-		config.ValidateTimeout(int(in.Timeout)),
-		config.ValidateRetention(int(in.LogRetention)),
-		config.ValidateEnv(in.Env),
-	} {
-		if check != nil {
-			return nil, in, src, check
-		}
+	if err := config.ValidateEnv(in.Env); err != nil {
+		return nil, in, src, err
 	}
 	return t, in, src, nil
+}
+
+// pickInt is the flag when given, else the config's value when the key is there (even 0,
+// which is then refused), else the default.
+func pickInt(c *cli.Context, flag string, conf *int64, def int64) int64 {
+	switch {
+	case c.IsSet(flag):
+		return c.Int64(flag)
+	case conf != nil:
+		return *conf
+	}
+	return def
+}
+
+// packageOptions merges --rebuild-native/--keep/--prune with transformer.package. They
+// only mean something when the deploy packages a src: with a zip they are refused rather
+// than silently ignored.
+func packageOptions(c *cli.Context, p config.Package, src *codeSource) error {
+	flagged := c.IsSet("rebuild-native") || c.IsSet("keep") || c.IsSet("prune") || c.IsSet("bootstrap")
+	if src.Src == "" {
+		if flagged {
+			return fmt.Errorf("--rebuild-native/--keep/--prune/--bootstrap refused: they change how --src is packaged, and this deploy takes a built zip (%s); rebuild the zip with `rudderctl package transformer` and those flags, or deploy with --src", src.Zip)
+		}
+		return nil
+	}
+	src.RebuildNative = p.RebuildNative
+	if c.IsSet("rebuild-native") {
+		src.RebuildNative = c.Bool("rebuild-native")
+	}
+	src.Keep = append(append([]string{}, p.Keep...), c.StringSlice("keep")...)
+	src.Prune = append(append([]string{}, p.Prune...), c.StringSlice("prune")...)
+	src.Bootstrap = c.String("bootstrap")
+	return nil
 }
 
 // prepareCode packages --src (into a temp dir, removed by cleanup) or inspects --zip, and
@@ -226,7 +264,9 @@ func prepareCode(ctx context.Context, in *transformer.Input, src codeSource, pro
 		cleanup = func() { os.RemoveAll(dir) }
 		zipPath = filepath.Join(dir, "transformer.zip")
 		fmt.Fprintf(progress, "packaging %s for %s/%s...\n", src.Src, in.Runtime, in.Arch)
-		if _, err := packaging.Build(ctx, packaging.Options{Src: src.Src, Out: zipPath, Runtime: in.Runtime, Arch: in.Arch, Progress: progress}); err != nil {
+		opts := packaging.Options{Src: src.Src, Out: zipPath, Runtime: in.Runtime, Arch: in.Arch, Progress: progress,
+			RebuildNative: src.RebuildNative, Keep: src.Keep, Prune: src.Prune, Bootstrap: src.Bootstrap}
+		if _, err := packaging.Build(ctx, opts); err != nil {
 			return nil, cleanup, fmt.Errorf("package %s: %w", src.Src, err)
 		}
 	}

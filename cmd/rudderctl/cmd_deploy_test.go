@@ -58,6 +58,16 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 	t.Chdir(t.TempDir()) // no rudderctl.yaml around
 	cfg := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(cfg, []byte("stack: x\ntransformer:\n  memory: 512\n  colour: blue\n"), 0o644)
+	writeCfg := func(name, body string) string {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	zeroCfg := writeCfg("zero.yaml", "stack: x\ntransformer:\n  zip: "+zipPath+"\n  memory: 0\n")
+	wideCfg := writeCfg("wide.yaml", "stack: x\ntransformer:\n  zip: "+zipPath+"\n  timeout: 4294967297\n")
+	emptyStackCfg := writeCfg("empty-stack.yaml", "stack: \"\"\n")
 
 	// Bad input is refused before any AWS call.
 	cloud.ResetStats()
@@ -79,6 +89,30 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 		{[]string{"plan", "transformer", "--region", "us-east-1", "--zip", zipPath, "--memory", "99999"}, "memory"},
 		{[]string{"destroy", "--region", "us-east-1", "--stack", "cli"}, "pass --yes"},
 		{[]string{"status"}, "no AWS region"},
+		// Numbers: 0, one past each limit, past int32 (4294967424 would wrap to 128), past int64.
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--memory", "0"}, "memory 0 MB refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--memory", "127"}, "memory 127 MB refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--memory", "10241"}, "memory 10241 MB refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--memory", "4294967424"}, "memory 4294967424 MB refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--memory", "99999999999999999999"}, "memory"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--timeout", "0"}, "timeout 0 s refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--timeout", "31"}, "timeout 31 s refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--timeout", "4294967297"}, "timeout 4294967297 s refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--log-retention-days", "0"}, "log_retention_days 0 refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--log-retention-days", "4294967310"}, "log_retention_days 4294967310 refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--config", zeroCfg}, "memory 0 MB refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--config", wideCfg}, "timeout 4294967297 s refused"},
+		// Empty stack names, from each source, on every command.
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--stack", ""}, "stack name refused: --stack is empty"},
+		{[]string{"plan", "transformer", "--region", "us-east-1", "--zip", zipPath, "--stack", ""}, "stack name refused"},
+		{[]string{"destroy", "--yes", "--region", "us-east-1", "--stack", ""}, "stack name refused"},
+		{[]string{"status", "--region", "us-east-1", "--stack", ""}, "stack name refused"},
+		{[]string{"rollback", "transformer", "--region", "us-east-1", "--stack", ""}, "stack name refused"},
+		{[]string{"destroy", "--yes", "--region", "us-east-1", "--config", emptyStackCfg}, "`stack:` in " + emptyStackCfg + " is empty"},
+		{[]string{"status", "--region", "us-east-1", "--config", emptyStackCfg}, "stack name refused"},
+		// Packaging options only mean something with --src.
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--rebuild-native"}, "--rebuild-native/--keep/--prune/--bootstrap refused"},
+		{[]string{"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath, "--env", "TZ=UTC"}, "reserved by Lambda"},
 	}
 	for _, b := range bad {
 		_, _, err := runCLI(t, b.args...)
@@ -86,13 +120,22 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 			t.Errorf("%v: err = %v, want %q", b.args, err, b.want)
 		}
 	}
+	// RUDDERCTL_STACK="" is an empty name too, not "unset".
+	t.Setenv("RUDDERCTL_STACK", "")
+	for _, args := range [][]string{{"destroy", "--yes", "--region", "us-east-1"}, {"deploy", "transformer", "--region", "us-east-1", "--zip", zipPath},
+		{"plan", "transformer", "--region", "us-east-1", "--zip", zipPath}, {"status", "--region", "us-east-1"}} {
+		if _, _, err := runCLI(t, args...); err == nil || !strings.Contains(err.Error(), "RUDDERCTL_STACK is empty") {
+			t.Errorf("%v with RUDDERCTL_STACK=\"\": %v", args, err)
+		}
+	}
+	os.Unsetenv("RUDDERCTL_STACK")
 	if st := cloud.Stats(); st.Calls != 0 {
 		t.Fatalf("bad input made %d AWS calls: %v", st.Calls, st.ByOperation)
 	}
 
 	base := []string{"--region", "us-east-1", "--stack", "cli"}
 	out, _, err := runCLI(t, append([]string{"plan", "transformer", "--lambda", "--zip", zipPath}, base...)...)
-	if err != nil || !strings.Contains(out, "13 changes") {
+	if err != nil || !strings.Contains(out, "14 changes") {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
 	if st := cloud.Stats(); st.MutatingCalls != 0 {
@@ -106,7 +149,7 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 		Endpoint, Function, Version, Alias string
 		Changes                            int
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Changes != 13 || res.Version != "1" || res.Alias != "live" || res.Endpoint == "" {
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Changes != 14 || res.Version != "1" || res.Alias != "live" || res.Endpoint == "" {
 		t.Fatalf("deploy --json: %v\n%s", err, out)
 	}
 	out2, errOut2, err := runCLI(t, append([]string{"deploy", "transformer", "--lambda", "--zip", zipPath}, base...)...)
@@ -135,6 +178,17 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 	}
 	if !strings.Contains(status, "live -> 1") {
 		t.Errorf("status:\n%s", status)
+	}
+	// logs --json: one JSON object per line (the health check of the deploy logged some).
+	logs, _, err := runCLI(t, append([]string{"logs", "transformer", "--json", "--since", "1h"}, base...)...)
+	if err != nil || strings.TrimSpace(logs) == "" {
+		t.Fatalf("logs --json: %v %q", err, logs)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		var ev struct{ Timestamp, Stream, Message string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Timestamp == "" || ev.Stream == "" {
+			t.Fatalf("logs --json line %q: %v", line, err)
+		}
 	}
 	if _, _, err := runCLI(t, append([]string{"rollback", "transformer"}, base...)...); err == nil || !strings.Contains(err.Error(), "no earlier published version") {
 		t.Errorf("rollback with one version: %v", err)

@@ -20,14 +20,17 @@ func logsCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "transformer",
 			Usage:     "print the transformer function's CloudWatch logs",
-			UsageText: "rudderctl logs transformer [--since 10m] [--follow] [--stack NAME] [--config FILE] [--region R]",
-			Description: `Prints the events of /aws/lambda/rudderctl-<stack>-transformer (FilterLogEvents).
+			UsageText: "rudderctl logs transformer [--since 10m] [--follow] [--json] [--stack NAME] [--config FILE] [--region R]",
+			Description: `Prints the events of /aws/lambda/rudderctl-<stack>-transformer (FilterLogEvents):
+"TIMESTAMP STREAM MESSAGE" per line, or with --json one JSON object per event and line
+({"timestamp","stream","message"}), for jq or a log shipper.
 
 Examples:
    rudderctl logs transformer
    rudderctl logs transformer --since 1h
-   rudderctl logs transformer --follow --stack prod`,
-			Flags: append(stackFlags(),
+   rudderctl logs transformer --follow --stack prod
+   rudderctl logs transformer --json | jq -r 'select(.message | test("ERROR")) | .message'`,
+			Flags: append(stackFlags(), jsonFlag(),
 				&cli.DurationFlag{Name: "since", Value: 10 * time.Minute, Usage: "how far back to start"},
 				&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new events until interrupted"}),
 			Action: func(c *cli.Context) error {
@@ -40,7 +43,7 @@ Examples:
 				}
 				ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 				defer stop()
-				return transformer.Logs(ctx, cl, t.Stack, time.Now().Add(-c.Duration("since")), c.Bool("follow"), c.App.Writer)
+				return transformer.Logs(ctx, cl, t.Stack, time.Now().Add(-c.Duration("since")), c.Bool("follow"), c.Bool("json"), c.App.Writer)
 			},
 		}},
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -29,7 +30,11 @@ Examples:
 				if err != nil {
 					return err
 				}
-				from, to, err := transformer.Rollback(c.Context, cl, t.Stack)
+				progress := c.App.ErrWriter
+				if progress == nil {
+					progress = os.Stderr
+				}
+				from, to, err := transformer.RollbackWithProgress(c.Context, cl, t.Stack, progress)
 				if err != nil {
 					return err
 				}

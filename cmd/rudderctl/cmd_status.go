@@ -66,6 +66,9 @@ Examples:
 			if s.Bucket != nil {
 				item("s3 bucket", s.Bucket)
 			}
+			if s.Lock != "" {
+				fmt.Fprintf(w, "  %-11s held by %s\n", "lock", s.Lock)
+			}
 			for _, p := range s.Problems {
 				fmt.Fprintf(w, "  problem: %s\n", p)
 			}

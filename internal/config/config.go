@@ -16,6 +16,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi"
 )
 
 // DefaultFile is the file read when --config is not given.
@@ -29,12 +31,16 @@ const (
 	DefaultMemory       = 1024
 	DefaultTimeout      = 30
 	DefaultLogRetention = 14
-	MinMemory           = 128
-	MaxMemory           = 10240
+	MinMemory           = 128   // Lambda's limits: 128..10,240 MB
+	MaxMemory           = 10240 //
 	MinTimeout          = 1
-	// MaxTimeout is API Gateway's integration timeout: a longer function timeout would
-	// only let the function run on after the gateway has answered 504.
-	MaxTimeout = 30
+	// MaxTimeout is API Gateway's integration timeout: a longer function timeout (Lambda
+	// allows up to LambdaMaxTimeout) would only let the function run on after the gateway
+	// has answered 504.
+	MaxTimeout       = 30
+	LambdaMaxTimeout = 900
+	// StackEnv names the stack when neither --stack is given (flag > env > config).
+	StackEnv = "RUDDERCTL_STACK"
 )
 
 // Runtimes and Architectures are the accepted values.
@@ -47,7 +53,9 @@ var (
 
 // File is rudderctl.yaml.
 type File struct {
-	Stack       string      `yaml:"stack"`
+	// Stack is nil when the file does not name one; a pointer to "" is an explicit, and
+	// refused, empty name.
+	Stack       *string     `yaml:"stack"`
 	Region      string      `yaml:"region"`
 	Transformer Transformer `yaml:"transformer"`
 
@@ -56,17 +64,31 @@ type File struct {
 	Path string `yaml:"-"`
 }
 
-// Transformer is the `transformer:` section.
+// Transformer is the `transformer:` section. Numbers are pointers so that a key left out
+// (nil: the default applies) differs from a key set to 0 (refused), and int64 so that a
+// value beyond int32 is range-checked as written, never wrapped.
 type Transformer struct {
 	Src              string            `yaml:"src"`
 	Zip              string            `yaml:"zip"`
 	Runtime          string            `yaml:"runtime"`
 	Arch             string            `yaml:"arch"`
-	Memory           int               `yaml:"memory"`
-	Timeout          int               `yaml:"timeout"`
+	Memory           *int64            `yaml:"memory"`
+	Timeout          *int64            `yaml:"timeout"`
 	Environment      map[string]string `yaml:"environment"`
-	LogRetentionDays int               `yaml:"log_retention_days"`
+	LogRetentionDays *int64            `yaml:"log_retention_days"`
+	Package          Package           `yaml:"package"`
 }
+
+// Package is `transformer.package:`: how a deploy from src packages the app (the same
+// options as `rudderctl package transformer`).
+type Package struct {
+	RebuildNative bool     `yaml:"rebuild_native"`
+	Keep          []string `yaml:"keep"`
+	Prune         []string `yaml:"prune"`
+}
+
+// knownKeys is shown when a key is unknown.
+const knownKeys = "stack, region and transformer.{src, zip, runtime, arch, memory, timeout, environment, log_retention_days, package.{rebuild_native, keep, prune}}"
 
 // Load reads path. When explicit is false and the file does not exist, an empty File is
 // returned (flags and defaults then decide everything).
@@ -97,6 +119,9 @@ var lineRe = regexp.MustCompile(`line (\d+): field (\S+) not found in type (\S+)
 // Parse decodes a config document, refusing unknown keys (naming the key and its line).
 func Parse(data []byte, name string) (*File, error) {
 	f := &File{}
+	if err := refuseEmptyValues(data, name); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(f); err != nil {
@@ -109,11 +134,41 @@ func Parse(data []byte, name string) (*File, error) {
 			for _, x := range m {
 				parts = append(parts, fmt.Sprintf("%q on line %s", x[2], x[1]))
 			}
-			return nil, fmt.Errorf("config %s refused: unknown key %s; known keys are stack, region and transformer.{src, zip, runtime, arch, memory, timeout, environment, log_retention_days} — fix or remove it", name, strings.Join(parts, ", "))
+			return nil, fmt.Errorf("config %s refused: unknown key %s; known keys are %s — fix or remove it", name, strings.Join(parts, ", "), knownKeys)
 		}
 		return nil, fmt.Errorf("config %s refused: %s; fix the YAML", name, strings.TrimPrefix(msg, "yaml: "))
 	}
 	return f, nil
+}
+
+// sections may be written with nothing under them (every key commented out).
+var sections = map[string]bool{"transformer": true, "package": true, "environment": true}
+
+// refuseEmptyValues refuses a key written with no value (`memory:` or `stack:`): YAML
+// reads it as null, which would silently mean "unset" and fall back to a default.
+func refuseEmptyValues(data []byte, name string) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 {
+		return nil // the decoder reports syntax errors
+	}
+	var walk func(n *yaml.Node, path string) error
+	walk = func(n *yaml.Node, path string) error {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			key := path + k.Value
+			if v.Kind == yaml.ScalarNode && v.Tag == "!!null" && !sections[k.Value] {
+				return fmt.Errorf("config %s refused: key %q on line %d has no value, which would silently mean \"use the default\"; give it a value or remove the line", name, key, k.Line)
+			}
+			if err := walk(v, key+"."); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return walk(doc.Content[0], "")
 }
 
 // Resolve makes a path from the config file relative to the file's directory.
@@ -155,15 +210,28 @@ func Region(flag string, f *File) string {
 	return ""
 }
 
-// Stack picks the stack name: flag, then config, then "default".
-func Stack(flag string, f *File) string {
-	if flag != "" {
-		return flag
+// Stack picks the stack name: --stack when given (even empty), else RUDDERCTL_STACK when
+// set (even empty), else `stack:` in the config when present (even empty), else "default".
+// An empty name is never replaced by the default: it is refused, because a typo such as
+// --stack "$STAGE" with STAGE unset must not act on the stack called default.
+func Stack(flag string, flagSet bool, f *File) (string, error) {
+	name, from := DefaultStack, ""
+	env, envSet := os.LookupEnv(StackEnv)
+	switch {
+	case flagSet:
+		name, from = flag, "--stack"
+	case envSet:
+		name, from = env, StackEnv
+	case f != nil && f.Stack != nil:
+		name, from = *f.Stack, "`stack:` in "+f.Path
 	}
-	if f.Stack != "" {
-		return f.Stack
+	if name == "" {
+		return "", fmt.Errorf("stack name refused: %s is empty, and an empty name is never taken to mean %q; give a name (1-32 of a-z, 0-9, '-'), or drop %s to use %q", from, DefaultStack, from, DefaultStack)
 	}
-	return DefaultStack
+	if err := ValidateStack(name); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 func contains(list []string, v string) bool {
@@ -190,41 +258,43 @@ func ValidateArch(v string) error {
 	return nil
 }
 
-func ValidateMemory(v int) error {
+// The numeric checks take int64, the full width of a flag or YAML value, so that a value
+// beyond int32 is refused as written instead of wrapping (4294967424 would become 128).
+// whole is any integer a flag, the config or a caller holds; checks widen it to int64.
+type whole interface{ ~int | ~int32 | ~int64 }
+
+func ValidateMemory[T whole](n T) error {
+	v := int64(n)
 	if v < MinMemory || v > MaxMemory {
-		return fmt.Errorf("memory %d MB refused: Lambda accepts %d..%d MB; set transformer.memory or --memory in that range", v, MinMemory, MaxMemory)
+		return fmt.Errorf("memory %d MB refused: Lambda accepts %d..%d MB (1 MB steps; CPU grows with memory); set transformer.memory or --memory in that range", v, MinMemory, MaxMemory)
 	}
 	return nil
 }
 
-func ValidateTimeout(v int) error {
+func ValidateTimeout[T whole](n T) error {
+	v := int64(n)
 	if v < MinTimeout || v > MaxTimeout {
-		return fmt.Errorf("timeout %d s refused: it must be %d..%d s because API Gateway cuts every request at 30 s; set transformer.timeout or --timeout in that range", v, MinTimeout, MaxTimeout)
+		return fmt.Errorf("timeout %d s refused: it must be %d..%d s — Lambda allows up to %d s, but API Gateway cuts every request at 30 s, so more only keeps the function running after the caller got a 504; set transformer.timeout or --timeout in that range", v, MinTimeout, MaxTimeout, LambdaMaxTimeout)
 	}
 	return nil
 }
 
-func ValidateRetention(v int) error {
+func ValidateRetention[T whole](n T) error {
+	v := int64(n)
 	for _, d := range RetentionDays {
-		if d == v {
+		if int64(d) == v {
 			return nil
 		}
 	}
 	return fmt.Errorf("log_retention_days %d refused: CloudWatch Logs accepts only %v; pick one of them", v, RetentionDays)
 }
 
-var envKeyRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]*$`)
+// Lambda's rule for keys: a letter, then letters, digits and '_', at least two characters.
+var envKeyRe = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_]+$`)
 
-// reservedEnv are keys Lambda or rudderctl set themselves.
-var reservedEnv = map[string]bool{
-	"AWS_LAMBDA_EXEC_WRAPPER": true, "RUDDERCTL_PATH_PREFIX": true, "_HANDLER": true,
-	"_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
-	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
-	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true,
-	"AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true,
-	"AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_LAMBDA_RUNTIME_API": true,
-	"LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
-}
+// RudderctlEnv are the keys rudderctl sets itself on the function (the adapter's exec
+// wrapper and the secret path prefix); Lambda's own reserved keys are in awsapi.
+var RudderctlEnv = []string{"AWS_LAMBDA_EXEC_WRAPPER", "RUDDERCTL_PATH_PREFIX"}
 
 // ValidateEnv checks user environment variables.
 func ValidateEnv(env map[string]string) error {
@@ -237,10 +307,13 @@ func ValidateEnv(env map[string]string) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !envKeyRe.MatchString(k) {
-			return fmt.Errorf("environment variable %q refused: Lambda keys must start with a letter and contain only letters, digits and '_'; rename it in transformer.environment", k)
+			return fmt.Errorf("environment variable %q refused: Lambda keys must start with a letter, be at least 2 characters and contain only letters, digits and '_'; rename it in transformer.environment or --env", k)
 		}
-		if reservedEnv[k] {
-			return fmt.Errorf("environment variable %s refused: it is reserved (set by Lambda or by rudderctl itself); remove it from transformer.environment", k)
+		if awsapi.IsLambdaReservedEnv(k) {
+			return fmt.Errorf("environment variable %s refused: it is reserved by Lambda (set at run time, refused in the configuration); remove it from transformer.environment or --env", k)
+		}
+		if contains(RudderctlEnv, k) {
+			return fmt.Errorf("environment variable %s refused: rudderctl sets it itself (the adapter's wrapper and the secret path prefix); remove it from transformer.environment or --env", k)
 		}
 	}
 	if size > 3500 {

@@ -20,6 +20,9 @@ import (
 	"time"
 )
 
+// Lambda's reserved environment keys: one list, shared with rudderctl's config validation.
+import "github.com/rudderctl/rudderctl/internal/awsapi"
+
 // AWS limits the local cloud enforces.
 const (
 	maxZipDirect     = 50 << 20    // 52,428,800 B: ZipFile in the request
@@ -388,7 +391,7 @@ func (c *Cloud) checkConfig(q *request, cfg *fnConfig, checkRole bool) bool {
 	envSize := 0
 	for k, v := range cfg.Env {
 		envSize += len(k) + len(v)
-		if strings.HasPrefix(k, "AWS_") && k != "AWS_LAMBDA_EXEC_WRAPPER" && k != "AWS_LAMBDA_NODEJS_USE_ALTERNATIVE_CLIENT_1" {
+		if awsapi.IsLambdaReservedEnv(k) {
 			q.invalidParam("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: " + k)
 			return false
 		}

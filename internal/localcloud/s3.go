@@ -607,8 +607,16 @@ func (a *awsChunkedReader) Read(p []byte) (int, error) {
 }
 
 func (c *Cloud) s3PutObject(q *request, bucket, key string) {
+	cond, ok := readPutCondition(q)
+	if !ok {
+		return
+	}
 	c.mu.Lock()
 	exists := c.st.Buckets[bucket] != nil
+	var before *objectRec // the object when the request arrived, for 409 vs 412
+	if exists {
+		before = c.st.Buckets[bucket].Objects[key]
+	}
 	c.mu.Unlock()
 	if !exists {
 		q.noSuchBucket(bucket)
@@ -707,6 +715,9 @@ func (c *Cloud) s3PutObject(q *request, bucket, key string) {
 	b := c.st.Buckets[bucket]
 	if b == nil { // deleted while the body was read
 		q.noSuchBucket(bucket)
+		return
+	}
+	if !cond.check(q, before, b.Objects[key], key) {
 		return
 	}
 	if _, err := os.Stat(c.blobPath(sha)); err != nil {
@@ -833,4 +844,67 @@ func (c *Cloud) s3Sorted() []*bucketRec {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// putCondition is PutObject's conditional write (S3 supports both headers since 2024):
+// If-None-Match: * writes only when the key is absent; If-Match: <ETag> only when the
+// object is there with that ETag.
+type putCondition struct {
+	ifNoneMatch bool
+	ifMatch     string
+}
+
+func parsePutCondition(h http.Header) (putCondition, string) {
+	var pc putCondition
+	if v := h.Get("If-None-Match"); v != "" {
+		if strings.TrimSpace(v) != "*" {
+			return pc, "If-None-Match"
+		}
+		pc.ifNoneMatch = true
+	}
+	pc.ifMatch = strings.TrimSpace(h.Get("If-Match"))
+	return pc, ""
+}
+
+// readPutCondition reads the headers; false = answered (If-None-Match other than *).
+func readPutCondition(q *request) (putCondition, bool) {
+	pc, bad := parsePutCondition(q.r.Header)
+	if bad != "" {
+		q.s3Error(http.StatusNotImplemented, "NotImplemented", "A header you provided implies functionality that is not implemented", "Header", bad)
+		return pc, false
+	}
+	return pc, true
+}
+
+func (pc putCondition) holds(o *objectRec) bool {
+	if pc.ifNoneMatch && o != nil {
+		return false
+	}
+	if pc.ifMatch != "" && (o == nil || strings.Trim(o.ETag, `"`) != strings.Trim(pc.ifMatch, `"`)) {
+		return false
+	}
+	return true
+}
+
+// check decides at commit time (c.mu held), answering as S3 does when the condition fails:
+// 409 ConditionalRequestConflict when it held on arrival and another write or delete of the
+// key got in while this body was read, 404 NoSuchKey for If-Match on a missing key, else
+// 412 PreconditionFailed.
+func (pc putCondition) check(q *request, before, now *objectRec, key string) bool {
+	if pc.holds(now) {
+		return true
+	}
+	switch {
+	case pc.holds(before) && before != now:
+		q.s3Error(http.StatusConflict, "ConditionalRequestConflict", "A conflicting conditional operation is currently in progress against this resource. Please try again.", "Key", key)
+	case pc.ifMatch != "" && now == nil:
+		q.s3Error(http.StatusNotFound, "NoSuchKey", "The specified key does not exist.", "Key", key)
+	default:
+		cond := "If-Match"
+		if pc.ifNoneMatch {
+			cond = "If-None-Match"
+		}
+		q.s3Error(http.StatusPreconditionFailed, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold", "Condition", cond)
+	}
+	return false
 }

@@ -72,18 +72,39 @@ type applier struct {
 	l        *Live
 	progress io.Writer
 	settled  bool // the function has no update in progress
+	// beforeBucketDelete runs just before DeleteBucket (destroy releases the lock it holds
+	// in that bucket).
+	beforeBucketDelete func(context.Context) error
 }
 
 // Apply makes the changes in order. It stops at the first error; running the deploy
 // again resumes (every change is found again by the next observe).
 func Apply(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, changes []Change, progress io.Writer) (*Live, error) {
+	return applyChanges(ctx, c, o, d, changes, progress, nil)
+}
+
+func applyChanges(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, changes []Change, progress io.Writer, beforeBucketDelete func(context.Context) error) (*Live, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	a := &applier{c: c, o: o, d: d, l: liveFrom(o, d), progress: progress}
+	a := &applier{c: c, o: o, d: d, l: liveFrom(o, d), progress: progress, beforeBucketDelete: beforeBucketDelete}
 	a.settled = o.Func == nil || (o.Func.State == "Active" && o.Func.LastUpdate != "InProgress")
 	for _, ch := range changes {
 		fmt.Fprintln(progress, ch.String())
+		// No version becomes live without answering its health check first.
+		if ch.Action == CreateAlias || ch.Action == UpdateAlias {
+			live := ""
+			if o.Alias != nil {
+				live = o.Alias.Version
+			}
+			if err := a.smoke(ctx, live); err != nil {
+				var se *SmokeError
+				if errors.As(err, &se) {
+					return a.l, se
+				}
+				return a.l, errors.New(redact(err.Error(), d.Secret))
+			}
+		}
 		if err := a.apply(ctx, ch); err != nil {
 			return a.l, errors.New(redact(err.Error(), d.Secret))
 		}
@@ -200,6 +221,9 @@ func (a *applier) emptyBucket(ctx context.Context) error {
 			return err
 		}
 		for _, obj := range out.Contents {
+			if aws.ToString(obj.Key) == LockKey { // someone else's lock: not ours to delete
+				continue
+			}
 			if _, err := a.c.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(a.d.Bucket), Key: obj.Key}); err != nil && !awsapi.IsNotFound(err) {
 				return err
 			}
@@ -337,12 +361,21 @@ func (a *applier) apply(ctx context.Context, ch Change) error {
 			return fail(err)
 		}
 	case DeleteBucket:
+		if a.beforeBucketDelete != nil {
+			if err := a.beforeBucketDelete(ctx); err != nil {
+				return fail(err)
+			}
+		}
 		_, err := a.c.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(d.Bucket)})
 		if awsapi.IsCode(err, "BucketNotEmpty") { // objects put since observe
 			if err := a.emptyBucket(ctx); err != nil {
 				return fail(err)
 			}
 			_, err = a.c.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(d.Bucket)})
+		}
+		if awsapi.IsCode(err, "BucketNotEmpty") { // only a lock is left: another run's, now
+			fmt.Fprintf(a.progress, "  S3 bucket %s kept: another run took the stack lock in it meanwhile\n", d.Bucket)
+			return nil
 		}
 		if err != nil && !awsapi.IsNotFound(err) {
 			return fail(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -122,6 +123,9 @@ func desired(in Input, zi *ZipInfo, o *Observed) (*Desired, error) {
 	}
 	if zi != nil {
 		d.Zip, d.ZipBytes, d.CodeSha256 = zi.Path, zi.Bytes, zi.CodeSha256
+		if zi.Manifest != nil {
+			d.HealthPath = zi.Manifest.HealthPath
+		}
 	}
 	d.Bucket = BucketName(in.Stack, o.Account, in.Region)
 	return d, nil
@@ -142,45 +146,130 @@ type Result struct {
 }
 
 // Deploy observes, plans and (unless dryRun) applies. Progress goes to progress.
+//
+// A plan with changes is applied under the stack lock (lock.go): plan, take the lock,
+// observe and plan again (another run may have done the work meanwhile), apply, release.
+// A plan without changes takes no lock and makes no mutating call.
 func Deploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo, dryRun bool, progress io.Writer) (*Result, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
 	n := NamesFor(in.Stack)
 	fmt.Fprintf(progress, "reading stack %q in %s...\n", in.Stack, in.Region)
-	o, err := Observe(ctx, c, n)
+	o, d, changes, err := planDeploy(ctx, c, in, zi)
 	if err != nil {
 		return nil, err
 	}
-	d, err := desired(in, zi, o)
-	if err != nil {
-		return nil, err
+	var lockFirst []Change
+	if len(changes) > 0 {
+		if lockFirst, err = lockChanges(o, n, d.Bucket); err != nil {
+			return nil, err
+		}
+		changes = withoutBucketChanges(changes, lockFirst)
 	}
-	changes, err := Plan(o, d)
-	if err != nil {
-		return nil, err
+	r := &Result{Stack: in.Stack, Region: in.Region, Function: n.Function, Alias: AliasName, ChangeList: []string{}}
+	report := func(cs []Change) {
+		r.Changes = len(cs)
+		r.ChangeList = []string{}
+		for _, ch := range cs {
+			r.ChangeList = append(r.ChangeList, ch.String())
+		}
 	}
-	r := &Result{Stack: in.Stack, Region: in.Region, Function: n.Function, Alias: AliasName, Changes: len(changes), ChangeList: []string{}}
-	for _, ch := range changes {
-		r.ChangeList = append(r.ChangeList, ch.String())
-	}
+	report(append(append([]Change{}, lockFirst...), changes...))
 	l := liveFrom(o, d)
 	if o.Alias != nil {
 		l.Version = o.Alias.Version
 	}
 	if !dryRun && len(changes) > 0 {
-		l, err = Apply(ctx, c, o, d, changes, progress)
+		lock, err := lockStack(ctx, c, o, d, lockFirst, "deploy", progress)
 		if err != nil {
-			return nil, fmt.Errorf("%w\n(the deploy stopped part-way; run it again to finish: every step is found again and none is repeated)", err)
+			return nil, err
 		}
-		r.Applied = true
+		defer lock.release(context.WithoutCancel(ctx), progress)
+		// Plan again under the lock: a run that held it before may have done it all.
+		o, d, changes, err = planDeploy(ctx, c, in, zi)
+		if err != nil {
+			return nil, err
+		}
+		report(append(append([]Change{}, lockFirst...), changes...))
+		l = liveFrom(o, d)
+		if o.Alias != nil {
+			l.Version = o.Alias.Version
+		}
+		if len(changes) == 0 {
+			fmt.Fprintln(progress, "nothing left to do: another run made these changes while this one waited")
+		} else {
+			l, err = Apply(ctx, c, o, d, changes, progress)
+			var smokeErr *SmokeError
+			if errors.As(err, &smokeErr) {
+				return nil, err
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%w\n(the deploy stopped part-way; run it again to finish: every step is found again and none is repeated)", err)
+			}
+			r.Applied = true
+		}
 	}
 	r.Endpoint, r.FunctionARN, r.Version = l.APIEndpoint, l.FunctionARN, l.Version
 	return r, nil
 }
 
-// Destroy deletes everything the stack owns, in reverse order. dryRun only lists it.
+// withoutBucketChanges drops from changes the bucket steps the lock makes first (a zip
+// over 50 MB plans them too).
+func withoutBucketChanges(changes, first []Change) []Change {
+	if len(first) == 0 {
+		return changes
+	}
+	out := []Change{}
+	for _, ch := range changes {
+		if ch.Action != CreateBucket && ch.Action != TagBucket {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// planDeploy observes the stack and plans the deploy of in.
+func planDeploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo) (*Observed, *Desired, []Change, error) {
+	o, err := Observe(ctx, c, NamesFor(in.Stack))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	d, err := desired(in, zi, o)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	changes, err := Plan(o, d)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return o, d, changes, nil
+}
+
+// lockStack makes the bucket that holds the lock usable (first: its changes) and takes the
+// stack lock for operation.
+func lockStack(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, first []Change, operation string, progress io.Writer) (*stackLock, error) {
+	if len(first) > 0 {
+		bd := &Desired{Names: d.Names, Region: d.Region, Account: d.Account, Bucket: d.Bucket}
+		if _, err := Apply(ctx, c, o, bd, first, progress); err != nil {
+			return nil, fmt.Errorf("%w\n(the %s stopped before changing anything else; run it again)", err, operation)
+		}
+	}
+	fmt.Fprintf(progress, "taking the stack lock s3://%s/%s...\n", d.Bucket, LockKey)
+	lock, err := acquireLock(ctx, c, d.Bucket, d.Stack, operation, progress)
+	var held *LockHeldError
+	if err != nil && !errors.As(err, &held) {
+		return nil, fmt.Errorf("%w\n(the %s stopped before changing anything else; run it again)", err, operation)
+	}
+	return lock, err
+}
+
+// Destroy deletes everything the stack owns, in reverse order, under the stack lock.
+// dryRun only lists it.
 func Destroy(ctx context.Context, c *awsapi.Clients, stack, region string, dryRun bool, progress io.Writer) ([]Change, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
 	n := NamesFor(stack)
 	o, err := Observe(ctx, c, n)
 	if err != nil {
@@ -191,10 +280,29 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stack, region string, dryRu
 		return changes, nil
 	}
 	d := &Desired{Names: n, Region: region, Account: o.Account, Bucket: BucketName(stack, o.Account, region)}
+	first, err := lockChanges(o, n, d.Bucket)
+	if err != nil {
+		return nil, err
+	}
+	// The lock's bucket is deleted last anyway: an untagged one need not be tagged first.
+	if len(first) > 0 && first[0].Action == TagBucket {
+		first = nil
+	}
+	lock, err := lockStack(ctx, c, o, d, first, "destroy", progress)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.release(context.WithoutCancel(ctx), progress)
+	if o, err = Observe(ctx, c, n); err != nil {
+		return nil, err
+	}
+	changes = PlanDestroy(o, n, region)
 	if o.Func != nil {
 		d.Secret, _ = SecretFromPrefix(o.Func.Config.Env[PrefixEnv])
 	}
-	if _, err := Apply(ctx, c, o, d, changes, progress); err != nil {
+	// The bucket goes last, and with it the lock: release it just before.
+	beforeBucket := func(ctx context.Context) error { lock.release(ctx, progress); return nil }
+	if _, err := applyChanges(ctx, c, o, d, changes, progress, beforeBucket); err != nil {
 		return nil, fmt.Errorf("%w\n(destroy stopped part-way; run it again to finish)", err)
 	}
 	return changes, nil

@@ -6,8 +6,10 @@ package transformer
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand"
 	"net/http"
 	"os"
@@ -196,7 +198,7 @@ func TestLocalCloudDeploy(t *testing.T) {
 	r := mustDeploy(t, cl, stack, zipA, env)
 	first := cloud.Stats()
 	t.Logf("first deploy: %s, %d calls, %d mutating, %d changes", time.Since(start).Round(time.Millisecond), first.Calls, first.MutatingCalls, r.Changes)
-	if r.Changes != 13 || r.Version != "1" || r.Endpoint == "" || r.Alias != "live" {
+	if r.Changes != 14 || r.Version != "1" || r.Endpoint == "" || r.Alias != "live" {
 		t.Fatalf("first deploy result %+v", r)
 	}
 
@@ -234,11 +236,13 @@ func TestLocalCloudDeploy(t *testing.T) {
 		t.Fatalf("no-op redeploy: %d mutating calls %v, result %+v", noop.MutatingCalls, noop.ByOperation, r)
 	}
 
-	// A code change: code, version, alias, nothing else.
+	// A code change: code, version, alias, nothing else — plus taking and releasing the
+	// stack lock, and the new version's health check (Invoke, not mutating).
 	cloud.ResetStats()
 	r = mustDeploy(t, cl, stack, testZip(t, "B"), env)
 	st := cloud.Stats()
-	if st.MutatingCalls != 3 || st.ByOperation["lambda:UpdateFunctionCode"] != 1 || st.ByOperation["lambda:PublishVersion"] != 1 || st.ByOperation["lambda:UpdateAlias"] != 1 {
+	if got, want := mutatingOps(st), map[string]int{"lambda:UpdateFunctionCode": 1, "lambda:PublishVersion": 1, "lambda:UpdateAlias": 1,
+		"s3:PutObject": 1, "s3:DeleteObject": 1}; !maps.Equal(got, want) || st.MutatingCalls != 5 || st.ByOperation["lambda:Invoke"] != 1 {
 		t.Fatalf("code change: %d mutating %v", st.MutatingCalls, st.ByOperation)
 	}
 	if r.Version != "2" {
@@ -269,7 +273,8 @@ func TestLocalCloudDeploy(t *testing.T) {
 	env2 := map[string]string{"FAKE_COUNTER": counter, "LOG_LEVEL": "debug"}
 	r = mustDeploy(t, cl, stack, testZip(t, "B"), env2)
 	st = cloud.Stats()
-	if st.MutatingCalls != 3 || st.ByOperation["lambda:UpdateFunctionConfiguration"] != 1 {
+	if got, want := mutatingOps(st), map[string]int{"lambda:UpdateFunctionConfiguration": 1, "lambda:PublishVersion": 1, "lambda:UpdateAlias": 1,
+		"s3:PutObject": 1, "s3:DeleteObject": 1}; !maps.Equal(got, want) {
 		t.Fatalf("config change: %d mutating %v", st.MutatingCalls, st.ByOperation)
 	}
 
@@ -279,11 +284,32 @@ func TestLocalCloudDeploy(t *testing.T) {
 		t.Fatalf("status %+v %v", s, err)
 	}
 	var logs bytes.Buffer
-	if err := Logs(context.Background(), cl, stack, time.Now().Add(-time.Hour), false, &logs); err != nil {
+	if err := Logs(context.Background(), cl, stack, time.Now().Add(-time.Hour), false, false, &logs); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "fakefn: invoked") {
 		t.Errorf("logs lack the function's output:\n%s", logs.String())
+	}
+	// --json: one object per line, every line an event with its three fields.
+	var jl bytes.Buffer
+	if err := Logs(context.Background(), cl, stack, time.Now().Add(-time.Hour), false, true, &jl); err != nil {
+		t.Fatal(err)
+	}
+	invoked := 0
+	for _, line := range strings.Split(strings.TrimSpace(jl.String()), "\n") {
+		var ev LogEvent
+		if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Stream == "" || ev.Message == "" {
+			t.Fatalf("logs --json line %q: %v", line, err)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, ev.Timestamp); err != nil {
+			t.Fatalf("logs --json timestamp %q: %v", ev.Timestamp, err)
+		}
+		if strings.Contains(ev.Message, "fakefn: invoked") {
+			invoked++
+		}
+	}
+	if invoked == 0 {
+		t.Errorf("logs --json lacks the function's output:\n%s", jl.String())
 	}
 
 	// Destroy leaves nothing tagged; twice is fine.
@@ -301,6 +327,22 @@ func TestLocalCloudDeploy(t *testing.T) {
 	if s, err := GetStatus(context.Background(), cl, stack, testRegion); err != nil || s.Deployed {
 		t.Fatalf("status after destroy: %+v %v", s, err)
 	}
+}
+
+// mutatingOps are the mutating calls of st by operation (reads, Invoke and the like left out).
+func mutatingOps(st localcloud.Stats) map[string]int {
+	out := map[string]int{}
+	for op, n := range st.ByOperation {
+		_, name, _ := strings.Cut(op, ":")
+		read := name == "GetCallerIdentity"
+		for _, p := range []string{"Get", "List", "Describe", "Invoke", "Filter", "Head"} {
+			read = read || strings.HasPrefix(name, p)
+		}
+		if !read {
+			out[op] = n
+		}
+	}
+	return out
 }
 
 // noRetryInjected makes an injected "fail-mutating" fault stop the run (as a killed
@@ -432,7 +474,7 @@ func TestLocalCloudDeployViaS3(t *testing.T) {
 	}
 	bucket := BucketName(stack, localcloud.AccountID, testRegion)
 	plan := strings.Join(p.ChangeList, "\n")
-	if p.Changes != 15 || !strings.Contains(plan, "+ S3 bucket "+bucket+": CreateBucket (missing)") ||
+	if p.Changes != 15 || !strings.Contains(plan, "+ S3 bucket "+bucket+": CreateBucket (missing; holds the stack lock)") ||
 		!strings.Contains(plan, "+ S3 object "+bucket+"/"+CodeKey(zi.CodeSha256)+": PutObject") {
 		t.Fatalf("plan:\n%s", plan)
 	}
@@ -442,7 +484,7 @@ func TestLocalCloudDeployViaS3(t *testing.T) {
 	st := cloud.Stats()
 	t.Logf("deploy through S3: %d calls, %d mutating %v", st.Calls, st.MutatingCalls, st.ByOperation)
 	if r.Changes != 15 || r.Version != "1" || st.ByOperation["s3:CreateBucket"] != 1 || st.ByOperation["s3:PutBucketTagging"] != 1 ||
-		st.ByOperation["s3:PutObject"] != 1 || st.ByOperation["lambda:CreateFunction"] < 1 { // CreateFunction is retried while the role propagates
+		st.ByOperation["s3:PutObject"] != 2 || st.ByOperation["lambda:CreateFunction"] < 1 { // the lock and the zip; CreateFunction is retried while the role propagates
 		t.Fatalf("first deploy: %+v %v", r, st.ByOperation)
 	}
 	// Lambda took the code from S3: same CodeSha256 as the zip.
@@ -472,11 +514,11 @@ func TestLocalCloudDeployViaS3(t *testing.T) {
 		t.Fatalf("second deploy: %d mutating %v, %+v", st.MutatingCalls, st.ByOperation, r)
 	}
 
-	// New code: one upload, then code, version, alias; the bucket is reused.
+	// New code: one upload, then code, version, alias; the bucket is reused (and holds the lock).
 	cloud.ResetStats()
 	r = mustDeploy(t, cl, stack, bigTestZip(t, "B"), nil)
 	st = cloud.Stats()
-	if st.MutatingCalls != 4 || st.ByOperation["s3:PutObject"] != 1 || st.ByOperation["lambda:UpdateFunctionCode"] != 1 || r.Version != "2" {
+	if st.MutatingCalls != 6 || st.ByOperation["s3:PutObject"] != 2 || st.ByOperation["s3:DeleteObject"] != 1 || st.ByOperation["lambda:UpdateFunctionCode"] != 1 || r.Version != "2" {
 		t.Fatalf("code change: %d mutating %v, %+v", st.MutatingCalls, st.ByOperation, r)
 	}
 	if code, _, body := httpGet(t, e.DestTransformURL+"/x"); code != 200 || !strings.Contains(body, `"variant":"B"`) {
@@ -485,7 +527,7 @@ func TestLocalCloudDeployViaS3(t *testing.T) {
 	// Back to A: its object is still there (content-addressed), so no upload.
 	cloud.ResetStats()
 	mustDeploy(t, cl, stack, zipA, nil)
-	if st := cloud.Stats(); st.ByOperation["s3:PutObject"] != 0 || st.ByOperation["lambda:UpdateFunctionCode"] != 1 {
+	if st := cloud.Stats(); st.ByOperation["s3:PutObject"] != 1 || st.ByOperation["lambda:UpdateFunctionCode"] != 1 { // the lock only
 		t.Fatalf("back to A: %v", st.ByOperation)
 	}
 

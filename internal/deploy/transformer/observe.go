@@ -171,7 +171,7 @@ func observeLogs(ctx context.Context, c *awsapi.Clients, n Names, o *Observed) e
 			if err != nil {
 				return awsapi.Explain("read the tags of log group "+n.LogGroup, err)
 			}
-			lg.Tagged, _ = tagState(tags.Tags, n.Stack)
+			lg.Tagged, lg.OtherStack = tagState(tags.Tags, n.Stack)
 			o.Logs = lg
 			return nil
 		}

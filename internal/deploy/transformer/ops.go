@@ -2,6 +2,7 @@ package transformer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,8 @@ type Status struct {
 	Function   *FunctionStatus `json:"function"`
 	API        *APIStatus      `json:"api"`
 	Permission bool            `json:"permission"`
-	Bucket     *StatusItem     `json:"bucket,omitempty"` // artifacts bucket (zips over 50 MB), when there is one
+	Bucket     *StatusItem     `json:"bucket,omitempty"` // the stack's bucket (lock, zips over 50 MB), when there is one
+	Lock       string          `json:"lock,omitempty"`   // who holds the stack lock, when someone does
 	Endpoint   string          `json:"endpoint,omitempty"`
 	Problems   []string        `json:"problems"`
 }
@@ -112,10 +114,21 @@ func GetStatus(ctx context.Context, c *awsapi.Clients, stack, region string) (*S
 		s.Endpoint = a.Endpoint
 	}
 	s.Permission = o.Permission != nil
-	if b := o.Bucket; b != nil && b.Tagged {
+	if b := o.Bucket; b != nil && !b.Foreign && b.OtherStack == "" {
 		s.Bucket = &StatusItem{Name: b.Name, ARN: "arn:aws:s3:::" + b.Name, Detail: fmt.Sprintf("%d object(s)", len(b.Keys))}
+		if !b.Tagged {
+			s.Problems = append(s.Problems, "S3 bucket "+b.Name+" is not tagged (an interrupted run): `rudderctl deploy` tags it, `rudderctl destroy` deletes it")
+		}
+		if b.Has(LockKey) {
+			if rec, etag, err := readLock(ctx, c, b.Name); err == nil && etag != "" {
+				s.Lock = "held (unreadable record)"
+				if rec != nil {
+					s.Lock = rec.holder()
+				}
+			}
+		}
 	}
-	s.Deployed = s.Role != nil || s.LogGroup != nil || s.Function != nil || s.API != nil
+	s.Deployed = s.Role != nil || s.LogGroup != nil || s.Function != nil || s.API != nil || s.Bucket != nil
 	if s.Deployed {
 		if s.Function == nil || s.API == nil || !s.Permission || s.Role == nil || s.LogGroup == nil {
 			s.Problems = append(s.Problems, "incomplete: run `rudderctl deploy transformer --lambda` to finish it")
@@ -159,13 +172,48 @@ func GetEndpoint(ctx context.Context, c *awsapi.Clients, stack string, showSecre
 	return e, nil
 }
 
-// Rollback points the alias at the previous published version.
+// Rollback points the alias at the previous published version, under the stack lock.
 func Rollback(ctx context.Context, c *awsapi.Clients, stack string) (from, to string, err error) {
+	return RollbackWithProgress(ctx, c, stack, io.Discard)
+}
+
+// RollbackWithProgress is Rollback reporting the lock steps on progress.
+func RollbackWithProgress(ctx context.Context, c *awsapi.Clients, stack string, progress io.Writer) (from, to string, err error) {
 	n := NamesFor(stack)
 	o, err := Observe(ctx, c, n)
 	if err != nil {
 		return "", "", err
 	}
+	if _, _, err := rollbackTarget(o, stack); err != nil {
+		return "", "", err
+	}
+	d := &Desired{Names: n, Region: c.Region, Account: o.Account, Bucket: BucketName(stack, o.Account, c.Region)}
+	first, err := lockChanges(o, n, d.Bucket)
+	if err != nil {
+		return "", "", err
+	}
+	lock, err := lockStack(ctx, c, o, d, first, "rollback", progress)
+	if err != nil {
+		return "", "", err
+	}
+	defer lock.release(context.WithoutCancel(ctx), progress)
+	// Again under the lock: a deploy may have moved the alias meanwhile.
+	if o, err = Observe(ctx, c, n); err != nil {
+		return "", "", err
+	}
+	from, prev, err := rollbackTarget(o, stack)
+	if err != nil {
+		return "", "", err
+	}
+	_, err = c.Lambda.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(n.Function), Name: aws.String(AliasName), FunctionVersion: aws.String(prev)})
+	if err != nil {
+		return "", "", awsapi.Explain("point alias "+AliasName+" at version "+prev, err)
+	}
+	return from, prev, nil
+}
+
+// rollbackTarget is the alias's version and the published version before it.
+func rollbackTarget(o *Observed, stack string) (from, to string, err error) {
 	if o.Func == nil || o.Alias == nil {
 		return "", "", fmt.Errorf("nothing to roll back: stack %q has no function or alias %s; deploy it first", stack, AliasName)
 	}
@@ -179,16 +227,21 @@ func Rollback(ctx context.Context, c *awsapi.Clients, stack string) (from, to st
 	if prev == "" {
 		return "", "", fmt.Errorf("nothing to roll back: alias %s points at version %s and there is no earlier published version; deploy a fix instead", AliasName, o.Alias.Version)
 	}
-	_, err = c.Lambda.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(n.Function), Name: aws.String(AliasName), FunctionVersion: aws.String(prev)})
-	if err != nil {
-		return "", "", awsapi.Explain("point alias "+AliasName+" at version "+prev, err)
-	}
 	return o.Alias.Version, prev, nil
 }
 
-// Logs prints the function's log events since the given time; follow keeps polling until
-// ctx is done.
-func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time, follow bool, out io.Writer) error {
+// LogEvent is one log line as `logs --json` prints it (one JSON object per line).
+type LogEvent struct {
+	Timestamp string `json:"timestamp"` // RFC 3339, UTC, with the milliseconds CloudWatch keeps
+	Stream    string `json:"stream"`
+	Message   string `json:"message"`
+}
+
+// Logs prints the function's log events since the given time, as text lines or (jsonLines)
+// one JSON object per event; follow keeps polling until ctx is done.
+func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time, follow, jsonLines bool, out io.Writer) error {
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
 	n := NamesFor(stack)
 	start := since.UnixMilli()
 	seen := map[string]bool{}
@@ -216,7 +269,13 @@ func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time,
 				seen[id] = true
 				ts := time.UnixMilli(aws.ToInt64(e.Timestamp)).UTC().Format(time.RFC3339Nano)
 				msg := strings.TrimRight(aws.ToString(e.Message), "\n")
-				fmt.Fprintf(out, "%s %s %s\n", ts, aws.ToString(e.LogStreamName), msg)
+				if jsonLines {
+					if err := enc.Encode(LogEvent{Timestamp: ts, Stream: aws.ToString(e.LogStreamName), Message: msg}); err != nil {
+						return err
+					}
+				} else {
+					fmt.Fprintf(out, "%s %s %s\n", ts, aws.ToString(e.LogStreamName), msg)
+				}
 				if t := aws.ToInt64(e.Timestamp); t > last {
 					last = t
 				}

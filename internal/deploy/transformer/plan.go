@@ -331,7 +331,9 @@ func roleRegion(policy string) string {
 func PlanDestroy(o *Observed, n Names, region string) []Change {
 	var cs []Change
 	add := func(c Change) { cs = append(cs, c) }
-	funcOurs := o.Func != nil && o.Func.Tagged
+	// Ours = tagged with this stack, or carrying our fixed name and no other stack's tag: a
+	// run killed between a create and its tagging must not leave something destroy skips.
+	funcOurs := o.Func != nil && o.Func.OtherStack == ""
 	if funcOurs && o.Permission != nil {
 		add(Change{Action: RemovePermission, Resource: "Lambda permission", Name: StatementID})
 	}
@@ -359,20 +361,27 @@ func PlanDestroy(o *Observed, n Names, region string) []Change {
 		}
 		add(Change{Action: DeleteFunction, Resource: "Lambda function", Name: n.Function})
 	}
-	if b := o.Bucket; b != nil && b.Tagged {
-		for _, k := range b.Keys {
-			add(Change{Action: DeleteObject, Resource: "S3 object", Name: b.Name + "/" + k, Target: k})
-		}
-		add(Change{Action: DeleteBucket, Resource: "S3 bucket", Name: b.Name})
-	}
-	if o.Logs != nil && o.Logs.Tagged {
+	if o.Logs != nil && o.Logs.OtherStack == "" {
 		add(Change{Action: DeleteLogGroup, Resource: "log group", Name: n.LogGroup})
 	}
-	if o.Role != nil && o.Role.Tagged && (roleRegion(o.Role.Policy) == "" || roleRegion(o.Role.Policy) == region) {
+	if o.Role != nil && o.Role.OtherStack == "" && (roleRegion(o.Role.Policy) == "" || roleRegion(o.Role.Policy) == region) {
 		for _, p := range o.Role.PolicyNames {
 			add(Change{Action: DeleteRolePolicy, Resource: "IAM role policy", Name: n.Role + "/" + p, Target: p})
 		}
 		add(Change{Action: DeleteRole, Resource: "IAM role", Name: n.Role})
+	}
+	// The bucket last: it holds the stack lock destroy works under.
+	if b := o.Bucket; b != nil && !b.Foreign && b.OtherStack == "" {
+		for _, k := range b.Keys {
+			if k != LockKey {
+				add(Change{Action: DeleteObject, Resource: "S3 object", Name: b.Name + "/" + k, Target: k})
+			}
+		}
+		reason := ""
+		if !b.Tagged {
+			reason = "untagged, found by its name"
+		}
+		add(Change{Action: DeleteBucket, Resource: "S3 bucket", Name: b.Name, Reason: reason})
 	}
 	return cs
 }

@@ -93,15 +93,21 @@ func TestPlanS3Refusals(t *testing.T) {
 func TestPlanDestroyS3(t *testing.T) {
 	d := bigDesired()
 	o := converged(d)
-	o.Bucket = &Bucket{Name: d.Bucket, Tagged: true, Keys: []string{"transformer/a.zip", "transformer/b.zip"}}
-	got := actions(PlanDestroy(o, d.Names, region))
+	o.Bucket = &Bucket{Name: d.Bucket, Tagged: true, Keys: []string{"transformer/a.zip", LockKey, "transformer/b.zip"}}
+	// The bucket last (it holds the lock destroy works under); the lock object goes with
+	// the bucket, not as a DeleteObject of its own.
 	want := []Action{RemovePermission, DeleteStage, DeleteRoute, DeleteRoute, DeleteIntegration, DeleteAPI, DeleteAlias, DeleteVersion,
-		DeleteFunction, DeleteObject, DeleteObject, DeleteBucket, DeleteLogGroup, DeleteRolePolicy, DeleteRole}
-	if !reflect.DeepEqual(got, want) {
+		DeleteFunction, DeleteLogGroup, DeleteRolePolicy, DeleteRole, DeleteObject, DeleteObject, DeleteBucket}
+	if got := actions(PlanDestroy(o, d.Names, region)); !reflect.DeepEqual(got, want) {
 		t.Fatalf("destroy = %v\nwant    %v", got, want)
 	}
-	// Untagged or foreign: not ours to delete.
-	for _, b := range []*Bucket{{Name: d.Bucket}, {Name: d.Bucket, Foreign: true}, {Name: d.Bucket, OtherStack: "x"}} {
+	// Untagged, with our name: an interrupted run created it and never tagged it; ours.
+	o.Bucket = &Bucket{Name: d.Bucket, Keys: []string{LockKey}}
+	if got := actions(PlanDestroy(o, d.Names, region)); got[len(got)-1] != DeleteBucket {
+		t.Fatalf("untagged bucket kept: %v", got)
+	}
+	// Foreign or another stack's: not ours to delete.
+	for _, b := range []*Bucket{{Name: d.Bucket, Foreign: true}, {Name: d.Bucket, OtherStack: "x"}} {
 		o.Bucket = b
 		for _, c := range PlanDestroy(o, d.Names, region) {
 			if c.Action == DeleteBucket {

@@ -179,6 +179,43 @@ func TestPlanDestroy(t *testing.T) {
 	if n := len(PlanDestroy(&Observed{Account: acct}, d.Names, region)); n != 0 {
 		t.Fatalf("empty stack: %d deletions", n)
 	}
+	// Untagged but with our fixed names (a run killed before tagging): still ours.
+	o.Role.Tagged, o.Func.Tagged, o.Logs.Tagged = false, false, false
+	if got := actions(PlanDestroy(o, d.Names, region)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("untagged: destroy = %v", got)
+	}
+	// Tagged by another stack: never.
+	o.Role.OtherStack, o.Func.OtherStack, o.Logs.OtherStack = "x", "x", "x"
+	want = []Action{DeleteStage, DeleteRoute, DeleteRoute, DeleteIntegration, DeleteAPI}
+	if got := actions(PlanDestroy(o, d.Names, region)); !reflect.DeepEqual(got, want) {
+		t.Fatalf("other stack's: destroy = %v", got)
+	}
+}
+
+func TestLockChanges(t *testing.T) {
+	n := NamesFor("t1")
+	for _, tc := range []struct {
+		bucket *Bucket
+		want   []Action
+		refuse bool
+	}{
+		{nil, []Action{CreateBucket}, false},
+		{&Bucket{Name: "b"}, []Action{TagBucket}, false},
+		{&Bucket{Name: "b", Tagged: true}, []Action{}, false},
+		{&Bucket{Name: "b", Foreign: true}, nil, true},
+		{&Bucket{Name: "b", OtherStack: "x"}, nil, true},
+	} {
+		cs, err := lockChanges(&Observed{Bucket: tc.bucket}, n, "b")
+		if tc.refuse {
+			if err == nil {
+				t.Errorf("%+v: accepted", tc.bucket)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(actions(cs), tc.want) {
+			t.Errorf("%+v: %v %v", tc.bucket, actions(cs), err)
+		}
+	}
 }
 
 func TestFindStatement(t *testing.T) {

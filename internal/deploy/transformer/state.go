@@ -106,9 +106,10 @@ type Role struct {
 }
 
 type LogGroup struct {
-	ARN       string
-	Retention int32 // 0 = never expire
-	Tagged    bool
+	ARN        string
+	Retention  int32 // 0 = never expire
+	Tagged     bool
+	OtherStack string
 }
 
 type Function struct {
@@ -168,6 +169,9 @@ type Desired struct {
 	Bucket       string
 	LogRetention int32
 	Secret       string
+	// HealthPath is what the new version must answer 2xx to (under the secret prefix)
+	// before alias live moves to it: the zip manifest's health_path.
+	HealthPath string
 }
 
 // ViaS3 reports whether the code is too large for a direct upload and goes through S3.

@@ -32,9 +32,24 @@ func handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIG
 		}
 		path = strings.TrimPrefix(path, prefix)
 	}
-	variant, _ := os.ReadFile(filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "variant.txt"))
-	body, _ := json.Marshal(map[string]string{"path": path, "variant": strings.TrimSpace(string(variant)), "version": os.Getenv("AWS_LAMBDA_FUNCTION_VERSION")})
+	variant := readVariant()
+	if variant == "unhealthy" { // a broken build: starts, but answers 500
+		fmt.Println("fakefn: unhealthy: the database is unreachable")
+		return events.APIGatewayV2HTTPResponse{StatusCode: 500, Headers: map[string]string{"content-type": "application/json"}, Body: `{"error":"unhealthy"}`}, nil
+	}
+	body, _ := json.Marshal(map[string]string{"path": path, "variant": variant, "version": os.Getenv("AWS_LAMBDA_FUNCTION_VERSION")})
 	return events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"content-type": "application/json", "apiVersion": "2"}, Body: string(body)}, nil
 }
 
-func main() { lambda.Start(handle) }
+func readVariant() string {
+	v, _ := os.ReadFile(filepath.Join(os.Getenv("LAMBDA_TASK_ROOT"), "variant.txt"))
+	return strings.TrimSpace(string(v))
+}
+
+func main() {
+	if readVariant() == "crash-init" { // a broken build that dies before serving anything
+		fmt.Fprintln(os.Stderr, "fakefn: cannot start: missing module ./dist/app.js")
+		os.Exit(3)
+	}
+	lambda.Start(handle)
+}
