@@ -2,6 +2,7 @@ package lambdalocal
 
 import (
 	"archive/zip"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +31,12 @@ const MaxUnzippedBytes = 262_144_000
 // written are counted while streaming, since a crafted header can understate them.
 // Entries are written by a pool of workers (directories first, symlinks last).
 func Unzip(zipPath, dir string) error {
-	return unzipper{limit: MaxUnzippedBytes, checkDeclared: true}.unzip(zipPath, dir)
+	return UnzipContext(context.Background(), zipPath, dir)
+}
+
+// UnzipContext is Unzip that gives up (and removes what it wrote) when ctx is done.
+func UnzipContext(ctx context.Context, zipPath, dir string) error {
+	return unzipper{limit: MaxUnzippedBytes, checkDeclared: true}.unzip(ctx, zipPath, dir)
 }
 
 // unzipper carries the knobs tests turn: the byte limit, and whether the declared sizes
@@ -56,7 +62,7 @@ type plan struct {
 	links []planned
 }
 
-func (u unzipper) unzip(zipPath, dir string) (err error) {
+func (u unzipper) unzip(ctx context.Context, zipPath, dir string) (err error) {
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
 		return fmt.Errorf("cannot open %s as a zip (%w): pass the Lambda zip that `rudderctl package transformer` writes", zipPath, err)
@@ -76,7 +82,7 @@ func (u unzipper) unzip(zipPath, dir string) (err error) {
 		}
 	}()
 	var written atomic.Int64
-	if err := p.write(root, u.limit, &written); err != nil {
+	if err := p.write(ctx, root, u.limit, &written); err != nil {
 		if errors.Is(err, errTooLarge) {
 			return fmt.Errorf("cannot unpack %s: its entries hold more than %d B, Lambda's limit of 250 MB unzipped (stopped after writing %d B, which was removed); shrink the package (`rudderctl package` reports its largest packages)", zipPath, u.limit, min(written.Load(), u.limit))
 		}
@@ -207,13 +213,13 @@ func removeWritten(root string, created bool) {
 }
 
 // write creates the directories, then the files in parallel, then the symlinks.
-func (p *plan) write(root string, limit int64, written *atomic.Int64) error {
+func (p *plan) write(ctx context.Context, root string, limit int64, written *atomic.Int64) error {
 	for _, d := range p.dirs {
 		if err := os.Mkdir(filepath.Join(root, filepath.FromSlash(d)), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
-	if err := p.writeFiles(root, limit, written); err != nil {
+	if err := p.writeFiles(ctx, root, limit, written); err != nil {
 		return err
 	}
 	for _, e := range p.links {
@@ -232,7 +238,7 @@ func unzipWorkers(files int) int {
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-func (p *plan) writeFiles(root string, limit int64, written *atomic.Int64) error {
+func (p *plan) writeFiles(ctx context.Context, root string, limit int64, written *atomic.Int64) error {
 	var (
 		next    atomic.Int64
 		failed  atomic.Bool
@@ -244,6 +250,8 @@ func (p *plan) writeFiles(root string, limit int64, written *atomic.Int64) error
 		errOnce.Do(func() { first = err })
 		failed.Store(true)
 	}
+	stop := context.AfterFunc(ctx, func() { fail(ctx.Err()) })
+	defer stop()
 	for range unzipWorkers(len(p.files)) {
 		wg.Go(func() {
 			buf := copyBufs.Get().(*[]byte)
@@ -268,6 +276,9 @@ func (p *plan) writeFiles(root string, limit int64, written *atomic.Int64) error
 		})
 	}
 	wg.Wait()
+	if first == nil {
+		first = ctx.Err() // cancelled after the last file
+	}
 	return first
 }
 

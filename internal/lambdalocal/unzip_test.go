@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"compress/flate"
+	"context"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -237,7 +239,7 @@ func TestUnzipCountsWrittenBytes(t *testing.T) {
 	for name, entries := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "root")
-			err := u.unzip(writeBomb(t, entries), dir)
+			err := u.unzip(context.Background(), writeBomb(t, entries), dir)
 			if name == "exactly the limit" {
 				if err != nil {
 					t.Fatalf("%d B (the limit) refused: %v", limit, err)
@@ -283,5 +285,21 @@ func TestUnzipManyFiles(t *testing.T) {
 	}
 	if err := Unzip(writeZip(t, entries[:1]), dir); err == nil || !strings.Contains(err.Error(), "not empty") {
 		t.Errorf("unpacking into a non-empty directory: %v", err)
+	}
+}
+
+func TestUnzipContextCancelled(t *testing.T) {
+	var entries []entry
+	for i := range 200 {
+		entries = append(entries, entry{fmt.Sprintf("d%d/f%d", i%7, i), 0o644, "x"})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := filepath.Join(t.TempDir(), "root")
+	if err := UnzipContext(ctx, writeZip(t, entries), dir); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled unpack: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s left behind", dir)
 	}
 }
