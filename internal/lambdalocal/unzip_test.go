@@ -2,6 +2,13 @@ package lambdalocal
 
 import (
 	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -97,5 +104,202 @@ func TestUnzipRefusesEscapes(t *testing.T) {
 	}
 	if err := Unzip(filepath.Join(t.TempDir(), "missing.zip"), t.TempDir()); err == nil || !strings.Contains(err.Error(), "missing.zip") {
 		t.Errorf("missing zip: %v", err)
+	}
+}
+
+// zeros is an io.Reader of n zero bytes (a body that deflates to almost nothing).
+type zeros struct{ n int64 }
+
+func (z *zeros) Read(p []byte) (int, error) {
+	if z.n <= 0 {
+		return 0, io.EOF
+	}
+	k := int64(len(p))
+	if k > z.n {
+		k = z.n
+	}
+	clear(p[:k])
+	z.n -= k
+	return int(k), nil
+}
+
+// bombEntry is one entry of n zero bytes; claim, when not 0, is the size its headers
+// declare instead (a lying header).
+type bombEntry struct {
+	name  string
+	n     int64
+	claim uint64
+}
+
+// writeBomb writes a zip of highly compressible entries. A lying entry is stored raw
+// (precompressed) so that its headers can declare any size.
+func writeBomb(t *testing.T, entries []bombEntry) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "bomb.zip")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
+	for _, e := range entries {
+		if e.claim == 0 {
+			w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Deflate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.Copy(w, &zeros{e.n}); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		var comp bytes.Buffer
+		fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
+		crc := crc32.NewIEEE()
+		if _, err := io.Copy(io.MultiWriter(fw, crc), &zeros{e.n}); err != nil {
+			t.Fatal(err)
+		}
+		fw.Close()
+		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate, CRC32: crc.Sum32(),
+			CompressedSize64: uint64(comp.Len()), UncompressedSize64: e.claim}
+		w, err := zw.CreateRaw(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(comp.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// dirBytes is the number of bytes in regular files under dir (0 when dir is gone).
+func dirBytes(t *testing.T, dir string) (files int, size int64) {
+	t.Helper()
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			st, _ := d.Info()
+			files++
+			size += st.Size()
+		}
+		return nil
+	})
+	return files, size
+}
+
+// TestUnzipRefusesBombs: code over Lambda's 250 MB unzipped limit is refused and nothing
+// is left behind, whether one entry, many entries, or a header lying about the size.
+func TestUnzipRefusesBombs(t *testing.T) {
+	const over = MaxUnzippedBytes + 1<<20
+	cases := map[string][]bombEntry{
+		"one huge entry":                   {{"huge.bin", over, 0}},
+		"many entries":                     {{"a.bin", MaxUnzippedBytes / 2, 0}, {"b.bin", MaxUnzippedBytes / 2, 0}, {"c/d.bin", 2 << 20, 0}},
+		"header claims less than it holds": {{"ok.txt", 10, 0}, {"liar.bin", over, 1000}},
+		"header claims more than allowed":  {{"liar.bin", 1000, MaxUnzippedBytes + 1}},
+	}
+	for name, entries := range cases {
+		t.Run(name, func(t *testing.T) {
+			z := writeBomb(t, entries)
+			for _, fresh := range []bool{true, false} {
+				dir := filepath.Join(t.TempDir(), "root")
+				if !fresh {
+					if err := os.Mkdir(dir, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				}
+				err := Unzip(z, dir)
+				if err == nil {
+					t.Fatalf("Unzip accepted %v", entries)
+				}
+				if n, size := dirBytes(t, dir); n > 0 {
+					t.Errorf("%d files (%d B) left in %s after: %v", n, size, dir, err)
+				}
+				if _, serr := os.Stat(dir); fresh == (serr == nil) {
+					t.Errorf("root left behind = %v, want %v (Unzip made it: %v)", serr == nil, !fresh, fresh)
+				}
+				t.Logf("%v", err)
+			}
+		})
+	}
+}
+
+// TestUnzipCountsWrittenBytes checks the limit on the bytes actually written, with the
+// declared sizes not consulted, so that it holds whatever the headers say.
+func TestUnzipCountsWrittenBytes(t *testing.T) {
+	const limit = 1 << 20
+	u := unzipper{limit: limit}
+	cases := map[string][]bombEntry{
+		"one entry":         {{"big.bin", limit + 1, 0}},
+		"entries add up":    {{"a.bin", limit / 2, 0}, {"d/b.bin", limit / 2, 0}, {"d/c.bin", 2, 0}},
+		"exactly the limit": {{"a.bin", limit / 2, 0}, {"b.bin", limit / 2, 0}},
+	}
+	for name, entries := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "root")
+			err := u.unzip(context.Background(), writeBomb(t, entries), dir)
+			if name == "exactly the limit" {
+				if err != nil {
+					t.Fatalf("%d B (the limit) refused: %v", limit, err)
+				}
+				if _, size := dirBytes(t, dir); size != limit {
+					t.Errorf("wrote %d B, want %d", size, limit)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "250 MB") {
+				t.Fatalf("over the limit: err = %v", err)
+			}
+			if _, serr := os.Stat(dir); serr == nil {
+				t.Errorf("%s left behind", dir)
+			}
+		})
+	}
+}
+
+// TestUnzipManyFiles unpacks enough entries to keep every worker busy and checks each.
+func TestUnzipManyFiles(t *testing.T) {
+	var entries []entry
+	for i := range 500 {
+		entries = append(entries, entry{fmt.Sprintf("node_modules/p%d/lib/f%d.js", i%23, i), 0o644, strings.Repeat(fmt.Sprint(i), i)})
+	}
+	entries = append(entries, entry{"node_modules/p1/lib/f1.js", 0o755, "last one wins"})
+	dir := filepath.Join(t.TempDir(), "root")
+	if err := Unzip(writeZip(t, entries), dir); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for _, e := range entries {
+		want[e.name] = e.body
+	}
+	for name, body := range want {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || string(b) != body {
+			t.Fatalf("%s: %d B, want %d (%v)", name, len(b), len(body), err)
+		}
+	}
+	if n, _ := dirBytes(t, dir); n != len(want) {
+		t.Errorf("%d files, want %d", n, len(want))
+	}
+	if err := Unzip(writeZip(t, entries[:1]), dir); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Errorf("unpacking into a non-empty directory: %v", err)
+	}
+}
+
+func TestUnzipContextCancelled(t *testing.T) {
+	var entries []entry
+	for i := range 200 {
+		entries = append(entries, entry{fmt.Sprintf("d%d/f%d", i%7, i), 0o644, "x"})
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dir := filepath.Join(t.TempDir(), "root")
+	if err := UnzipContext(ctx, writeZip(t, entries), dir); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled unpack: %v", err)
+	}
+	if _, err := os.Stat(dir); err == nil {
+		t.Errorf("%s left behind", dir)
 	}
 }

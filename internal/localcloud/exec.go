@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -59,17 +57,17 @@ func (e *environment) record(line string) {
 }
 
 type executor struct {
-	c      *Cloud
-	rieMu  sync.Mutex
-	rie    string // resolved once, on first need
-	mu     sync.Mutex
-	envs   map[envKey]*environment
-	taskMu sync.Mutex
-	wg     sync.WaitGroup
+	c     *Cloud
+	rieMu sync.Mutex
+	rie   string // resolved once, on first need
+	mu    sync.Mutex
+	envs  map[envKey]*environment
+	tasks *taskDirs
+	wg    sync.WaitGroup
 }
 
 func newExecutor(c *Cloud) *executor {
-	return &executor{c: c, envs: map[envKey]*environment{}}
+	return &executor{c: c, envs: map[envKey]*environment{}, tasks: newTaskDirs(c.stateDir, c.zipPath, c.logf)}
 }
 
 // invalidate closes the environments of a function version ("" = all versions).
@@ -105,36 +103,12 @@ func (e *executor) closeAll() {
 	e.wg.Wait()
 }
 
-// dropTask removes an unpacked task root whose zip is gone.
-func (e *executor) dropTask(hexSha string) {
-	e.taskMu.Lock()
-	defer e.taskMu.Unlock()
-	_ = os.RemoveAll(filepath.Join(e.c.stateDir, "tasks", hexSha))
-}
+// dropTask removes the unpacked code of a zip that is gone.
+func (e *executor) dropTask(hexSha string) { e.tasks.drop(hexSha) }
 
-// taskRoot unpacks a stored zip once, keyed by its hash.
-func (e *executor) taskRoot(codeSha string) (string, error) {
-	h := shaHex(codeSha)
-	dir := filepath.Join(e.c.stateDir, "tasks", h)
-	e.taskMu.Lock()
-	defer e.taskMu.Unlock()
-	if _, err := os.Stat(filepath.Join(dir, ".complete")); err == nil {
-		return dir, nil
-	}
-	_ = os.RemoveAll(dir)
-	tmp := dir + ".tmp"
-	_ = os.RemoveAll(tmp)
-	if err := lambdalocal.Unzip(e.c.zipPath(h), tmp); err != nil {
-		_ = os.RemoveAll(tmp)
-		return "", err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, ".complete"), nil, 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return "", err
-	}
-	return dir, nil
+// taskRoot returns the unpacked code of a stored zip (see taskDirs).
+func (e *executor) taskRoot(ctx context.Context, codeSha string) (string, error) {
+	return e.tasks.get(ctx, shaHex(codeSha))
 }
 
 // get returns the warm environment of t, starting it if needed.
@@ -173,7 +147,7 @@ func (e *executor) get(ctx context.Context, t invokeTarget) (*environment, error
 }
 
 func (e *executor) start(ctx context.Context, t invokeTarget, env *environment) (*lambdalocal.Instance, error) {
-	root, err := e.taskRoot(t.Config.CodeSha256)
+	root, err := e.taskRoot(ctx, t.Config.CodeSha256)
 	if err != nil {
 		return nil, fmt.Errorf("unpack code: %w", err)
 	}

@@ -195,6 +195,7 @@ func (c *Cloud) Close() error {
 		}
 		c.stages.closeAll()
 		c.exec.closeAll()
+		c.exec.tasks.close()
 		c.wg.Wait()
 		c.mu.Lock()
 		if serr := c.saveLocked(); serr != nil && err == nil {

@@ -132,6 +132,8 @@ func (c *Cloud) commitLocked() {
 	if err := c.saveLocked(); err != nil {
 		c.logf("save state: %v", err)
 	}
+	// New code is unpacked now, not on its first invocation.
+	c.exec.tasks.prepare(c.codeInUseLocked())
 }
 
 func (c *Cloud) nextSeq() int64 {
