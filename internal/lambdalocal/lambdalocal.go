@@ -50,8 +50,9 @@ type Options struct {
 // Result is the answer to one invocation, as Lambda's Invoke API reports it.
 type Result struct {
 	Payload       []byte
-	FunctionError string // "" or "Unhandled"
-	Duration      time.Duration
+	FunctionError string        // "" or "Unhandled"
+	Duration      time.Duration // wall time of the exchange with the emulator, init included
+	Report        Report        // what the REPORT line logged for this invocation says
 }
 
 // MaxPayload is Lambda's synchronous invocation payload limit (request and response).
@@ -83,6 +84,9 @@ type Instance struct {
 	env     []string
 	timeout int // seconds, as the RIE takes it
 
+	rieLevel string // the emulator's --log-level
+	passInfo bool   // show its INFO lines (RUDDERCTL_RIE_LOG_LEVEL asked for them)
+
 	logMu sync.Mutex
 
 	mu chan struct{} // serialises invokes (one environment runs one event at a time); ctx-aware
@@ -103,6 +107,49 @@ type rieProc struct {
 
 	mu      sync.Mutex
 	initErr string // the RIE's reason for the last failed init ("Runtime exited with error: exit status 2")
+
+	repMu    sync.Mutex
+	initDur  time.Duration  // from rapid's INIT REPORT during the invocation in flight
+	awaiting *awaitedReport // the invocation in flight, until the emulator's REPORT line for it
+
+	known []int // pids below the emulator after the last invocation (under the invocation lock)
+}
+
+// awaitedReport is signalled (with the init duration seen) when the emulator's REPORT line for
+// id went by: everything the emulator printed for that invocation has been read by then.
+type awaitedReport struct {
+	id  string
+	got chan time.Duration
+}
+
+// expectReport registers the invocation about to be sent.
+func (p *rieProc) expectReport(id string) *awaitedReport {
+	a := &awaitedReport{id: id, got: make(chan time.Duration, 1)}
+	p.repMu.Lock()
+	p.initDur = 0
+	p.awaiting = a
+	p.repMu.Unlock()
+	return a
+}
+
+// filter consumes the emulator's lines that rudderctl replaces or hides; true = do not log it.
+func (p *rieProc) filter(line string, passInfo bool) bool {
+	if id, ok := rieReportID(line); ok {
+		p.repMu.Lock()
+		defer p.repMu.Unlock()
+		if p.awaiting == nil || p.awaiting.id != id {
+			return false // not the emulator's line for the invocation in flight
+		}
+		p.awaiting.got <- p.initDur
+		p.awaiting, p.initDur = nil, 0
+		return true
+	}
+	if d, ok := rieInitDuration(line); ok {
+		p.repMu.Lock()
+		p.initDur = d
+		p.repMu.Unlock()
+	}
+	return isRapidInfo(line) && !passInfo
 }
 
 // noteLine remembers why an init (or an invocation that re-ran init) failed, from the RIE's
@@ -181,6 +228,7 @@ func Start(ctx context.Context, f Function, o Options) (*Instance, error) {
 		timeout: int((f.Timeout + time.Second - 1) / time.Second),
 		mu:      make(chan struct{}, 1),
 	}
+	i.rieLevel, i.passInfo = rieLogLevel()
 	i.env = append(i.env, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(i.timeout))
 	if err := i.startProc(ctx); err != nil {
 		return nil, err
@@ -297,11 +345,16 @@ func freePort() (int, error) {
 	return 0, errors.New("no free loopback port")
 }
 
-func rieLogLevel() string {
-	if l := os.Getenv("RUDDERCTL_RIE_LOG_LEVEL"); l != "" {
-		return l
+// rieLogLevel is the emulator's log level: at least info, because its INFO line "INIT REPORT"
+// is where the Init Duration of REPORT lines comes from; its INFO lines are shown only when
+// RUDDERCTL_RIE_LOG_LEVEL asks for info, debug or trace.
+func rieLogLevel() (level string, passInfo bool) {
+	switch l := strings.ToLower(os.Getenv("RUDDERCTL_RIE_LOG_LEVEL")); l {
+	case "info", "debug", "trace":
+		return l, true
+	default:
+		return "info", false
 	}
-	return "warn"
 }
 
 // startProc starts the RIE and waits until it accepts connections. A port taken between
@@ -339,7 +392,7 @@ func (i *Instance) tryStart(ctx context.Context) (*rieProc, error) {
 	}
 	emuAddr := "127.0.0.1:" + strconv.Itoa(emuPort)
 	args := []string{
-		"--log-level", rieLogLevel(),
+		"--log-level", i.rieLevel,
 		"--runtime-interface-emulator-address", emuAddr,
 		"--runtime-api-address", "127.0.0.1:" + strconv.Itoa(apiPort),
 	}
@@ -348,22 +401,23 @@ func (i *Instance) tryStart(ctx context.Context) (*rieProc, error) {
 	cmd.Dir = i.f.TaskRoot
 	cmd.Env = i.env
 	cmd.SysProcAttr = sysProcAttr()
-	stdout, err := cmd.StdoutPipe()
+	// One pipe for stdout and stderr: the emulator's log lines (stderr) and its START/END/REPORT
+	// lines and the function's output (stdout) are then read in the order they were written.
+	out, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return nil, err
-	}
+	cmd.Stdout, cmd.Stderr = w, w
 	var tail tailBuf
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		out.Close()
 		return nil, fmt.Errorf("cannot start the Lambda Runtime Interface Emulator %s: %w; set RUDDERCTL_RIE to a working aws-lambda-rie binary", i.rie, err)
 	}
 	p := &rieProc{cmd: cmd, url: "http://" + emuAddr + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
-	p.wg.Add(2)
-	go i.pump(stdout, p, &tail)
-	go i.pump(stderr, p, &tail)
+	p.wg.Add(1)
+	go func() { i.pump(out, p, &tail); out.Close() }()
 	go func() {
 		p.wg.Wait() // the pipes must be drained before Wait closes them
 		_ = cmd.Wait()
@@ -400,7 +454,9 @@ func (i *Instance) pump(r io.Reader, p *rieProc, tail *tailBuf) {
 			line = strings.TrimRight(line, "\r\n")
 			tail.add(line)
 			p.noteLine(line)
-			i.log(line)
+			if !p.filter(line, i.passInfo) {
+				i.log(line)
+			}
 		}
 		if err != nil {
 			return
@@ -467,13 +523,20 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	if err := lockCtx(ctx, i.mu); err != nil {
 		return Result{}, fmt.Errorf("waiting for the execution environment (busy with another invocation): %w", err)
 	}
-	defer func() { <-i.mu }()
+	handedOff := false // the lock goes to the goroutine that looks at the tree after the answer
+	defer func() {
+		if !handedOff {
+			<-i.mu
+		}
+	}()
 	var (
 		p     *rieProc
 		reqID string
 		start time.Time
 		resp  *http.Response
 		err   error
+		aw    *awaitedReport
+		mem   *memWatch
 	)
 	for attempt := 0; ; attempt++ {
 		if p, err = i.ready(ctx); err != nil {
@@ -490,10 +553,13 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-Amzn-RequestId", reqID)
+		aw = p.expectReport(reqID)
+		mem = watchMemory(p.cmd.Process.Pid, p.known)
 		start = time.Now()
 		resp, err = invokeClient.Do(req)
 		var opErr *net.OpError
 		if err != nil && attempt < 2 && ctx.Err() == nil && errors.As(err, &opErr) && opErr.Op == "dial" {
+			mem.finish(false)
 			// Nothing was sent: the emulator died (e.g. it lost a port race at start). Start
 			// a new one and send the event there.
 			i.log("rudderctl: the Lambda Runtime Interface Emulator is gone (" + err.Error() + "); starting a new execution environment")
@@ -509,6 +575,7 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	}
 	dur := time.Since(start)
 	if err != nil {
+		mem.finish(false)
 		// The environment's state is unknown (an invoke may still run in it): replace it.
 		i.discard(p)
 		if ctx.Err() != nil {
@@ -563,21 +630,56 @@ func (i *Instance) Invoke(ctx context.Context, payload []byte) (Result, error) {
 			"errorMessage": fmt.Sprintf("Response payload size exceeded maximum allowed payload size (%d bytes).", MaxPayload+100),
 		})
 	}
-	i.state.Lock()
-	defer i.state.Unlock()
-	if i.proc != p {
-		return res, nil // closed meanwhile
-	}
+	res.Report = i.report(p, aw, mem, resp.StatusCode, reqID, dur, reset)
+	i.log(res.Report.String())
 	if reset {
 		// The RIE killed the runtime's process group; anything that left it goes too.
-		killTree(i.tree)
-		i.tree = nil
-	} else {
-		// Remember the runtime's processes (about 1 ms): orphans that left the RIE's tree
-		// stay remembered until they exit.
-		i.tree = mergeTree(i.tree, descendants(p.cmd.Process.Pid))
+		i.state.Lock()
+		if i.proc == p {
+			killTree(i.tree)
+			i.tree, p.known = nil, nil
+		}
+		i.state.Unlock()
+		return res, nil
 	}
+	// Remember the runtime's processes (orphans that left the RIE's tree stay remembered until
+	// they exit) after answering: the walk takes up to a millisecond, and the next invocation
+	// waits for it only if it comes sooner.
+	handedOff = true
+	go func() {
+		defer func() { <-i.mu }()
+		tree := descendants(p.cmd.Process.Pid)
+		i.state.Lock()
+		defer i.state.Unlock()
+		if i.proc == p {
+			i.tree = mergeTree(i.tree, tree)
+			p.known = pidsOf(tree)
+		}
+	}()
 	return res, nil
+}
+
+// report measures what the REPORT line of an invocation says. It waits for the emulator's own
+// REPORT line (printed before its answer, so already in the pipe) to have been read, so the
+// line comes after END and after whatever the function printed, with the init seen meanwhile.
+func (i *Instance) report(p *rieProc, aw *awaitedReport, mem *memWatch, status int, reqID string, dur time.Duration, reset bool) Report {
+	r := Report{RequestID: reqID, MemorySizeMB: i.f.MemoryMB}
+	if status == http.StatusOK { // answers and timeouts; a 502 (crash, failed init) has no REPORT
+		t := time.NewTimer(time.Second)
+		select {
+		case r.InitDuration = <-aw.got:
+		case <-p.done:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	r.Duration = max(dur-r.InitDuration, 0)
+	// After an init the runtime is new: walk the tree to count it. After a reset the runtime
+	// was killed before it could be read: no figure.
+	if kib, ok := mem.finish(r.InitDuration > 0); ok && !reset {
+		r.MaxMemoryUsedMB = kibToMB(kib)
+	}
+	return r
 }
 
 // lockCtx takes a one-slot channel lock unless ctx ends first.

@@ -37,8 +37,24 @@ func readStat(pid int) (ppid, pgid int, start string, ok bool) {
 	return ppid, pgid, f[19], true
 }
 
-// descendants lists every live process below pid.
+// descendants lists every live process below pid: from the /proc children files (a few small
+// reads), or by scanning every process where the kernel has none.
 func descendants(pid int) []procInfo {
+	pids, ok := treePIDs(pid)
+	if !ok {
+		return scanDescendants(pid)
+	}
+	out := make([]procInfo, 0, len(pids))
+	for _, p := range pids {
+		if _, pgid, start, ok := readStat(p); ok {
+			out = append(out, procInfo{pid: p, pgid: pgid, start: start})
+		}
+	}
+	return out
+}
+
+// scanDescendants finds the processes below pid by reading every /proc/PID/stat.
+func scanDescendants(pid int) []procInfo {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil

@@ -13,3 +13,5 @@ func killTree([]procInfo) {}
 func sysProcAttr() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setpgid: true} }
 
 func mergeTree(old, fresh []procInfo) []procInfo { return nil }
+
+func pidsOf([]procInfo) []int { return nil }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -22,6 +23,7 @@ type event struct {
 	Ms     int    `json:"ms"`
 	Bytes  int    `json:"bytes"`
 	Print  string `json:"print"`
+	MB     int    `json:"mb"`
 }
 
 var started = time.Now().UnixNano()
@@ -55,6 +57,17 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 			env["_ARN"] = lc.InvokedFunctionArn
 		}
 		return env, nil
+	case "alloc":
+		// Map, touch and unmap MB MiB: the RSS grows by exactly that for the invocation only.
+		n := ev.MB << 20
+		mem, err := syscall.Mmap(-1, 0, n, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+		if err != nil {
+			return nil, err
+		}
+		for off := 0; off < n; off += 4096 {
+			mem[off] = 1
+		}
+		return n, syscall.Munmap(mem)
 	case "started":
 		return started, nil
 	case "pid":
@@ -72,6 +85,9 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 }
 
 func main() {
+	if ms, err := strconv.Atoi(os.Getenv("FN_INIT_SLEEP_MS")); err == nil {
+		time.Sleep(time.Duration(ms) * time.Millisecond) // a slow init, as a big app's
+	}
 	if os.Getenv("FN_EXIT_AT_INIT") != "" {
 		fmt.Fprintln(os.Stderr, "fn: failing init on request")
 		os.Exit(2)
