@@ -30,6 +30,7 @@ func main() {
 			logsCommand(),
 			rollbackCommand(),
 			destroyCommand(),
+			workspaceCommand(),
 		},
 		// Errors are printed once, by main, in the "what happened: why, what to do" form.
 		ExitErrHandler: func(*cli.Context, error) {},
