@@ -55,7 +55,8 @@ func TestRealTransformerOnLambda(t *testing.T) {
 	run := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(bin, args...)
-		cmd.Env, cmd.Dir = env, t.TempDir()
+		// From the checkout: packaging builds the adapter from its go.mod.
+		cmd.Env, cmd.Dir = env, root
 		var so, se bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &so, &se
 		start := time.Now()
