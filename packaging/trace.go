@@ -440,7 +440,7 @@ func traceApp(files []*entry, entryRel string) (*trace, error) {
 	start := time.Now()
 	ix := newFileIndex(files)
 	if !ix.isFile(entryRel) {
-		return nil, fmt.Errorf("entry %s is not among the app's files", entryRel)
+		return nil, fmt.Errorf("entry %s is not among the files packaged (top-level dotfiles and node_modules/.bin never are): the app could not start; pass --entry with a file of the app", entryRel)
 	}
 	tr := &trace{reach: map[string]reason{}, sum: TraceSummary{Entry: entryRel, Dynamic: []DynamicRef{}, Unresolved: []Unresolved{}}}
 	var queue []string
