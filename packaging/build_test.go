@@ -429,6 +429,16 @@ func TestTemplateGolden(t *testing.T) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("template differs from %s:\n%s", golden, got)
 	}
+	// One template per zip (issue #12): named after it, beside it.
+	for zip, want := range map[string]string{
+		"build/transformer.zip": "build/transformer.template.yaml",
+		"a.ZIP":                 "a.template.yaml",
+		"/out/t.v2.zip":         "/out/t.v2.template.yaml",
+	} {
+		if got := TemplatePathFor(zip); got != filepath.FromSlash(want) {
+			t.Errorf("TemplatePathFor(%q) = %q, want %q", zip, got, want)
+		}
+	}
 	for _, s := range []string{"AWS::Serverless::Function", "Handler: rudderctl.handler", "AWS_LAMBDA_EXEC_WRAPPER: /var/task/rudderctl-wrapper", "Path: /{proxy+}", "Method: ANY", "MemorySize: 1024", "Timeout: 30", "Type: HttpApi"} {
 		if !bytes.Contains(got, []byte(s)) {
 			t.Errorf("template lacks %q", s)
@@ -512,5 +522,37 @@ func TestConcurrentBuilds(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Dir(out))
 	if len(ents) != 2 {
 		t.Fatalf("leftovers beside the zip: %d entries", len(ents))
+	}
+}
+
+// TestTemplatePerZip: two zips packaged into one directory keep a template each (issue #12);
+// --template writes it elsewhere with CodeUri relative to it.
+func TestTemplatePerZip(t *testing.T) {
+	fx := fixtures(t)
+	src := t.TempDir()
+	fixtureApp(t, src)
+	out := t.TempDir()
+	for _, name := range []string{"a", "b"} {
+		if _, err := Build(context.Background(), Options{Src: src, Out: filepath.Join(out, name+".zip"), Bootstrap: filepath.Join(fx, "bootstrap")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"a", "b"} {
+		b, err := os.ReadFile(filepath.Join(out, name+".template.yaml"))
+		if err != nil || !bytes.Contains(b, []byte(`CodeUri: "`+name+`.zip"`)) {
+			t.Errorf("%s.template.yaml: %v\n%s", name, err, b)
+		}
+	}
+	custom := filepath.Join(out, "sam", "stack.yaml")
+	rep, err := Build(context.Background(), Options{Src: src, Out: filepath.Join(out, "c.zip"), Template: custom, Bootstrap: filepath.Join(fx, "bootstrap")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(custom)
+	if err != nil || rep.Template != custom || !bytes.Contains(b, []byte(`CodeUri: "../c.zip"`)) {
+		t.Errorf("--template: %v %s\n%s", err, rep.Template, b)
+	}
+	if _, err := os.Stat(filepath.Join(out, "c.template.yaml")); err == nil {
+		t.Error("--template also wrote the default template")
 	}
 }

@@ -61,6 +61,30 @@ var regexAfterKeyword = map[string]bool{
 	"yield": true, "await": true,
 }
 
+// knownIdents are the identifiers the scanner looks at; others get an empty value, which
+// saves allocating a string for every identifier of every file.
+var knownIdents = map[string]string{}
+
+func init() {
+	for _, k := range []string{"require", "import", "export", "function", "from", "resolve", "path", "join", "__dirname"} {
+		knownIdents[k] = k
+	}
+	for k := range regexAfterKeyword {
+		knownIdents[k] = k
+	}
+}
+
+func internIdent(b []byte) string { return knownIdents[string(b)] }
+
+// punctStr holds one-byte strings, so punctuation tokens allocate nothing.
+var punctStr [256]string
+
+func init() {
+	for i := range punctStr {
+		punctStr[i] = string([]byte{byte(i)})
+	}
+}
+
 // slashIsRegex decides from the previous token whether '/' starts a regular expression.
 func (lx *lexer) slashIsRegex() bool {
 	switch lx.prev.kind {
@@ -119,7 +143,7 @@ func (lx *lexer) scan() token {
 			for lx.i < len(src) && isIdentPart(src[lx.i]) {
 				lx.i++
 			}
-			return token{tokIdent, string(src[start:lx.i]), start}
+			return token{tokIdent, internIdent(src[start:lx.i]), start}
 		case c >= '0' && c <= '9' || c == '.' && lx.i+1 < len(src) && src[lx.i+1] >= '0' && src[lx.i+1] <= '9':
 			for lx.i < len(src) && (isIdentPart(src[lx.i]) || src[lx.i] == '.') {
 				lx.i++
@@ -138,7 +162,7 @@ func (lx *lexer) scan() token {
 					lx.braces[len(lx.braces)-1]--
 				}
 			}
-			return token{tokPunct, string(c), start}
+			return token{tokPunct, punctStr[c], start}
 		}
 	}
 	return token{kind: tokEOF, pos: len(src)}
@@ -149,6 +173,16 @@ func (lx *lexer) scan() token {
 func (lx *lexer) quoted(q byte) string {
 	src := lx.src
 	lx.i++
+	// Fast path: no escape before the closing quote.
+	for j := lx.i; j < len(src); j++ {
+		if c := src[j]; c == q {
+			v := string(src[lx.i:j])
+			lx.i = j + 1
+			return v
+		} else if c == '\\' || c == '\n' {
+			break
+		}
+	}
 	var sb strings.Builder
 	for lx.i < len(src) {
 		c := src[lx.i]

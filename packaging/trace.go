@@ -23,8 +23,9 @@ import (
 //   - a template or concatenation (require(`../${v}/destinations/${h}/transform`)) makes
 //     every file under its static directory prefix that matches the pattern reachable, the
 //     unknown parts matching any run of characters, slashes included;
-//   - a fully dynamic require(expr) makes everything under the file's own directory
-//     reachable (both in the app and in a package: Node could load any of it).
+//   - a fully dynamic require(expr) makes every .js/.json/.node/.cjs/.mjs file under the
+//     file's own directory reachable (in the app and in packages alike: Node could load any
+//     of them; other files only when named exactly, which a dynamic name rarely does).
 // References that resolve to nothing (optional dependencies behind try/catch, builtins of
 // newer Nodes) are listed, not errors.
 
@@ -419,6 +420,16 @@ func isBuiltin(spec string) bool {
 	return builtins[name]
 }
 
+// isModuleFile reports whether require() can reach a file by its extension probing.
+func isModuleFile(rel string) bool {
+	for _, e := range fileExts {
+		if strings.HasSuffix(rel, e) {
+			return true
+		}
+	}
+	return false
+}
+
 // isScript reports whether a file is JavaScript to read for references.
 func isScript(rel string) bool {
 	return strings.HasSuffix(rel, ".js") || strings.HasSuffix(rel, ".cjs") || strings.HasSuffix(rel, ".mjs")
@@ -429,7 +440,7 @@ func traceApp(files []*entry, entryRel string) (*trace, error) {
 	start := time.Now()
 	ix := newFileIndex(files)
 	if !ix.isFile(entryRel) {
-		return nil, fmt.Errorf("entry %s is not among the app's files", entryRel)
+		return nil, fmt.Errorf("entry %s is not among the files packaged (top-level dotfiles and node_modules/.bin never are): the app could not start; pass --entry with a file of the app", entryRel)
 	}
 	tr := &trace{reach: map[string]reason{}, sum: TraceSummary{Entry: entryRel, Dynamic: []DynamicRef{}, Unresolved: []Unresolved{}}}
 	var queue []string
@@ -530,6 +541,9 @@ func (tr *trace) follow(ix *fileIndex, from string, src []byte, ref moduleRef, m
 		for _, rel := range ix.under(dir) {
 			if rel == from || strings.Contains(strings.TrimPrefix(rel, dir+"/"), "node_modules/") {
 				continue // nested packages are reached through their own references
+			}
+			if !isModuleFile(rel) {
+				continue // require(x) finds other files only when x names them exactly
 			}
 			mark(rel, why)
 			d.Files++

@@ -176,6 +176,7 @@ func TestTraceDynamic(t *testing.T) {
 		"node_modules/other/index.js":           ``,
 		"lib/loader.js":                         `module.exports = (n) => require(n)`,
 		"lib/a.js":                              ``,
+		"lib/types.d.ts":                        ``,
 		"lib/sub/b.json":                        `{}`,
 		"lib/node_modules/own/index.js":         ``,
 	}
@@ -206,7 +207,7 @@ func TestTraceDynamic(t *testing.T) {
 	// A fully dynamic require makes its directory (not nested packages) reachable.
 	tree["dist/index.js"] = `require('../lib/loader')`
 	tr = traceFixture(t, tree, "dist/index.js")
-	check([]string{"lib/a.js", "lib/sub/b.json", "lib/loader.js"}, []string{"lib/node_modules/own/index.js", "dist/other.js"})
+	check([]string{"lib/a.js", "lib/sub/b.json", "lib/loader.js"}, []string{"lib/node_modules/own/index.js", "dist/other.js", "lib/types.d.ts"})
 	if len(tr.sum.Dynamic) != 1 || tr.sum.Dynamic[0].Expr != "n" || tr.sum.Dynamic[0].Under != "lib" {
 		t.Errorf("dynamic refs %+v", tr.sum.Dynamic)
 	}
