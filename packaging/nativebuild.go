@@ -188,15 +188,15 @@ func tooNewModules(pkg gypPackage) ([]builtModule, error) {
 func pinTooNewSymbols(ctx context.Context, dir string, pkgs []gypPackage, dist nodedist.Dist, arch string, progress io.Writer) error {
 	rebuilt := map[string]bool{}
 	for _, pkg := range pkgs {
-		mods, err := tooNewModules(pkg)
-		if err != nil || len(mods) == 0 {
-			if err != nil {
-				return err
-			}
-			continue
-		}
 		if rebuilt[pkg.Name] {
 			continue // `npm rebuild NAME` rebuilt every copy of it
+		}
+		mods, err := tooNewModules(pkg)
+		if err != nil {
+			return err
+		}
+		if len(mods) == 0 {
+			continue
 		}
 		var needs []SymbolNeed
 		for _, m := range mods {
