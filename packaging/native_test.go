@@ -220,3 +220,26 @@ func TestBuildRefusesTooNewLibstdcxx(t *testing.T) {
 		t.Error("the zip was written despite the error")
 	}
 }
+
+// TestGypPackages finds installed packages with a binding.gyp, not examples inside them
+// nor copies in build/.
+func TestGypPackages(t *testing.T) {
+	nm := filepath.Join(t.TempDir(), "node_modules")
+	for _, d := range []string{"ivm", "ivm/native-example", "@s/b", "ivm/node_modules/c"} {
+		writeFile(t, nm, d+"/package.json", `{"name":"`+filepath.Base(d)+`"}`, 0o644)
+		writeFile(t, nm, d+"/binding.gyp", `{}`, 0o644)
+	}
+	writeFile(t, nm, "ivm/build/binding.gyp", `{}`, 0o644)
+	writeFile(t, nm, "plain/package.json", `{"name":"plain"}`, 0o644)
+	pkgs, err := gypPackages(nm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pkgs {
+		got = append(got, rel(nm, p.Dir)+"="+p.Name)
+	}
+	if want := "@s/b=b ivm=ivm ivm/node_modules/c=c"; strings.Join(got, " ") != want {
+		t.Fatalf("gyp packages %q, want %q", strings.Join(got, " "), want)
+	}
+}

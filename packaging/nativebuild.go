@@ -67,6 +67,9 @@ func gypPackages(nm string) ([]gypPackage, error) {
 			return nil
 		}
 		pkg := filepath.Dir(p)
+		if !isPackageDir(pkg) {
+			return nil // an example or test inside a package (isolated-vm/native-example)
+		}
 		if name := packageName(pkg); name != "" {
 			out = append(out, gypPackage{Dir: pkg, Name: name})
 		}
@@ -74,6 +77,16 @@ func gypPackages(nm string) ([]gypPackage, error) {
 	})
 	sort.Slice(out, func(i, j int) bool { return out[i].Dir < out[j].Dir })
 	return out, err
+}
+
+// isPackageDir reports whether dir is an installed package: node_modules/NAME or
+// node_modules/@SCOPE/NAME.
+func isPackageDir(dir string) bool {
+	parent := filepath.Dir(dir)
+	if strings.HasPrefix(filepath.Base(parent), "@") {
+		parent = filepath.Dir(parent)
+	}
+	return filepath.Base(parent) == "node_modules"
 }
 
 func gypNames(pkgs []gypPackage) []string {
@@ -175,15 +188,15 @@ func tooNewModules(pkg gypPackage) ([]builtModule, error) {
 func pinTooNewSymbols(ctx context.Context, dir string, pkgs []gypPackage, dist nodedist.Dist, arch string, progress io.Writer) error {
 	rebuilt := map[string]bool{}
 	for _, pkg := range pkgs {
-		mods, err := tooNewModules(pkg)
-		if err != nil || len(mods) == 0 {
-			if err != nil {
-				return err
-			}
-			continue
-		}
 		if rebuilt[pkg.Name] {
 			continue // `npm rebuild NAME` rebuilt every copy of it
+		}
+		mods, err := tooNewModules(pkg)
+		if err != nil {
+			return err
+		}
+		if len(mods) == 0 {
+			continue
 		}
 		var needs []SymbolNeed
 		for _, m := range mods {
