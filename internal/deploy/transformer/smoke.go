@@ -81,6 +81,14 @@ func (a *applier) smoke(ctx context.Context, liveVersion string) error {
 	if path == "" {
 		path = "/health"
 	}
+	// A version is invocable once Active (at once for a zip function; SnapStart and the
+	// like take a while).
+	w := lambda.NewPublishedVersionActiveWaiter(a.c.Lambda, func(o *lambda.PublishedVersionActiveWaiterOptions) {
+		o.MinDelay, o.MaxDelay = waitMin, waitMax
+	})
+	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(d.Function), Qualifier: aws.String(version)}, waitFor); err != nil {
+		return awsapi.Explain("wait for version "+version+" of "+d.Function+" to become Active", err)
+	}
 	fmt.Fprintf(a.progress, "  checking version %s: GET <secret>%s...\n", version, path)
 	out, err := a.c.Lambda.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName: aws.String(d.Function),
