@@ -108,7 +108,12 @@ func (a *applier) smoke(ctx context.Context, liveVersion string) error {
 		_ = json.Unmarshal(out.Payload, &perr)
 		why := "the function failed (" + fe + ")"
 		if perr.ErrorType != "" || perr.ErrorMessage != "" {
-			why = fmt.Sprintf("the function failed (%s: %s %s)", fe, perr.ErrorType, strings.TrimSpace(perr.ErrorMessage))
+			// The first line only: the rest (a stack, the app's last lines) is in the log tail.
+			first, more, _ := strings.Cut(strings.TrimSpace(perr.ErrorMessage), "\n")
+			why = fmt.Sprintf("the function failed (%s: %s %s)", fe, perr.ErrorType, first)
+			if strings.TrimSpace(more) != "" {
+				why += " [more in the log tail]"
+			}
 		}
 		return fail(why)
 	}
