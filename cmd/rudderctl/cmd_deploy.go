@@ -18,7 +18,7 @@ func deployCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "transformer",
 			Usage:     "deploy the RudderStack transformer to Lambda behind an API Gateway HTTP API",
-			UsageText: "rudderctl deploy transformer --lambda [--src DIR | --zip FILE] [--stack NAME] [--config FILE] [--region R] [--json]",
+			UsageText: "rudderctl deploy transformer --lambda [--src DIR [--rebuild-native] [--keep GLOB] [--prune GLOB] | --zip FILE] [--stack NAME] [--config FILE] [--region R] [--json]",
 			Description: `Reconciles the stack, in order: IAM execution role (logs to its own group only), log
 group, Lambda function (code uploaded only when its SHA-256 differs — a zip over Lambda's
 50 MB direct-upload limit goes through the stack's S3 bucket — configuration updated only
@@ -27,12 +27,19 @@ routes are ANY /<secret> and ANY /<secret>/{proxy+} with the $default stage. Eve
 tagged rudderctl:stack=<name>; the cloud is the only record. Running it again changes
 nothing when nothing changed, and finishes an interrupted deploy.
 
+With changes to make, the deploy holds the stack lock (an object in the stack's S3 bucket,
+written with S3 conditional writes): a second deploy, destroy or rollback of the stack waits
+up to 3 minutes, then refuses naming the holder; a lock whose holder died is taken over once
+it expires. A newly published version is invoked with GET <secret><health_path> before
+alias live moves to it; unless it answers 2xx the alias stays where it was, the deploy
+fails with the function's log tail, and a re-run checks it again.
+
 The endpoint secret is generated once per stack and kept in the function's environment;
 it is never printed here (see ` + "`rudderctl endpoints --show-secret`" + `).
 
 Examples:
    rudderctl deploy transformer --lambda --zip build/transformer.zip --region eu-west-1
-   rudderctl deploy transformer --lambda --src ./rudder-transformer --stack prod
+   rudderctl deploy transformer --lambda --src ./rudder-transformer --rebuild-native --stack prod
    rudderctl deploy transformer --lambda --config ops/rudderctl.yaml --memory 2048 --json
    AWS_ENDPOINT_URL=http://127.0.0.1:4566 rudderctl deploy transformer --lambda --zip t.zip --region us-east-1`,
 			Flags:  transformerFlags(),

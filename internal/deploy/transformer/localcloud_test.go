@@ -558,8 +558,9 @@ func TestLocalCloudDeployViaS3(t *testing.T) {
 }
 
 // TestLocalCloudKillAndResumeViaS3 interrupts a deploy through S3 at the S3 steps and
-// around them (mutating calls 4..8: retention, CreateBucket, PutBucketTagging, PutObject,
-// CreateFunction) and checks that a second run converges to a clean deploy's state.
+// around them (mutating calls 1..9: CreateBucket, PutBucketTagging, the lock's PutObject,
+// role, policy, log group, retention, the zip's PutObject, CreateFunction) and checks that
+// a second run converges to a clean deploy's state.
 func TestLocalCloudKillAndResumeViaS3(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
@@ -573,7 +574,7 @@ func TestLocalCloudKillAndResumeViaS3(t *testing.T) {
 	if !strings.Contains(want, "resource s3 bucket rudderctl-STACK-") {
 		t.Fatalf("clean snapshot lacks the bucket:\n%s", want)
 	}
-	for k := 4; k <= 8; k++ {
+	for k := 1; k <= 9; k++ {
 		stack := fmt.Sprintf("kill-%d", k)
 		must := func(err error) {
 			if err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +205,31 @@ func TestLocalCloudDestroyAfterKillAtCreateBucket(t *testing.T) {
 	}
 	if s, err := GetStatus(ctx, cl, stack, testRegion); err != nil || s.Deployed {
 		t.Fatalf("status after destroy: %+v %v", s, err)
+	}
+}
+
+// TestLockStale: expired = stale; a holder on this host whose process is gone = stale
+// (a deploy killed here need not wait for the expiry); a live holder here or anywhere
+// else, before its expiry, is not.
+func TestLockStale(t *testing.T) {
+	host, _ := os.Hostname()
+	now := time.Now()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	live := LockRecord{Host: host, PID: os.Getpid(), Expires: now.Add(time.Hour)}
+	for _, tc := range []struct {
+		rec   LockRecord
+		stale bool
+	}{
+		{live, false},
+		{LockRecord{Host: "elsewhere", PID: dead.Process.Pid, Expires: now.Add(time.Hour)}, false},
+		{LockRecord{Host: host, PID: dead.Process.Pid, Expires: now.Add(time.Hour)}, true},
+		{LockRecord{Host: "elsewhere", PID: 1, Expires: now.Add(-time.Second)}, true},
+	} {
+		if got := tc.rec.stale(now, host); got != tc.stale {
+			t.Errorf("%+v: stale = %v", tc.rec, got)
+		}
 	}
 }

@@ -81,6 +81,14 @@ func (a *applier) smoke(ctx context.Context, liveVersion string) error {
 	if path == "" {
 		path = "/health"
 	}
+	// A version is invocable once Active (at once for a zip function; SnapStart and the
+	// like take a while).
+	w := lambda.NewPublishedVersionActiveWaiter(a.c.Lambda, func(o *lambda.PublishedVersionActiveWaiterOptions) {
+		o.MinDelay, o.MaxDelay = waitMin, waitMax
+	})
+	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(d.Function), Qualifier: aws.String(version)}, waitFor); err != nil {
+		return awsapi.Explain("wait for version "+version+" of "+d.Function+" to become Active", err)
+	}
 	fmt.Fprintf(a.progress, "  checking version %s: GET <secret>%s...\n", version, path)
 	out, err := a.c.Lambda.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName: aws.String(d.Function),
@@ -100,7 +108,12 @@ func (a *applier) smoke(ctx context.Context, liveVersion string) error {
 		_ = json.Unmarshal(out.Payload, &perr)
 		why := "the function failed (" + fe + ")"
 		if perr.ErrorType != "" || perr.ErrorMessage != "" {
-			why = fmt.Sprintf("the function failed (%s: %s %s)", fe, perr.ErrorType, strings.TrimSpace(perr.ErrorMessage))
+			// The first line only: the rest (a stack, the app's last lines) is in the log tail.
+			first, more, _ := strings.Cut(strings.TrimSpace(perr.ErrorMessage), "\n")
+			why = fmt.Sprintf("the function failed (%s: %s %s)", fe, perr.ErrorType, first)
+			if strings.TrimSpace(more) != "" {
+				why += " [more in the log tail]"
+			}
 		}
 		return fail(why)
 	}
