@@ -1,14 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
+	"github.com/rudderctl/rudderctl/internal/nodedist"
 	"github.com/urfave/cli/v2"
 )
 
@@ -62,9 +65,11 @@ Examples:
 	}
 }
 
+// defaultLocalcloudDir is CACHE/localcloud, CACHE being $RUDDERCTL_CACHE (else
+// $XDG_CACHE_HOME/rudderctl, else ~/.cache/rudderctl) as for every other cached thing.
 func defaultLocalcloudDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return d + "/rudderctl/localcloud"
+	if d, err := nodedist.CacheDir(); err == nil {
+		return filepath.Join(d, "localcloud")
 	}
 	return ""
 }
@@ -87,8 +92,11 @@ func runLocalcloud(cctx *cli.Context) error {
 		o.Log = nil
 	}
 	c, err := localcloud.Start(ctx, o)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("localcloud: cannot start: %w: another program (another local cloud?) listens on %s; stop it, or pass another --addr (127.0.0.1:0 picks a free port)", err, o.Addr)
+	}
 	if err != nil {
-		return fmt.Errorf("localcloud: cannot start: %w (is another local cloud already listening? try --addr 127.0.0.1:0)", err)
+		return fmt.Errorf("localcloud: cannot start: %w", err)
 	}
 	if _, err := lambdalocal.ResolveRIE(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "localcloud: warning: functions cannot run: %v\n", err)
