@@ -32,7 +32,8 @@ its $default stage on its own loopback port (see ApiEndpoint), and also on the m
 address for Host <apiId>.execute-api.localhost.
 
 State (functions, versions, aliases, roles, APIs and their ports, log groups) is kept in
---state-dir and survives restarts.
+--state-dir (default $RUDDERCTL_CACHE/localcloud, else ~/.cache/rudderctl/localcloud) and
+survives restarts. One local cloud per state dir: a second is refused while the first runs.
 
 Fault SPEC (comma-separated): throttle=P (throttling errors with probability P),
 error=P (500s), latency=D (added to every call), fail-mutating=N (the Nth mutating call
