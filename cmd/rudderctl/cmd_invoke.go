@@ -112,7 +112,7 @@ func startLocalFunction(c *cli.Context, extraEnv map[string]string, progress io.
 		}
 	}()
 	fmt.Fprintf(progress, "unpacking %s\n", zipPath)
-	if err := lambdalocal.Unzip(zipPath, dir); err != nil {
+	if err := lambdalocal.UnzipContext(c.Context, zipPath, dir); err != nil { // Lambda's 250 MB limit; Ctrl-C stops it
 		return nil, err
 	}
 	m, err := lambdalocal.ReadManifest(dir)

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
+	"github.com/rudderctl/rudderctl/internal/nodedist"
 	"github.com/urfave/cli/v2"
 )
 
@@ -29,7 +32,8 @@ its $default stage on its own loopback port (see ApiEndpoint), and also on the m
 address for Host <apiId>.execute-api.localhost.
 
 State (functions, versions, aliases, roles, APIs and their ports, log groups) is kept in
---state-dir and survives restarts.
+--state-dir (default $RUDDERCTL_CACHE/localcloud, else ~/.cache/rudderctl/localcloud) and
+survives restarts. One local cloud per state dir: a second is refused while the first runs.
 
 Fault SPEC (comma-separated): throttle=P (throttling errors with probability P),
 error=P (500s), latency=D (added to every call), fail-mutating=N (the Nth mutating call
@@ -62,9 +66,11 @@ Examples:
 	}
 }
 
+// defaultLocalcloudDir is CACHE/localcloud, CACHE being $RUDDERCTL_CACHE (else
+// $XDG_CACHE_HOME/rudderctl, else ~/.cache/rudderctl) as for every other cached thing.
 func defaultLocalcloudDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return d + "/rudderctl/localcloud"
+	if d, err := nodedist.CacheDir(); err == nil {
+		return filepath.Join(d, "localcloud")
 	}
 	return ""
 }
@@ -87,8 +93,11 @@ func runLocalcloud(cctx *cli.Context) error {
 		o.Log = nil
 	}
 	c, err := localcloud.Start(ctx, o)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("localcloud: cannot start: %w: another program (another local cloud?) listens on %s; stop it, or pass another --addr (127.0.0.1:0 picks a free port)", err, o.Addr)
+	}
 	if err != nil {
-		return fmt.Errorf("localcloud: cannot start: %w (is another local cloud already listening? try --addr 127.0.0.1:0)", err)
+		return fmt.Errorf("localcloud: cannot start: %w", err)
 	}
 	if _, err := lambdalocal.ResolveRIE(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "localcloud: warning: functions cannot run: %v\n", err)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
 )
@@ -137,7 +138,11 @@ func (t *taskDirs) job(hexSha string) (j *unpackJob, start bool) {
 }
 
 func (t *taskDirs) run(hexSha string, j *unpackJob) {
+	start := time.Now()
 	j.err = t.unpack(hexSha)
+	if j.err == nil {
+		t.logf("code %s unpacked in %s", hexSha[:min(12, len(hexSha))], time.Since(start).Round(time.Millisecond))
+	}
 	t.mu.Lock()
 	delete(t.jobs, hexSha)
 	switch {

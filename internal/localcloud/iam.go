@@ -27,7 +27,21 @@ type roleRec struct {
 	Description        string            `json:"description,omitempty"`
 	MaxSessionDuration int               `json:"max_session_duration"`
 	Tags               map[string]string `json:"tags"`
-	Policies           map[string]string `json:"policies"` // inline: name -> document
+	Policies           map[string]string `json:"policies"`           // inline: name -> document
+	Attached           map[string]bool   `json:"attached,omitempty"` // managed policy ARNs
+}
+
+// maxAttachedPerRole is IAM's default quota of managed policies per role.
+const maxAttachedPerRole = 10
+
+// managedPolicyARNRE matches a managed policy ARN: arn:aws:iam::aws:policy/PATH/NAME.
+var managedPolicyARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/([\x21-\x7e]*/)?[\w+=,.@-]{1,128}$`)
+
+// policyPath is the path of a managed policy ARN ("/service-role/"), name its last part.
+func policyPath(arn string) (path, name string) {
+	rest := arn[strings.Index(arn, ":policy/")+len(":policy"):]
+	i := strings.LastIndex(rest, "/")
+	return rest[:i+1], rest[i+1:]
 }
 
 // xmlBuf builds small XML documents.
@@ -289,6 +303,10 @@ func (c *Cloud) serveIAM(q *request, action string, f url.Values) {
 			q.queryError(http.StatusConflict, "DeleteConflict", "Cannot delete entity, must delete policies first.")
 			return
 		}
+		if len(r.Attached) > 0 {
+			q.queryError(http.StatusConflict, "DeleteConflict", "Cannot delete entity, must detach all policies first.")
+			return
+		}
 		delete(c.st.Roles, name)
 		c.commitLocked()
 		q.queryResponse(action, nil)
@@ -430,12 +448,94 @@ func (c *Cloud) serveIAM(q *request, action string, f url.Values) {
 		if r == nil {
 			return
 		}
+		pg, next := page(sortedKeys(r.Tags), f.Get("Marker"), maxItems)
+		tags := map[string]string{}
+		for _, k := range pg {
+			tags[k] = r.Tags[k]
+		}
 		q.queryResponse(action, func(b *xmlBuf) {
-			writeTagMembers(b, r.Tags)
-			b.el("IsTruncated", "false")
+			writeTagMembers(b, tags)
+			b.el("IsTruncated", strconv.FormatBool(next != ""))
+			if next != "" {
+				b.el("Marker", next)
+			}
 		})
+	case "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies":
+		r := getRole()
+		if r == nil {
+			return
+		}
+		c.iamManagedPolicies(q, action, r, f, maxItems)
 	default:
 		q.queryError(http.StatusBadRequest, "InvalidAction", "localcloud does not implement IAM "+action)
+	}
+}
+
+// iamManagedPolicies attaches, detaches and lists the managed policies of a role. Only
+// AWS managed policies (arn:aws:iam::aws:policy/...) can be attached: the local cloud has
+// no CreatePolicy, so a policy of the account does not exist. c.mu must be held.
+func (c *Cloud) iamManagedPolicies(q *request, action string, r *roleRec, f url.Values, maxItems int) {
+	arn := f.Get("PolicyArn")
+	switch action {
+	case "AttachRolePolicy":
+		if !managedPolicyARNRE.MatchString(arn) {
+			q.queryError(http.StatusBadRequest, "InvalidInput", "ARN "+arn+" is not valid.")
+			return
+		}
+		if !strings.HasPrefix(arn, "arn:aws:iam::aws:policy/") {
+			q.queryError(http.StatusNotFound, "NoSuchEntity", "Policy "+arn+" does not exist or is not attachable.")
+			return
+		}
+		if r.Attached == nil {
+			r.Attached = map[string]bool{}
+		}
+		if !r.Attached[arn] && len(r.Attached) >= maxAttachedPerRole {
+			q.queryError(http.StatusConflict, "LimitExceeded", fmt.Sprintf("Cannot exceed quota for PoliciesPerRole: %d", maxAttachedPerRole))
+			return
+		}
+		r.Attached[arn] = true
+		c.commitLocked()
+		q.queryResponse(action, nil)
+	case "DetachRolePolicy":
+		if !managedPolicyARNRE.MatchString(arn) {
+			q.queryError(http.StatusBadRequest, "InvalidInput", "ARN "+arn+" is not valid.")
+			return
+		}
+		if !r.Attached[arn] {
+			q.queryError(http.StatusNotFound, "NoSuchEntity", "Policy "+arn+" was not found.")
+			return
+		}
+		delete(r.Attached, arn)
+		c.commitLocked()
+		q.queryResponse(action, nil)
+	case "ListAttachedRolePolicies":
+		prefix := f.Get("PathPrefix")
+		if prefix == "" {
+			prefix = "/"
+		}
+		var arns []string
+		for a := range r.Attached {
+			if p, _ := policyPath(a); strings.HasPrefix(p, prefix) {
+				arns = append(arns, a)
+			}
+		}
+		sort.Strings(arns)
+		pg, next := page(arns, f.Get("Marker"), maxItems)
+		q.queryResponse(action, func(b *xmlBuf) {
+			b.open("AttachedPolicies")
+			for _, a := range pg {
+				_, name := policyPath(a)
+				b.WriteString("<member>")
+				b.el("PolicyName", name)
+				b.el("PolicyArn", a)
+				b.WriteString("</member>")
+			}
+			b.close("AttachedPolicies")
+			b.el("IsTruncated", strconv.FormatBool(next != ""))
+			if next != "" {
+				b.el("Marker", next)
+			}
+		})
 	}
 }
 

@@ -3,6 +3,7 @@ package localcloud
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -64,6 +65,9 @@ type versionRec struct {
 	Config       fnConfig  `json:"config"`
 	LastModified time.Time `json:"last_modified"`
 	RevisionID   string    `json:"revision_id"`
+	// PublishedDescription is PublishVersion's Description: it overrides the function's
+	// in the version's configuration, but is not part of what PublishVersion compares.
+	PublishedDescription string `json:"published_description,omitempty"`
 }
 
 type aliasRec struct {
@@ -573,7 +577,7 @@ func (c *Cloud) configJSON(f *functionRec, v *versionRec, qual string) map[strin
 		"Role":             cfg.Role,
 		"Handler":          cfg.Handler,
 		"CodeSize":         cfg.CodeSize,
-		"Description":      cfg.Description,
+		"Description":      cmp.Or(v.PublishedDescription, cfg.Description),
 		"Timeout":          cfg.Timeout,
 		"MemorySize":       cfg.MemorySize,
 		"LastModified":     v.LastModified.UTC().Format("2006-01-02T15:04:05.000-0700"),
@@ -911,12 +915,12 @@ func (c *Cloud) lambdaFunctionOp(q *request, op string, f *functionRec, qual str
 			q.lambdaError(http.StatusPreconditionFailed, "PreconditionFailedException", "CodeSHA256 ("+in.CodeSha256+") is different from current CodeSHA256 in $LATEST ("+f.Latest.Config.CodeSha256+"). Please try again with the CodeSHA256 in $LATEST.")
 			return
 		}
+		// Unchanged code and configuration return the newest version (whatever the
+		// Description), as Lambda does; c.mu makes concurrent calls see each other.
 		before := f.NextVersion
 		v := c.publishLocked(f)
 		if f.NextVersion != before {
-			if in.Description != "" {
-				v.Config.Description = in.Description
-			}
+			v.PublishedDescription = in.Description
 			c.commitLocked()
 		}
 		q.lambdaJSON(http.StatusCreated, c.configJSON(f, v, v.Version))

@@ -85,6 +85,7 @@ type Cloud struct {
 	delays   Delays
 	stateDir string
 	tempDir  bool
+	lock     *stateLock // held from Start to Close
 	ln       net.Listener
 	srv      *http.Server
 	endpoint string
@@ -133,20 +134,28 @@ func Start(ctx context.Context, o Options) (*Cloud, error) {
 		}
 		c.stateDir = o.StateDir
 	}
-	st, err := loadState(c.stateDir)
-	if err != nil {
+	fail := func(err error) (*Cloud, error) {
+		c.lock.release()
 		c.cleanupTemp()
 		return nil, err
+	}
+	// One cloud per state dir: a second would overwrite the first one's state.
+	lock, err := lockStateDir(c.stateDir)
+	if err != nil {
+		return fail(err)
+	}
+	c.lock = lock
+	st, err := loadState(c.stateDir)
+	if err != nil {
+		return fail(err)
 	}
 	c.st = st
 	if err := c.SetFaults(o.Faults); err != nil {
-		c.cleanupTemp()
-		return nil, err
+		return fail(err)
 	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
-		c.cleanupTemp()
-		return nil, fmt.Errorf("localcloud: listen %s: %w", o.Addr, err)
+		return fail(fmt.Errorf("localcloud: listen %s: %w", o.Addr, err))
 	}
 	c.ln = ln
 	c.endpoint = "http://" + ln.Addr().String()
@@ -202,6 +211,7 @@ func (c *Cloud) Close() error {
 			err = serr
 		}
 		c.mu.Unlock()
+		c.lock.release()
 		c.cleanupTemp()
 	})
 	return err

@@ -1,16 +1,19 @@
 'use strict';
 // Entry point: listen on $PORT, a TCP port number or a unix socket path (how rudderctl's Lambda
-// adapter can skip TCP). One process, no cluster: CLUSTER_ENABLED is accepted and ignored.
+// adapter can skip TCP). A TCP port is bound on loopback only (the adapter connects to
+// 127.0.0.1); HOST widens it (HOST=0.0.0.0 for every interface). One process, no cluster:
+// CLUSTER_ENABLED is accepted and ignored.
 const fs = require('node:fs');
 const { createApp } = require('./app');
 
 const port = process.env.PORT || '9090';
+const host = process.env.HOST || '127.0.0.1';
 const app = createApp();
 const server = require('node:http').createServer(app.callback());
 
-let target = port;
+let target = { path: port };
 if (/^\d+$/.test(port)) {
-  target = Number(port);
+  target = { port: Number(port), host };
 } else {
   try {
     fs.unlinkSync(port); // a stale socket from an earlier run would make listen fail
@@ -18,7 +21,8 @@ if (/^\d+$/.test(port)) {
 }
 
 server.listen(target, () => {
-  console.log(`example transformer listening on ${port}`);
+  const a = server.address();
+  console.log(`example transformer listening on ${typeof a === 'string' ? a : `${a.address}:${a.port}`}`);
 });
 
 function shutdown(signal) {
