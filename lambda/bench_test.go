@@ -39,6 +39,9 @@ func stopBenchApps() {
 	for _, a := range benchApps.m {
 		a.Stop(time.Second)
 	}
+	if localW != nil {
+		localW.close()
+	}
 }
 
 type benchTarget struct {
