@@ -197,7 +197,7 @@ func waitHealthy(url string) error {
 
 // BenchmarkLocalPath sends the same processor batch round-robin to the packaged example app run
 // directly, through `serve --local` (gateway -> RIE -> adapter -> app) and through a local-cloud
-// API stage, plus the serve path's event straight to lambdalocal (no gateway, "invoke"), and
+// API stage, plus the serve path's event straight into lambdalocal (no gateway), and
 // reports each path's p50/p99 and the p50 of the per-round difference to direct (added).
 // Needs Node 22 from npm and examples/transformer's dependencies (packaging installs them).
 func BenchmarkLocalPath(b *testing.B) {
@@ -237,9 +237,9 @@ func BenchmarkLocalPath(b *testing.B) {
 			{"direct", func() { post(w.direct, body) }},
 			{"serve", func() { post(w.serve, body) }},
 			{"api", func() { post(w.api, body) }},
-			{"invoke", func() {
+			{"lambdalocal", func() {
 				if res, err := w.pool.Invoke(context.Background(), ev); err != nil || res.FunctionError != "" {
-					b.Fatalf("invoke: %v %.200s", err, res.Payload)
+					b.Fatalf("lambdalocal: %v %.200s", err, res.Payload)
 				}
 			}},
 		}
