@@ -39,6 +39,9 @@ func stopBenchApps() {
 	for _, a := range benchApps.m {
 		a.Stop(time.Second)
 	}
+	if localW != nil {
+		localW.close()
+	}
 }
 
 type benchTarget struct {
@@ -152,7 +155,7 @@ func BenchmarkOverhead(b *testing.B) {
 	for _, size := range []struct {
 		name  string
 		bytes int
-	}{{"2KB", 2 << 10}, {"1MB", 1 << 20}} {
+	}{{"2KB", 2 << 10}, {"240KB", 240 << 10}, {"1MB", 1 << 20}} {
 		body := transformerBody(size.bytes)
 		ev := event("POST", "/v0/destinations/webhook", "", map[string]string{
 			"content-type": "application/json", "host": "abc.execute-api.eu-west-1.amazonaws.com",

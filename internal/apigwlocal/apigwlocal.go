@@ -218,15 +218,28 @@ func BuildEvent(r *http.Request, body []byte, ev EventContext) ([]byte, error) {
 	if e.RequestContext.AccountID == "" {
 		e.RequestContext.AccountID = "000000000000"
 	}
-	if len(body) > 0 {
-		if IsTextContent(r.Header.Get("Content-Type"), body) {
-			e.Body = string(body)
-		} else {
-			e.Body = base64.StdEncoding.EncodeToString(body)
-			e.IsBase64Encoded = true
-		}
+	if len(body) == 0 {
+		return json.Marshal(e)
 	}
-	return json.Marshal(e)
+	text := IsTextContent(r.Header.Get("Content-Type"), body)
+	if !text {
+		body = []byte(base64.StdEncoding.EncodeToString(body))
+		e.IsBase64Encoded = true
+	}
+	// The body (valid UTF-8 or base64) is escaped into the event by hand, in one pass over a
+	// buffer sized once: encoding/json would take the body as a string copy, escape it byte by
+	// byte and copy the whole event once more.
+	head, err := json.Marshal(e) // "body" omitted; "isBase64Encoded" is always the last key
+	if err != nil {
+		return nil, err
+	}
+	at := bytes.LastIndex(head, []byte(`"isBase64Encoded":`))
+	out := make([]byte, 0, len(head)+len(body)+len(body)/4+6*4096+32) // room for appendEscaped's chunks
+	out = append(out, head[:at]...)
+	out = append(out, `"body":"`...)
+	out = appendEscaped(out, body)
+	out = append(out, `",`...)
+	return append(out, head[at:]...), nil
 }
 
 // IsTextContent tells whether a body of this content type goes into an event as text: text/*,
@@ -290,67 +303,107 @@ var ErrBadResponse = errors.New("malformed Lambda proxy response")
 // object with statusCode is a response; any other valid JSON is the "bare value" format
 // (200, content-type application/json, the payload as the body).
 func ParseResponse(payload []byte) (Response, error) {
-	trimmed := bytes.TrimSpace(payload)
-	if !json.Valid(trimmed) {
-		return Response{}, fmt.Errorf("%w: not JSON", ErrBadResponse)
+	resp, body, err := parseResponse(payload)
+	if err == nil && resp.Body == "" {
+		resp.Body = string(body)
 	}
+	return resp, err
+}
+
+// parseResponse is ParseResponse with the body as bytes, in resp.Body (a string) or in body:
+// the body of a large answer is lifted out of the payload in one pass (fastjson.go) instead of
+// going through encoding/json.
+func parseResponse(payload []byte) (resp Response, body []byte, err error) {
+	trimmed := bytes.TrimSpace(payload)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(trimmed, &m); err != nil {
-			return Response{}, fmt.Errorf("%w: %v", ErrBadResponse, err)
+		if rest, lifted, ok := liftBody(trimmed); ok {
+			resp, isResp, err := parseObject(rest)
+			if err != nil || !isResp {
+				// Not a proxy response: the whole payload is the bare value.
+				return bareValue(trimmed, err)
+			}
+			if resp.Body != "" { // a later duplicate "body" key wins, as in encoding/json
+				return resp, nil, nil
+			}
+			return resp, lifted, nil
 		}
-		if sc, ok := m["statusCode"]; ok {
-			var resp Response
-			var code json.Number
-			if err := json.Unmarshal(sc, &code); err != nil {
-				return Response{}, fmt.Errorf("%w: statusCode %s is not a number", ErrBadResponse, sc)
-			}
-			n, err := strconv.Atoi(code.String())
-			if err != nil || n < 100 || n > 599 {
-				return Response{}, fmt.Errorf("%w: statusCode %s is not an HTTP status", ErrBadResponse, sc)
-			}
-			resp.StatusCode = n
-			if raw, ok := m["headers"]; ok && string(raw) != "null" {
-				var h map[string]any
-				if err := json.Unmarshal(raw, &h); err != nil {
-					return Response{}, fmt.Errorf("%w: headers: %v", ErrBadResponse, err)
-				}
-				resp.Headers = map[string]string{}
-				for k, v := range h {
-					switch x := v.(type) {
-					case string:
-						resp.Headers[k] = x
-					case nil:
-					default:
-						b, _ := json.Marshal(x)
-						resp.Headers[k] = string(b)
-					}
-				}
-			}
-			if raw, ok := m["cookies"]; ok && string(raw) != "null" {
-				if err := json.Unmarshal(raw, &resp.Cookies); err != nil {
-					return Response{}, fmt.Errorf("%w: cookies: %v", ErrBadResponse, err)
-				}
-			}
-			if raw, ok := m["body"]; ok && string(raw) != "null" {
-				var s string
-				if err := json.Unmarshal(raw, &s); err != nil {
-					// A non-string body is sent as its JSON text.
-					s = string(raw)
-				}
-				resp.Body = s
-			}
-			if raw, ok := m["isBase64Encoded"]; ok {
-				_ = json.Unmarshal(raw, &resp.IsBase64Encoded)
-			}
-			return resp, nil
+		resp, isResp, err := parseObject(trimmed)
+		if err != nil || !isResp {
+			return bareValue(trimmed, err)
 		}
+		return resp, nil, nil
+	}
+	return bareValue(trimmed, nil)
+}
+
+// bareValue is the "bare value" format: any valid JSON is a 200 application/json answer.
+func bareValue(trimmed []byte, err error) (Response, []byte, error) {
+	if err != nil {
+		return Response{}, nil, err
+	}
+	if !json.Valid(trimmed) {
+		return Response{}, nil, fmt.Errorf("%w: not JSON", ErrBadResponse)
 	}
 	return Response{
 		StatusCode: http.StatusOK,
 		Headers:    map[string]string{"content-type": "application/json"},
-		Body:       string(trimmed),
-	}, nil
+	}, trimmed, nil
+}
+
+// parseObject reads a JSON object as a proxy response; isResp is false when it has no
+// statusCode (then it is a bare value).
+func parseObject(obj []byte) (resp Response, isResp bool, err error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(obj, &m); err != nil {
+		return Response{}, false, fmt.Errorf("%w: %v", ErrBadResponse, err)
+	}
+	if sc, ok := m["statusCode"]; ok {
+		var resp Response
+		var code json.Number
+		if err := json.Unmarshal(sc, &code); err != nil {
+			return Response{}, true, fmt.Errorf("%w: statusCode %s is not a number", ErrBadResponse, sc)
+		}
+		n, err := strconv.Atoi(code.String())
+		if err != nil || n < 100 || n > 599 {
+			return Response{}, true, fmt.Errorf("%w: statusCode %s is not an HTTP status", ErrBadResponse, sc)
+		}
+		resp.StatusCode = n
+		if raw, ok := m["headers"]; ok && string(raw) != "null" {
+			var h map[string]any
+			if err := json.Unmarshal(raw, &h); err != nil {
+				return Response{}, true, fmt.Errorf("%w: headers: %v", ErrBadResponse, err)
+			}
+			resp.Headers = map[string]string{}
+			for k, v := range h {
+				switch x := v.(type) {
+				case string:
+					resp.Headers[k] = x
+				case nil:
+				default:
+					b, _ := json.Marshal(x)
+					resp.Headers[k] = string(b)
+				}
+			}
+		}
+		if raw, ok := m["cookies"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &resp.Cookies); err != nil {
+				return Response{}, true, fmt.Errorf("%w: cookies: %v", ErrBadResponse, err)
+			}
+		}
+		if raw, ok := m["body"]; ok && string(raw) != "null" {
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				// A non-string body is sent as its JSON text.
+				s = string(raw)
+			}
+			resp.Body = s
+		}
+		if raw, ok := m["isBase64Encoded"]; ok {
+			_ = json.Unmarshal(raw, &resp.IsBase64Encoded)
+		}
+		return resp, true, nil
+	}
+	return Response{}, false, nil
 }
 
 // WriteResponse writes a Lambda payload-2.0 response (or a bare-value result) as HTTP. A payload
@@ -362,17 +415,22 @@ func WriteResponse(w http.ResponseWriter, payload []byte) error {
 
 // writeResponse is WriteResponse that also tells the status written.
 func writeResponse(w http.ResponseWriter, payload []byte) (int, error) {
-	resp, err := ParseResponse(payload)
+	resp, body, err := parseResponse(payload)
 	if err != nil {
 		WriteGatewayError(w, http.StatusInternalServerError)
 		return http.StatusInternalServerError, err
 	}
-	body := []byte(resp.Body)
+	if body == nil {
+		body = []byte(resp.Body)
+	}
 	if resp.IsBase64Encoded {
-		if body, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+		dec := make([]byte, base64.StdEncoding.DecodedLen(len(body)))
+		n, err := base64.StdEncoding.Decode(dec, body)
+		if err != nil {
 			WriteGatewayError(w, http.StatusInternalServerError)
 			return http.StatusInternalServerError, fmt.Errorf("%w: body is not valid base64: %v", ErrBadResponse, err)
 		}
+		body = dec[:n]
 	}
 	h := w.Header()
 	names := make([]string, 0, len(resp.Headers))

@@ -740,27 +740,41 @@ func (i *Instance) isClosed() bool {
 }
 
 // isErrorPayload tells a handler's error ({"errorMessage":..., "errorType":...}) from a result;
-// the RIE answers both with 200, where Lambda would set X-Amz-Function-Error.
+// the RIE answers both with 200, where Lambda would set X-Amz-Function-Error. Keys are read one
+// by one: a result (the adapter's begins with "statusCode") is told apart at its first key,
+// without parsing a payload of up to 6 MB.
 func isErrorPayload(b []byte) bool {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		return false
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(b, &m) != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // {
 		return false
 	}
-	if _, ok := m["errorMessage"]; !ok {
-		return false
-	}
-	for k := range m {
-		switch k {
-		case "errorMessage", "errorType", "stackTrace", "trace", "cause", "requestId":
+	hasMessage := false
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		switch key, _ := tok.(string); key {
+		case "errorMessage":
+			hasMessage = true
+		case "errorType", "stackTrace", "trace", "cause", "requestId":
 		default:
 			return false
 		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return false
+		}
 	}
-	return true
+	if _, err := dec.Token(); err != nil { // }
+		return false
+	}
+	_, err := dec.Token()
+	return hasMessage && err == io.EOF // nothing after the object
 }
 
 func truncate(s string, n int) string {

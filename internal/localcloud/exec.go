@@ -348,6 +348,23 @@ var errTooLarge = errors.New("too large")
 
 // readLimited reads at most max bytes; more is errTooLarge.
 func readLimited(r io.Reader, max int) ([]byte, error) {
+	return readSized(r, -1, max)
+}
+
+// readSized is readLimited into a buffer sized once when the length is known (Content-Length),
+// instead of growing (and copying) it a dozen times for a large body.
+func readSized(r io.Reader, size int64, max int) ([]byte, error) {
+	if size >= 0 && size <= int64(max) {
+		b := make([]byte, size, size+1)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, err
+		}
+		var extra [1]byte // a body longer than announced is an error of the client's
+		if n, _ := r.Read(extra[:]); n > 0 {
+			return nil, errors.New("request body longer than its Content-Length")
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
 	if err != nil {
 		return nil, err

@@ -226,6 +226,23 @@ func TestExecutionInvokeAndStage(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// REPORT lines are measured (docs/LOCALCLOUD.md): the emulator's own, which gives the
+	// configured 128 MB as Max Memory Used, is gone; an environment's first has Init Duration.
+	fe, err := cl.logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String("/aws/lambda/" + fn), FilterPattern: aws.String(`"REPORT RequestId"`)})
+	must(t, err)
+	inits := 0
+	for _, e := range fe.Events {
+		m := aws.ToString(e.Message)
+		if !strings.Contains(m, "\tMemory Size: 128 MB") || strings.Contains(m, "Max Memory Used: 128 MB") {
+			t.Fatalf("REPORT line %q: want Memory Size 128 MB and a measured Max Memory Used", m)
+		}
+		if strings.Contains(m, "\tInit Duration: ") {
+			inits++
+		}
+	}
+	if len(fe.Events) < 3 || inits == 0 || inits == len(fe.Events) {
+		t.Fatalf("%d REPORT lines, %d with Init Duration: want some, and Init Duration only on an environment's first", len(fe.Events), inits)
+	}
 
 	// Deleting the function closes its environments; the stage then answers 500.
 	_, err = cl.lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(fn)})

@@ -124,7 +124,7 @@ func (s *stageServers) serveAPI(apiID string, w http.ResponseWriter, r *http.Req
 		status = code
 		gwWriteError(w, code)
 	}
-	body, err := readLimited(r.Body, gwMaxRequestBytes)
+	body, err := readSized(r.Body, r.ContentLength, gwMaxRequestBytes)
 	if err != nil {
 		if errors.Is(err, errTooLarge) {
 			fail(http.StatusRequestEntityTooLarge)
