@@ -59,6 +59,7 @@ func compileDir(t *testing.T, dir string, opts Options) *Compiled {
 // ConfigT with nothing unknown and nothing required missing.
 func TestExampleRendersToGoldenAndRudderServerShape(t *testing.T) {
 	c := compileDir(t, exampleDir, Options{})
+	cfg := decodeAsRudderServer(t, c.Config)
 	golden := filepath.Join("testdata", "example.golden.json")
 	if *update {
 		if err := os.WriteFile(golden, c.Config, 0o644); err != nil {
@@ -72,7 +73,6 @@ func TestExampleRendersToGoldenAndRudderServerShape(t *testing.T) {
 	if !bytes.Equal(c.Config, want) {
 		t.Fatalf("rendered example differs from %s (run go test -run %s -update after an intended change):\n%s", golden, t.Name(), c.Config)
 	}
-	cfg := decodeAsRudderServer(t, c.Config)
 
 	// Routing as written: website -> events-webhook; backend -> events-webhook, audit-webhook.
 	routes := map[string][]string{}
