@@ -310,6 +310,20 @@ func (c *compiler) sources() sourceSet {
 	if len(c.f.Sources) == 0 {
 		c.fail("`sources:` is empty: a workspace needs at least one source to receive events")
 	}
+	declared := map[string]bool{}
+	for _, s := range c.f.Sources {
+		declared[s.Name] = true
+	}
+	var stray []string
+	for name := range c.opts.WriteKeys {
+		if !declared[name] {
+			stray = append(stray, name)
+		}
+	}
+	sort.Strings(stray)
+	for _, name := range stray {
+		c.fail("the write keys name source %q, which is not in `sources:`: fix the name or drop the key", name)
+	}
 	for _, s := range c.f.Sources {
 		if !c.checkName("source", s.Name, seen) {
 			continue
@@ -343,6 +357,9 @@ func (c *compiler) sources() sourceSet {
 func (c *compiler) writeKey(s Source) (string, bool) {
 	var key string
 	switch {
+	case s.WriteKey != nil && c.opts.WriteKeys[s.Name] != "":
+		c.fail("source %q has a write key both in the workspace file and in the write keys given: keep one", s.Name)
+		return "", false
 	case s.WriteKey != nil && s.WriteKey.Ref != nil:
 		return c.reference(s.WriteKey.Ref, "source "+s.Name, "writeKey"), true
 	case s.WriteKey != nil:
@@ -359,7 +376,7 @@ func (c *compiler) writeKey(s Source) (string, bool) {
 		return "", false
 	}
 	if strings.HasPrefix(key, EnvPlaceholderPrefix) {
-		c.fail("source %q: write key %q starts with %q, which rudder-server would replace from its environment: write `writeKey: !env NAME` to mean that", s.Name, key, EnvPlaceholderPrefix)
+		c.fail("source %q: the write key starts with %q, which rudder-server would replace from its environment: write `writeKey: !env NAME` to mean that", s.Name, EnvPlaceholderPrefix)
 		return "", false
 	}
 	return key, true

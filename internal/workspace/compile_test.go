@@ -274,6 +274,14 @@ destinations:
 	if err != nil {
 		t.Fatal(err)
 	}
+	for msg, keys := range map[string]map[string]string{
+		`the write keys name source "c", which is not in`:                        {"a": "2KeyA", "c": "2KeyC"},
+		`source "b" has a write key both in the workspace file and in the write`: {"a": "2KeyA", "b": "2KeyB"},
+	} {
+		if _, err := Compile(context.Background(), f, Options{WriteKeys: keys}); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("write keys for %d sources: want an error containing %q, got %v", len(keys), msg, err)
+		}
+	}
 	cfg := decodeAsRudderServer(t, c.Config)
 	if cfg.Sources[0].WriteKey != "2KeyA" || cfg.Sources[1].WriteKey != "env.B_WRITE_KEY" {
 		t.Errorf("write keys %q %q", cfg.Sources[0].WriteKey, cfg.Sources[1].WriteKey)
