@@ -512,8 +512,13 @@ func (c *compiler) configValue(owner, path, key string, v any) any {
 		return c.reference(x, owner, path)
 	case map[string]any:
 		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = c.configValue(owner, path+"."+k, k, e)
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // problems are reported in the same order every run
+		for _, k := range keys {
+			m[k] = c.configValue(owner, path+"."+k, k, x[k])
 		}
 		return m
 	case []any:
