@@ -126,6 +126,9 @@ func (c *compiler) checkName(kind, name string, seen map[string]bool) bool {
 	case !namePattern.MatchString(name):
 		c.fail("%s name %q is not allowed: use letters, digits, space, '.', '_' and '-', starting with a letter or digit", kind, name)
 		return false
+	case strings.HasPrefix(name, EnvPlaceholderPrefix):
+		c.fail("%s name %q starts with %q: rudder-server would replace it from its environment; rename it", kind, name, EnvPlaceholderPrefix)
+		return false
 	case seen[name]:
 		c.fail("%s name %q is used twice: names identify entries (ids derive from them); rename one", kind, name)
 		return false

@@ -63,6 +63,7 @@ func TestBadInputIsRefused(t *testing.T) {
 		{name: "apiKey in clear", replace: [2]string{"      webhookMethod: POST\n", "      webhookMethod: POST\n      apiKey: abc123\n"}, want: "config.apiKey is a credential written in clear"},
 		{name: "bearer header in clear", replace: [2]string{"      webhookMethod: POST\n", "      webhookMethod: POST\n      headers: [{from: Authorization, to: Bearer abc}]\n"}, want: "config.headers[0].to looks like a credential (Bearer ...)"},
 		{name: "env placeholder in clear", replace: [2]string{"https://example.com/in", "env.HOOK_URL"}, want: "write `!env NAME` to mean that"},
+		{name: "name that rudder-server would replace", replace: [2]string{"  - name: hook\n", "  - name: env.hook\n"}, want: `destination name "env.hook" starts with "env."`},
 		{name: "unknown tag", replace: [2]string{"https://example.com/in", "!vault hook/url"}, want: "unknown tag !vault"},
 		{name: "bad env name", replace: [2]string{"https://example.com/in", "!env 1URL"}, want: "is not an environment variable name"},
 		{name: "one env name for two values", replace: [2]string{"      webhookMethod: POST\n", "      webhookMethod: POST\n      apiKey: !secret b\n      token: !env RUDDERCTL_SECRET_HOOK_APIKEY\n"},
