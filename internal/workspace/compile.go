@@ -331,8 +331,8 @@ func (c *compiler) sources() sourceSet {
 		if !c.checkName("source", s.Name, seen) {
 			continue
 		}
-		if s.Type == "" {
-			c.fail("source %q has no type: set the source definition name, e.g. Javascript or HTTP", s.Name)
+		if s.Type == "" || strings.HasPrefix(s.Type, EnvPlaceholderPrefix) {
+			c.fail("source %q has no usable type: set the source definition name, e.g. Javascript or HTTP", s.Name)
 			continue
 		}
 		key, ok := c.writeKey(s)
