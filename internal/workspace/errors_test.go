@@ -52,7 +52,7 @@ func TestBadInputIsRefused(t *testing.T) {
 		{name: "unknown function key", replace: [2]string{"    file: functions/fn.js\n", "    file: functions/fn.js\n    lang: js\n"}, want: "field lang not found"},
 		{name: "missing js file", replace: [2]string{"functions/fn.js", "functions/gone.js"}, want: "functions/gone.js does not exist"},
 		{name: "not a js file", replace: [2]string{"functions/fn.js", "functions/fn.ts"}, want: "is not a .js file"},
-		{name: "function does not parse", files: map[string]string{"functions/fn.js": "export function transformEvent(event { return event }\n"}, want: "does not parse as JavaScript"},
+		{name: "function does not parse", files: map[string]string{"functions/fn.js": "export function transformEvent(event { return event }\n"}, want: "does not parse as JavaScript: functions/fn.js:1: SyntaxError"},
 		{name: "function has no entry point", files: map[string]string{"functions/fn.js": "export function handle(e) { return e; }\n"}, want: "defines neither transformEvent nor transformBatch"},
 		{name: "duplicate source", replace: [2]string{"destinations:\n", "  - {name: web, type: HTTP, writeKey: 2Other}\ndestinations:\n"}, want: `source name "web" is used twice`},
 		{name: "duplicate function", yaml: baseWorkspace + "  - {name: fn, file: functions/fn.js}\n", want: `function name "fn" is used twice`},

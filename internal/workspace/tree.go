@@ -113,18 +113,31 @@ func nodeCheck(ctx context.Context, node, name string, code []byte) error {
 	return nil
 }
 
-// nodeSyntaxError keeps node's message short and names the user's file, not the copy.
+// nodeSyntaxError turns node's report (location line, code line, caret line, error line,
+// stack) into "file:line: SyntaxError: ...: `code`", naming the user's file, not the copy.
 func nodeSyntaxError(out, tmpFile, name string) string {
 	out = strings.ReplaceAll(out, tmpFile, name)
-	var keep []string
-	for _, l := range strings.Split(out, "\n") {
-		l = strings.TrimRight(l, " ")
-		if l == "" || strings.HasPrefix(strings.TrimSpace(l), "at ") || strings.HasPrefix(l, "Node.js v") {
-			continue
+	var loc, code, msg string
+	for i, l := range strings.Split(out, "\n") {
+		t := strings.TrimSpace(l)
+		switch {
+		case i == 0 && strings.HasPrefix(t, name+":"):
+			loc = t
+		case i == 1 && loc != "":
+			code = t
+		case msg == "" && strings.Contains(t, "Error") && !strings.HasPrefix(t, "at "):
+			msg = t
 		}
-		keep = append(keep, l)
 	}
-	return strings.Join(keep, " | ")
+	switch {
+	case msg == "":
+		return strings.TrimSpace(out)
+	case loc == "":
+		return msg
+	case code == "":
+		return loc + ": " + msg
+	}
+	return loc + ": " + msg + ": `" + code + "`"
 }
 
 var (
