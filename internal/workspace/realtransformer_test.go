@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rudderctl/rudderctl/internal/nodedist"
 )
 
 // The real rudder-transformer runs the example's function with its library, fetching the
@@ -22,13 +25,18 @@ import (
 // rudder-transformer (dist/ + node_modules, isolated-vm built for the Node given), which a
 // fresh clone does not have, so it runs only when asked:
 //
-//	RUDDERCTL_REAL_TRANSFORMER=/path/to/rudder-transformer RUDDERCTL_REAL_NODE=/path/to/node \
+//	RUDDER_TRANSFORMER_DIR=/path/to/rudder-transformer \
 //	  go test ./internal/workspace -run TestRealTransformerRunsRenderedFunction
 func TestRealTransformerRunsRenderedFunction(t *testing.T) {
-	appDir, node := os.Getenv("RUDDERCTL_REAL_TRANSFORMER"), os.Getenv("RUDDERCTL_REAL_NODE")
-	if appDir == "" || node == "" {
-		t.Skip("set RUDDERCTL_REAL_TRANSFORMER (a built rudder-transformer) and RUDDERCTL_REAL_NODE (its Node) to run the real transformer against rendered code answers")
+	appDir := os.Getenv("RUDDER_TRANSFORMER_DIR")
+	if appDir == "" {
+		t.Skip("set RUDDER_TRANSFORMER_DIR (a built rudder-transformer, built for Node 22) to run the real transformer against rendered code answers")
 	}
+	dist, err := nodedist.Ensure(context.Background(), 22, "x86_64", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := dist.Node
 	c := compileDir(t, exampleDir, Options{})
 
 	// The config backend: only the two code routes, answered from Compiled.
