@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -18,7 +19,7 @@ func workspaceCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "workspace",
 		Usage:       "compile a workspace file (sources, destinations, user functions) to rudder-server's workspace config",
-		Subcommands: []*cli.Command{workspaceRenderCommand()},
+		Subcommands: []*cli.Command{workspaceRenderCommand(), workspaceImportCommand()},
 	}
 }
 
@@ -119,4 +120,65 @@ func printWorkspaceSummary(w io.Writer, c *workspace.Compiled) {
 		}
 		fmt.Fprintf(w, "env         %-20s %s; used by %s\n", s.Env, from, strings.Join(s.UsedBy, ", "))
 	}
+}
+
+func workspaceImportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "import",
+		Usage:     "turn a rudder-server workspaceConfig.json into a workspace directory (workspace.yaml + .js files)",
+		UsageText: "rudderctl workspace import [--name NAME] [--code CODEDIR] FILE DIR",
+		Description: `Reads a rudder-server workspace config (the JSON file mode reads, or what a config
+backend served) and writes a new workspace in DIR: workspace.yaml, functions/*.js,
+libraries/*.js, and write-keys.yaml (mode 0600; pass it to render with --write-keys, keep it
+out of git). DIR must be new or empty: nothing is overwritten.
+
+Destination credentials written in clear in the config become !env references; their values
+are written nowhere, and the variables to set are listed on stderr. "env.NAME" placeholders
+become !env NAME.
+
+The config names user functions and libraries by version id only; their code lives in the
+config backend. Save each answer of GET /transformation/getByVersionId?versionId=V (and
+/transformationLibrary/getByVersionId) as CODEDIR/V.json, or a function's code as CODEDIR/V.js.
+
+Ids derive from names: the imported workspace renders with new ids unless it came from
+rudderctl (then --name with the same workspace name gives the same bytes back).
+
+Examples:
+   rudderctl workspace import workspaceConfig.json my-workspace
+   rudderctl workspace import --name prod --code saved-code/ workspaceConfig.json my-workspace`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Value: "imported", Usage: "the workspace name written (ids derive from it)"},
+			&cli.StringFlag{Name: "code", Usage: "directory with the code of functions and libraries: <versionId>.json answers or <versionId>.js"},
+		},
+		Action: runWorkspaceImport,
+	}
+}
+
+func runWorkspaceImport(c *cli.Context) error {
+	for _, a := range c.Args().Slice() {
+		if strings.HasPrefix(a, "-") {
+			return fmt.Errorf("flag %s after the arguments is not read: put flags before FILE DIR (rudderctl workspace import [--name N] [--code D] FILE DIR)", a)
+		}
+	}
+	if c.NArg() != 2 {
+		return errors.New("workspace import needs two arguments, the workspace config JSON file and the new workspace directory: rudderctl workspace import FILE DIR")
+	}
+	dir := c.Args().Get(1)
+	data, err := os.ReadFile(c.Args().First())
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", c.Args().First(), err)
+	}
+	im, err := workspace.Import(data, workspace.ImportOptions{Name: c.String("name"), CodeDir: c.String("code")})
+	if err != nil {
+		return fmt.Errorf("cannot import %s: %w", c.Args().First(), err)
+	}
+	if err := workspace.WriteImport(dir, im); err != nil {
+		return err
+	}
+	for _, e := range im.EnvVars {
+		fmt.Fprintf(c.App.ErrWriter, "set %s on the nodes (referenced as !env %s)\n", e, e)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "wrote %s; check it with `rudderctl workspace render --file %s --write-keys %s`\n",
+		dir, filepath.Join(dir, workspace.DefaultFile), filepath.Join(dir, "write-keys.yaml"))
+	return nil
 }

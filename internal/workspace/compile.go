@@ -126,6 +126,9 @@ func (c *compiler) checkName(kind, name string, seen map[string]bool) bool {
 	case !namePattern.MatchString(name):
 		c.fail("%s name %q is not allowed: use letters, digits, space, '.', '_' and '-', starting with a letter or digit", kind, name)
 		return false
+	case strings.HasPrefix(name, EnvPlaceholderPrefix):
+		c.fail("%s name %q starts with %q: rudder-server would replace it from its environment; rename it", kind, name, EnvPlaceholderPrefix)
+		return false
 	case seen[name]:
 		c.fail("%s name %q is used twice: names identify entries (ids derive from them); rename one", kind, name)
 		return false
@@ -310,12 +313,26 @@ func (c *compiler) sources() sourceSet {
 	if len(c.f.Sources) == 0 {
 		c.fail("`sources:` is empty: a workspace needs at least one source to receive events")
 	}
+	declared := map[string]bool{}
+	for _, s := range c.f.Sources {
+		declared[s.Name] = true
+	}
+	var stray []string
+	for name := range c.opts.WriteKeys {
+		if !declared[name] {
+			stray = append(stray, name)
+		}
+	}
+	sort.Strings(stray)
+	for _, name := range stray {
+		c.fail("the write keys name source %q, which is not in `sources:`: fix the name or drop the key", name)
+	}
 	for _, s := range c.f.Sources {
 		if !c.checkName("source", s.Name, seen) {
 			continue
 		}
-		if s.Type == "" {
-			c.fail("source %q has no type: set the source definition name, e.g. Javascript or HTTP", s.Name)
+		if s.Type == "" || strings.HasPrefix(s.Type, EnvPlaceholderPrefix) {
+			c.fail("source %q has no usable type: set the source definition name, e.g. Javascript or HTTP", s.Name)
 			continue
 		}
 		key, ok := c.writeKey(s)
@@ -343,6 +360,9 @@ func (c *compiler) sources() sourceSet {
 func (c *compiler) writeKey(s Source) (string, bool) {
 	var key string
 	switch {
+	case s.WriteKey != nil && c.opts.WriteKeys[s.Name] != "":
+		c.fail("source %q has a write key both in the workspace file and in the write keys given: keep one", s.Name)
+		return "", false
 	case s.WriteKey != nil && s.WriteKey.Ref != nil:
 		return c.reference(s.WriteKey.Ref, "source "+s.Name, "writeKey"), true
 	case s.WriteKey != nil:
@@ -359,7 +379,7 @@ func (c *compiler) writeKey(s Source) (string, bool) {
 		return "", false
 	}
 	if strings.HasPrefix(key, EnvPlaceholderPrefix) {
-		c.fail("source %q: write key %q starts with %q, which rudder-server would replace from its environment: write `writeKey: !env NAME` to mean that", s.Name, key, EnvPlaceholderPrefix)
+		c.fail("source %q: the write key starts with %q, which rudder-server would replace from its environment: write `writeKey: !env NAME` to mean that", s.Name, EnvPlaceholderPrefix)
 		return "", false
 	}
 	return key, true
@@ -495,8 +515,13 @@ func (c *compiler) configValue(owner, path, key string, v any) any {
 		return c.reference(x, owner, path)
 	case map[string]any:
 		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[k] = c.configValue(owner, path+"."+k, k, e)
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // problems are reported in the same order every run
+		for _, k := range keys {
+			m[k] = c.configValue(owner, path+"."+k, k, x[k])
 		}
 		return m
 	case []any:

@@ -3,6 +3,7 @@ package workspace
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -63,50 +65,79 @@ type SyntaxChecker func(ctx context.Context, name string, code []byte) error
 // node is the binary ("" finds node on PATH).
 func NodeChecker(node string) SyntaxChecker {
 	return func(ctx context.Context, name string, code []byte) error {
-		bin := node
-		if bin == "" {
-			p, err := exec.LookPath("node")
-			if err != nil {
-				return errors.New("node not found on PATH: it checks that function files parse; install Node.js >= 20 or put it on PATH")
-			}
-			bin = p
+		key := sha256.Sum256(code)
+		if _, ok := parsedOK.Load(key); ok {
+			return nil
 		}
-		tmp, err := os.MkdirTemp("", "rudderctl-jscheck-")
-		if err != nil {
+		if err := nodeCheck(ctx, node, name, code); err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
-		file := filepath.Join(tmp, "function.mjs")
-		if err := os.WriteFile(file, code, 0o600); err != nil {
-			return err
-		}
-		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, "--check", file)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			if _, ok := err.(*exec.ExitError); !ok {
-				return fmt.Errorf("running %s --check: %w", bin, err)
-			}
-			return fmt.Errorf("%s does not parse as JavaScript: %s; fix the code", name, nodeSyntaxError(out.String(), file, name))
-		}
+		parsedOK.Store(key, true)
 		return nil
 	}
 }
 
-// nodeSyntaxError keeps node's message short and names the user's file, not the copy.
+// parsedOK remembers code that parsed: a process renders the same files repeatedly.
+var parsedOK sync.Map // sha256 -> true
+
+// nodeCheck runs node --check on a temporary .mjs copy of code.
+func nodeCheck(ctx context.Context, node, name string, code []byte) error {
+	bin := node
+	if bin == "" {
+		p, err := exec.LookPath("node")
+		if err != nil {
+			return errors.New("node not found on PATH: it checks that function files parse; install Node.js >= 20 or put it on PATH")
+		}
+		bin = p
+	}
+	tmp, err := os.MkdirTemp("", "rudderctl-jscheck-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	file := filepath.Join(tmp, "function.mjs")
+	if err := os.WriteFile(file, code, 0o600); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--check", file)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		if _, ok := err.(*exec.ExitError); !ok {
+			return fmt.Errorf("running %s --check: %w", bin, err)
+		}
+		return fmt.Errorf("%s does not parse as JavaScript: %s; fix the code", name, nodeSyntaxError(out.String(), file, name))
+	}
+	return nil
+}
+
+// nodeSyntaxError turns node's report (location line, code line, caret line, error line,
+// stack) into "file:line: SyntaxError: ...: `code`", naming the user's file, not the copy.
 func nodeSyntaxError(out, tmpFile, name string) string {
 	out = strings.ReplaceAll(out, tmpFile, name)
-	var keep []string
-	for _, l := range strings.Split(out, "\n") {
-		l = strings.TrimRight(l, " ")
-		if l == "" || strings.HasPrefix(strings.TrimSpace(l), "at ") || strings.HasPrefix(l, "Node.js v") {
-			continue
+	var loc, code, msg string
+	for i, l := range strings.Split(out, "\n") {
+		t := strings.TrimSpace(l)
+		switch {
+		case i == 0 && strings.HasPrefix(t, name+":"):
+			loc = t
+		case i == 1 && loc != "":
+			code = t
+		case msg == "" && strings.Contains(t, "Error") && !strings.HasPrefix(t, "at "):
+			msg = t
 		}
-		keep = append(keep, l)
 	}
-	return strings.Join(keep, " | ")
+	switch {
+	case msg == "":
+		return strings.TrimSpace(out)
+	case loc == "":
+		return msg
+	case code == "":
+		return loc + ": " + msg
+	}
+	return loc + ": " + msg + ": `" + code + "`"
 }
 
 var (
