@@ -232,7 +232,8 @@ func TestLocalCloudDeploy(t *testing.T) {
 	r = mustDeploy(t, cl, stack, zipA, env)
 	noop := cloud.Stats()
 	t.Logf("no-op redeploy: %s, %d calls (%v)", time.Since(start).Round(time.Millisecond), noop.Calls, noop.ByOperation)
-	if noop.MutatingCalls != 0 || r.Changes != 0 || r.Applied {
+	// No lock taken either (the plan is empty), and no health check: nothing moves.
+	if noop.MutatingCalls != 0 || r.Changes != 0 || r.Applied || noop.ByOperation["s3:PutObject"] != 0 || noop.ByOperation["lambda:Invoke"] != 0 {
 		t.Fatalf("no-op redeploy: %d mutating calls %v, result %+v", noop.MutatingCalls, noop.ByOperation, r)
 	}
 
