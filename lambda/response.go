@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/rudderctl/rudderctl/internal/jsonbody"
 )
 
 // MaxResponseBytes is Lambda's limit on a synchronous response payload (the whole JSON envelope).
@@ -110,7 +111,7 @@ func EncodeResponse(status int, header http.Header, body []byte, limit int) ([]b
 		buf = append(buf, `","isBase64Encoded":true}`...)
 	} else {
 		var ok bool
-		if buf, ok = appendEscaped(buf, body, limit); !ok {
+		if buf, ok = jsonbody.AppendEscaped(buf, body, limit); !ok {
 			return nil, &ResponseTooLargeError{Bytes: int64(len(buf))}
 		}
 		buf = append(buf, `","isBase64Encoded":false}`...)
@@ -121,64 +122,12 @@ func EncodeResponse(status int, header http.Header, body []byte, limit int) ([]b
 	return buf, nil
 }
 
-// jsonSafe[c] is true for ASCII bytes that appear verbatim inside a JSON string. Bytes >= 0x80 of
-// valid UTF-8 are also verbatim; HTML characters are not escaped (nobody renders this JSON).
-var jsonSafe = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// appendEscaped appends valid UTF-8 text as JSON string content (no quotes). It stops and
-// returns false as soon as buf grows past limit. It works in chunks with room reserved for the
-// worst case (6 bytes per byte), so the per-byte loop writes by index instead of calling append:
-// JSON bodies escape a quote every few bytes.
-func appendEscaped(buf, s []byte, limit int) ([]byte, bool) {
-	const chunk = 4096
-	const hex = "0123456789abcdef"
-	for len(s) > 0 {
-		c := s[:min(chunk, len(s))]
-		s = s[len(c):]
-		buf = slices.Grow(buf, 6*len(c))
-		n := len(buf)
-		out := buf[:n+6*len(c)]
-		for _, b := range c {
-			if jsonSafe[b] {
-				out[n] = b
-				n++
-				continue
-			}
-			out[n] = '\\'
-			switch b {
-			case '"', '\\':
-				out[n+1] = b
-			case '\n':
-				out[n+1] = 'n'
-			case '\r':
-				out[n+1] = 'r'
-			case '\t':
-				out[n+1] = 't'
-			default:
-				out[n+1], out[n+2], out[n+3], out[n+4], out[n+5] = 'u', '0', '0', hex[b>>4], hex[b&0xf]
-				n += 4
-			}
-			n += 2
-		}
-		buf = out[:n]
-		if len(buf) > limit {
-			return buf, false
-		}
-	}
-	return buf, true
-}
-
 func appendJSONString(buf []byte, s string) []byte {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	buf = append(buf, '"')
-	buf, _ = appendEscaped(buf, []byte(s), int(^uint(0)>>1))
+	buf, _ = jsonbody.AppendEscaped(buf, []byte(s), int(^uint(0)>>1))
 	return append(buf, '"')
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"mime"
 	"net"
 	"net/http"
@@ -19,6 +20,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/rudderctl/rudderctl/internal/jsonbody"
 )
 
 // Limits of API Gateway HTTP API and Lambda.
@@ -234,10 +237,10 @@ func BuildEvent(r *http.Request, body []byte, ev EventContext) ([]byte, error) {
 		return nil, err
 	}
 	at := bytes.LastIndex(head, []byte(`"isBase64Encoded":`))
-	out := make([]byte, 0, len(head)+len(body)+len(body)/4+6*4096+32) // room for appendEscaped's chunks
+	out := make([]byte, 0, len(head)+len(body)+len(body)/4+6*4096+32) // room for AppendEscaped's chunks
 	out = append(out, head[:at]...)
 	out = append(out, `"body":"`...)
-	out = appendEscaped(out, body)
+	out, _ = jsonbody.AppendEscaped(out, body, math.MaxInt)
 	out = append(out, `",`...)
 	return append(out, head[at:]...), nil
 }
@@ -316,7 +319,7 @@ func ParseResponse(payload []byte) (Response, error) {
 func parseResponse(payload []byte) (resp Response, body []byte, err error) {
 	trimmed := bytes.TrimSpace(payload)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		if rest, lifted, ok := liftBody(trimmed); ok {
+		if rest, lifted, ok := jsonbody.Lift(trimmed); ok {
 			resp, isResp, err := parseObject(rest)
 			if err != nil || !isResp {
 				// Not a proxy response: the whole payload is the bare value.

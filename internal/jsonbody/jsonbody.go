@@ -1,4 +1,10 @@
-package apigwlocal
+// Package jsonbody moves the "body" string of Lambda payload-2.0 JSON (events and answers) in
+// and out in one pass. Such a string holds the whole HTTP body escaped (1.3 MB for a 1 MB
+// processor batch), and encoding/json reads it several times over (validate, decode, unquote);
+// here it is lifted out and unescaped once, and the few KB left go through encoding/json.
+// Anything the fast path is not sure about goes the slow way, so results always equal
+// encoding/json's. The adapter (lambda/) and the local API Gateway (internal/apigwlocal) share it.
+package jsonbody
 
 import (
 	"slices"
@@ -7,17 +13,10 @@ import (
 	"unicode/utf8"
 )
 
-// A function's answer is JSON with the HTTP body as an escaped string inside (1.3 MB for a 1 MB
-// processor batch). encoding/json reads such a string four times over (validate the payload,
-// decode it into a map, validate and unquote the body); this lifts the body out and unescapes
-// it in one pass, and the few KB left go through encoding/json. Anything the fast path is not
-// sure about (odd layout, invalid escapes or UTF-8, raw control characters) goes the slow way,
-// so the answer is always what encoding/json gives. The adapter decodes events the same way
-// (lambda/eventjson.go).
-
-// liftBody returns the top-level object p with its first "body" string replaced by "", and
-// that string's decoded content; ok is false when the fast path does not apply.
-func liftBody(p []byte) (rest, body []byte, ok bool) {
+// Lift returns the top-level object p with its first "body" string replaced by "", and that
+// string's decoded content; ok is false when the fast path does not apply (odd layout, invalid
+// escapes or UTF-8, raw control characters): the caller then decodes p with encoding/json.
+func Lift(p []byte) (rest, body []byte, ok bool) {
 	i := skipSpace(p, 0)
 	if i >= len(p) || p[i] != '{' {
 		return nil, nil, false
@@ -42,7 +41,7 @@ func liftBody(p []byte) (rest, body []byte, ok bool) {
 			if i >= len(p) || p[i] != '"' {
 				return nil, nil, false
 			}
-			body, end, ok := unescapeString(p, i)
+			body, end, ok := unescape(p, i)
 			if !ok {
 				return nil, nil, false
 			}
@@ -127,7 +126,7 @@ func skipValue(p []byte, i int) int {
 // unescapeString decodes the JSON string at p[i] == '"' and returns its content and the index
 // after its closing quote; ok is false for anything encoding/json would reject or decode
 // differently (invalid escapes, raw control characters, invalid UTF-8).
-func unescapeString(p []byte, i int) (out []byte, end int, ok bool) {
+func unescape(p []byte, i int) (out []byte, end int, ok bool) {
 	out = make([]byte, len(p)-i) // the content is never longer than its escaped form
 	n := 0
 	for i++; i < len(p); {
@@ -211,9 +210,11 @@ var jsonSafe = func() (t [256]bool) {
 	return t
 }()
 
-// appendEscaped appends valid UTF-8 text as JSON string content (no quotes), in chunks with
-// room for the worst case (6 bytes per byte) so the loop writes by index.
-func appendEscaped(buf, s []byte) []byte {
+// AppendEscaped appends valid UTF-8 text as JSON string content (no quotes). It stops and
+// returns false as soon as buf grows past limit. It works in chunks with room reserved for the
+// worst case (6 bytes per byte), so the per-byte loop writes by index instead of calling
+// append: JSON bodies escape a quote every few bytes.
+func AppendEscaped(buf, s []byte, limit int) ([]byte, bool) {
 	const chunk = 4096
 	const hex = "0123456789abcdef"
 	for len(s) > 0 {
@@ -245,6 +246,9 @@ func appendEscaped(buf, s []byte) []byte {
 			n += 2
 		}
 		buf = out[:n]
+		if len(buf) > limit {
+			return buf, false
+		}
 	}
-	return buf
+	return buf, true
 }
