@@ -1,63 +1,24 @@
 package main
 
 import (
-	"archive/zip"
-	"bytes"
-	"compress/flate"
 	"context"
-	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
-
-// zeroZip writes a zip with one entry of n zero bytes whose headers declare claim bytes
-// (claim = n for an honest header).
-func zeroZip(t *testing.T, n int64, claim uint64) string {
-	t.Helper()
-	var comp bytes.Buffer
-	fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
-	crc := crc32.NewIEEE()
-	if _, err := io.Copy(io.MultiWriter(fw, crc), io.LimitReader(zeroReader{}, n)); err != nil {
-		t.Fatal(err)
-	}
-	fw.Close()
-	p := filepath.Join(t.TempDir(), "bomb.zip")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zw := zip.NewWriter(f)
-	w, err := zw.CreateRaw(&zip.FileHeader{Name: "bomb.bin", Method: zip.Deflate, CRC32: crc.Sum32(),
-		CompressedSize64: uint64(comp.Len()), UncompressedSize64: claim})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := w.Write(comp.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-type zeroReader struct{}
-
-func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 
 // `invoke --local` with a zip bomb is refused by Lambda's 250 MB unzipped limit and leaves
 // nothing in TMPDIR (it once wrote ~2 GB first).
 func TestInvokeLocalRefusesZipBomb(t *testing.T) {
 	const over = 300 << 20
 	for name, zipPath := range map[string]string{
-		"honest header": zeroZip(t, over, over),
-		"lying header":  zeroZip(t, over, 1000),
+		"honest header": testfn.WriteBombZip(t, testfn.BombEntry{Name: "bomb.bin", N: over}),
+		"lying header":  testfn.WriteBombZip(t, testfn.BombEntry{Name: "bomb.bin", N: over, Claim: 1000}),
 	} {
 		t.Run(name, func(t *testing.T) {
 			tmp := t.TempDir()

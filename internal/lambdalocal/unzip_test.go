@@ -2,18 +2,16 @@ package lambdalocal
 
 import (
 	"archive/zip"
-	"bytes"
-	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
 type entry struct {
@@ -107,75 +105,6 @@ func TestUnzipRefusesEscapes(t *testing.T) {
 	}
 }
 
-// zeros is an io.Reader of n zero bytes (a body that deflates to almost nothing).
-type zeros struct{ n int64 }
-
-func (z *zeros) Read(p []byte) (int, error) {
-	if z.n <= 0 {
-		return 0, io.EOF
-	}
-	k := int64(len(p))
-	if k > z.n {
-		k = z.n
-	}
-	clear(p[:k])
-	z.n -= k
-	return int(k), nil
-}
-
-// bombEntry is one entry of n zero bytes; claim, when not 0, is the size its headers
-// declare instead (a lying header).
-type bombEntry struct {
-	name  string
-	n     int64
-	claim uint64
-}
-
-// writeBomb writes a zip of highly compressible entries. A lying entry is stored raw
-// (precompressed) so that its headers can declare any size.
-func writeBomb(t *testing.T, entries []bombEntry) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "bomb.zip")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zw := zip.NewWriter(f)
-	for _, e := range entries {
-		if e.claim == 0 {
-			w, err := zw.CreateHeader(&zip.FileHeader{Name: e.name, Method: zip.Deflate})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := io.Copy(w, &zeros{e.n}); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		var comp bytes.Buffer
-		fw, _ := flate.NewWriter(&comp, flate.BestSpeed)
-		crc := crc32.NewIEEE()
-		if _, err := io.Copy(io.MultiWriter(fw, crc), &zeros{e.n}); err != nil {
-			t.Fatal(err)
-		}
-		fw.Close()
-		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate, CRC32: crc.Sum32(),
-			CompressedSize64: uint64(comp.Len()), UncompressedSize64: e.claim}
-		w, err := zw.CreateRaw(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(comp.Bytes()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // dirBytes is the number of bytes in regular files under dir (0 when dir is gone).
 func dirBytes(t *testing.T, dir string) (files int, size int64) {
 	t.Helper()
@@ -194,15 +123,15 @@ func dirBytes(t *testing.T, dir string) (files int, size int64) {
 // is left behind, whether one entry, many entries, or a header lying about the size.
 func TestUnzipRefusesBombs(t *testing.T) {
 	const over = MaxUnzippedBytes + 1<<20
-	cases := map[string][]bombEntry{
-		"one huge entry":                   {{"huge.bin", over, 0}},
-		"many entries":                     {{"a.bin", MaxUnzippedBytes / 2, 0}, {"b.bin", MaxUnzippedBytes / 2, 0}, {"c/d.bin", 2 << 20, 0}},
-		"header claims less than it holds": {{"ok.txt", 10, 0}, {"liar.bin", over, 1000}},
-		"header claims more than allowed":  {{"liar.bin", 1000, MaxUnzippedBytes + 1}},
+	cases := map[string][]testfn.BombEntry{
+		"one huge entry":                   {{Name: "huge.bin", N: over}},
+		"many entries":                     {{Name: "a.bin", N: MaxUnzippedBytes / 2}, {Name: "b.bin", N: MaxUnzippedBytes / 2}, {Name: "c/d.bin", N: 2 << 20}},
+		"header claims less than it holds": {{Name: "ok.txt", N: 10}, {Name: "liar.bin", N: over, Claim: 1000}},
+		"header claims more than allowed":  {{Name: "liar.bin", N: 1000, Claim: MaxUnzippedBytes + 1}},
 	}
 	for name, entries := range cases {
 		t.Run(name, func(t *testing.T) {
-			z := writeBomb(t, entries)
+			z := testfn.WriteBombZip(t, entries...)
 			for _, fresh := range []bool{true, false} {
 				dir := filepath.Join(t.TempDir(), "root")
 				if !fresh {
@@ -231,15 +160,15 @@ func TestUnzipRefusesBombs(t *testing.T) {
 func TestUnzipCountsWrittenBytes(t *testing.T) {
 	const limit = 1 << 20
 	u := unzipper{limit: limit}
-	cases := map[string][]bombEntry{
-		"one entry":         {{"big.bin", limit + 1, 0}},
-		"entries add up":    {{"a.bin", limit / 2, 0}, {"d/b.bin", limit / 2, 0}, {"d/c.bin", 2, 0}},
-		"exactly the limit": {{"a.bin", limit / 2, 0}, {"b.bin", limit / 2, 0}},
+	cases := map[string][]testfn.BombEntry{
+		"one entry":         {{Name: "big.bin", N: limit + 1}},
+		"entries add up":    {{Name: "a.bin", N: limit / 2}, {Name: "d/b.bin", N: limit / 2}, {Name: "d/c.bin", N: 2}},
+		"exactly the limit": {{Name: "a.bin", N: limit / 2}, {Name: "b.bin", N: limit / 2}},
 	}
 	for name, entries := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "root")
-			err := u.unzip(context.Background(), writeBomb(t, entries), dir)
+			err := u.unzip(context.Background(), testfn.WriteBombZip(t, entries...), dir)
 			if name == "exactly the limit" {
 				if err != nil {
 					t.Fatalf("%d B (the limit) refused: %v", limit, err)
