@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,8 +17,8 @@ import (
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/localcloud"
-	"github.com/rudderctl/rudderctl/internal/nodedist"
 	"github.com/rudderctl/rudderctl/internal/srcroot"
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
 // TestRealTransformerOnLambda deploys a built rudder-transformer tree (RUDDER_TRANSFORMER_DIR:
@@ -30,10 +29,7 @@ import (
 // no-op (the rebuilt zip is identical). Without RUDDER_TRANSFORMER_DIR it skips, also in CI:
 // CI runs the example app (docs/BENCHMARKS.md says which ran where).
 func TestRealTransformerOnLambda(t *testing.T) {
-	dir := os.Getenv("RUDDER_TRANSFORMER_DIR")
-	if dir == "" {
-		t.Skip("RUDDER_TRANSFORMER_DIR is not set: the real rudder-transformer is opt-in (see docs/BENCHMARKS.md)")
-	}
+	dir := testfn.RealTransformerDir(t)
 	if testing.Short() {
 		t.Skip("packages and deploys the real rudder-transformer")
 	}
@@ -84,7 +80,7 @@ func TestRealTransformerOnLambda(t *testing.T) {
 	}
 
 	// The same tree, run directly under Node 22.
-	direct := startDirect(t, dir)
+	direct := testfn.StartRealTransformer(t, dir)
 
 	for _, c := range realCases() {
 		lc, lb := post(t, lambdaURL+c.path, c.method, c.body)
@@ -211,42 +207,4 @@ func post(t *testing.T, url, method string, body []byte) (int, []byte) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
-}
-
-// startDirect runs the tree under Node 22 the way its image does (npm start = node
-// dist/src/index.js), with cluster mode off as on Lambda, and returns its base URL.
-func startDirect(t *testing.T, dir string) string {
-	t.Helper()
-	dist, err := nodedist.Ensure(context.Background(), 22, "x86_64", io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(dist.Node, "--no-node-snapshot", "dist/src/index.js")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "CLUSTER_ENABLED=false")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(base + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("the tree did not start directly: %s", log.String())
-	return ""
 }

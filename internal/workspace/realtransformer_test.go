@@ -2,22 +2,15 @@ package workspace
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
 // The real rudder-transformer runs the example's function with its library, fetching the
@@ -28,15 +21,7 @@ import (
 //	RUDDER_TRANSFORMER_DIR=/path/to/rudder-transformer \
 //	  go test ./internal/workspace -run TestRealTransformerRunsRenderedFunction
 func TestRealTransformerRunsRenderedFunction(t *testing.T) {
-	appDir := os.Getenv("RUDDER_TRANSFORMER_DIR")
-	if appDir == "" {
-		t.Skip("set RUDDER_TRANSFORMER_DIR (a built rudder-transformer, built for Node 22) to run the real transformer against rendered code answers")
-	}
-	dist, err := nodedist.Ensure(context.Background(), 22, "x86_64", io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	node := dist.Node
+	appDir := testfn.RealTransformerDir(t)
 	c := compileDir(t, exampleDir, Options{})
 
 	// The config backend: only the two code routes, answered from Compiled.
@@ -64,7 +49,7 @@ func TestRealTransformerRunsRenderedFunction(t *testing.T) {
 	}))
 	defer backend.Close()
 
-	base := startRealTransformer(t, appDir, node, backend.URL)
+	base := testfn.StartRealTransformer(t, appDir, "CONFIG_BACKEND_URL="+backend.URL, "LOG_LEVEL=error", "STATS_ENABLED=false")
 
 	// One event as rudder-server's processor sends it: the destination and libraries
 	// marshalled from its own (tagless) struct field names.
@@ -125,52 +110,5 @@ func TestRealTransformerRunsRenderedFunction(t *testing.T) {
 	}
 	if strings.Join(fetched, " ") != strings.Join(want, " ") {
 		t.Errorf("fetched %v, want %v", fetched, want)
-	}
-}
-
-// startRealTransformer runs rudder-transformer as its image does (one process) and waits
-// for /health.
-func startRealTransformer(t *testing.T, appDir, node, configBackend string) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(node, "--no-node-snapshot", filepath.Join(appDir, "dist", "src", "index.js"))
-	cmd.Dir = appDir
-	cmd.Env = append(os.Environ(),
-		fmt.Sprintf("PORT=%d", port), "CLUSTER_ENABLED=false", "CONFIG_BACKEND_URL="+configBackend,
-		"LOG_LEVEL=error", "STATS_ENABLED=false")
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("transformer output:\n%s", logs.String())
-		}
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for {
-		select {
-		case err := <-exited:
-			exited <- err // for the cleanup
-			t.Fatalf("transformer exited before answering /health: %v\n%s", err, logs.String())
-		default:
-		}
-		if resp, err := http.Get(base + "/health"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return base
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
