@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -68,6 +69,8 @@ type Stats struct {
 	// Injected counts the faults the cloud injected, by kind ("throttle", "error"), so a
 	// test can require that the fault it set up really fired.
 	Injected map[string]int `json:"injected"`
+	// InjectedInto counts them by the operation they hit ("s3:DeleteObject").
+	InjectedInto map[string]int `json:"injected_into"`
 }
 
 // Resource is one resource carrying a tag (see Cloud.Resources).
@@ -122,6 +125,7 @@ func Start(ctx context.Context, o Options) (*Cloud, error) {
 	}
 	c.stats.ByOperation = map[string]int{}
 	c.stats.Injected = map[string]int{}
+	c.stats.InjectedInto = map[string]int{}
 	if o.StateDir == "" {
 		d, err := os.MkdirTemp("", "rudderctl-localcloud-")
 		if err != nil {
@@ -251,13 +255,8 @@ func (c *Cloud) logf(format string, args ...any) {
 func (c *Cloud) Stats() Stats {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
-	s := Stats{Calls: c.stats.Calls, MutatingCalls: c.stats.MutatingCalls, ByOperation: map[string]int{}, Injected: map[string]int{}}
-	for k, v := range c.stats.Injected {
-		s.Injected[k] = v
-	}
-	for k, v := range c.stats.ByOperation {
-		s.ByOperation[k] = v
-	}
+	s := Stats{Calls: c.stats.Calls, MutatingCalls: c.stats.MutatingCalls, ByOperation: maps.Clone(c.stats.ByOperation),
+		Injected: maps.Clone(c.stats.Injected), InjectedInto: maps.Clone(c.stats.InjectedInto)}
 	return s
 }
 
@@ -265,14 +264,15 @@ func (c *Cloud) Stats() Stats {
 func (c *Cloud) ResetStats() {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
-	c.stats = Stats{ByOperation: map[string]int{}, Injected: map[string]int{}}
+	c.stats = Stats{ByOperation: map[string]int{}, Injected: map[string]int{}, InjectedInto: map[string]int{}}
 }
 
 // countInjected records one injected fault.
-func (c *Cloud) countInjected(kind faultKind) {
+func (c *Cloud) countInjected(kind faultKind, op string) {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
 	c.stats.Injected[kind.String()]++
+	c.stats.InjectedInto[op]++
 }
 
 func (c *Cloud) count(op string, mutating bool) {
@@ -413,7 +413,7 @@ func (q *request) begin(op string) bool {
 		}
 	}
 	if kind != faultNone {
-		q.c.countInjected(kind)
+		q.c.countInjected(kind, q.service+":"+op)
 		// Read the request body first (as a server that answers after the upload): a
 		// client still sending a large body (PutObject, a ZipFile) would otherwise see a
 		// broken connection instead of the injected error.
