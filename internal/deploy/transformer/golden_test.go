@@ -92,8 +92,44 @@ func checkGolden(t *testing.T, rel, got string) {
 		t.Fatalf("%v; create it with `go test ./internal/deploy/transformer -run %s -update`", err, t.Name())
 	}
 	if string(want) != got {
-		t.Errorf("%s differs from what the code does now (if the change is intended, rewrite it with -update and review the diff)\n--- want\n%s\n--- got\n%s", path, want, got)
+		t.Errorf("%s differs from what the code does now (if the change is intended, rewrite it with -update and review the diff)\n%s", path, lineDiff(string(want), got))
 	}
+}
+
+// lineDiff shows the lines only in want ("- ") and only in got ("+ "), in order, along a
+// longest common subsequence; common lines are shown with two spaces.
+func lineDiff(want, got string) string {
+	a, b := strings.Split(want, "\n"), strings.Split(got, "\n")
+	// lcs[i][j] is the LCS length of a[i:] and b[j:].
+	lcs := make([][]int, len(a)+1)
+	for i := range lcs {
+		lcs[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				lcs[i][j] = lcs[i+1][j+1] + 1
+			} else {
+				lcs[i][j] = max(lcs[i+1][j], lcs[i][j+1])
+			}
+		}
+	}
+	var out strings.Builder
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case i < len(a) && j < len(b) && a[i] == b[j]:
+			out.WriteString("  " + a[i] + "\n")
+			i, j = i+1, j+1
+		case i < len(a) && (j == len(b) || lcs[i+1][j] >= lcs[i][j+1]):
+			out.WriteString("- " + a[i] + "\n")
+			i++
+		default:
+			out.WriteString("+ " + b[j] + "\n")
+			j++
+		}
+	}
+	return out.String()
 }
 
 // planJSON is what `rudderctl plan transformer --lambda --json` prints (runDeploy with
