@@ -22,47 +22,61 @@ import (
 // stackSummary is what an AWS client reports about one stack: the shape
 // testdata/awsclients/read_stack.py prints, and the one awsCLISummary builds.
 type stackSummary struct {
-	Account string `json:"account"`
-	Roles   []struct {
-		Name             string              `json:"name"`
-		ARN              string              `json:"arn"`
-		InlinePolicies   map[string][]string `json:"inline_policies"` // name -> actions
-		AttachedPolicies []string            `json:"attached_policies"`
-		Tags             map[string]string   `json:"tags"`
-		TrustedServices  []string            `json:"trusted_services"`
-	} `json:"roles"`
-	LogGroups []struct {
-		Name          string            `json:"name"`
-		RetentionDays int32             `json:"retention_days"`
-		Tags          map[string]string `json:"tags"`
-	} `json:"log_groups"`
-	Functions []struct {
-		Name       string              `json:"name"`
-		ARN        string              `json:"arn"`
-		Versions   []string            `json:"versions"`
-		Aliases    map[string]string   `json:"aliases"`     // name -> version
-		PolicySids map[string][]string `json:"policy_sids"` // qualifier -> statement ids
-		Tags       map[string]string   `json:"tags"`
-	} `json:"functions"`
-	APIs []struct {
-		ID           string            `json:"id"`
-		Name         string            `json:"name"`
-		Tags         map[string]string `json:"tags"`
-		Integrations []struct {
-			ID  string `json:"id"`
-			URI string `json:"uri"`
-		} `json:"integrations"`
-		Routes []struct {
-			Key    string `json:"key"`
-			Target string `json:"target"`
-		} `json:"routes"`
-		Stages []string `json:"stages"`
-	} `json:"apis"`
-	Buckets []struct {
-		Name    string            `json:"name"`
-		Tags    map[string]string `json:"tags"`
-		Objects []string          `json:"objects"`
-	} `json:"buckets"`
+	Account   string          `json:"account"`
+	Roles     []summaryRole   `json:"roles"`
+	LogGroups []summaryLogs   `json:"log_groups"`
+	Functions []summaryFunc   `json:"functions"`
+	APIs      []summaryAPI    `json:"apis"`
+	Buckets   []summaryBucket `json:"buckets"`
+}
+
+type summaryRole struct {
+	Name             string              `json:"name"`
+	ARN              string              `json:"arn"`
+	InlinePolicies   map[string][]string `json:"inline_policies"` // name -> actions
+	AttachedPolicies []string            `json:"attached_policies"`
+	Tags             map[string]string   `json:"tags"`
+	TrustedServices  []string            `json:"trusted_services"`
+}
+
+type summaryLogs struct {
+	Name          string            `json:"name"`
+	RetentionDays int32             `json:"retention_days"`
+	Tags          map[string]string `json:"tags"`
+}
+
+type summaryFunc struct {
+	Name       string              `json:"name"`
+	ARN        string              `json:"arn"`
+	Versions   []string            `json:"versions"`
+	Aliases    map[string]string   `json:"aliases"`     // name -> version
+	PolicySids map[string][]string `json:"policy_sids"` // qualifier -> statement ids
+	Tags       map[string]string   `json:"tags"`
+}
+
+type summaryAPI struct {
+	ID           string               `json:"id"`
+	Name         string               `json:"name"`
+	Tags         map[string]string    `json:"tags"`
+	Integrations []summaryIntegration `json:"integrations"`
+	Routes       []summaryRoute       `json:"routes"`
+	Stages       []string             `json:"stages"`
+}
+
+type summaryIntegration struct {
+	ID  string `json:"id"`
+	URI string `json:"uri"`
+}
+
+type summaryRoute struct {
+	Key    string `json:"key"`
+	Target string `json:"target"`
+}
+
+type summaryBucket struct {
+	Name    string            `json:"name"`
+	Tags    map[string]string `json:"tags"`
+	Objects []string          `json:"objects"`
 }
 
 // names lists every resource of the summary as "service type name", in the terms of
@@ -299,4 +313,272 @@ func TestBoto3ReadsStack(t *testing.T) {
 	}
 	t.Logf("boto3 read %d resources", len(s.names()))
 	checkSummary(t, "boto3", cloud, &s, stack, wantNames(t, stack))
+}
+
+// awsCLI runs the AWS CLI against the cloud and decodes its JSON output into out.
+type awsCLI struct {
+	t   *testing.T
+	bin string
+	env []string
+}
+
+func (c *awsCLI) run(out any, args ...string) error {
+	c.t.Helper()
+	cmd := exec.Command(c.bin, append([]string{"--output", "json"}, args...)...)
+	cmd.Env = c.env
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		return &cliError{args: args, err: err, stderr: stderr.String()}
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		c.t.Fatalf("aws %s: not JSON: %v", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+func (c *awsCLI) must(out any, args ...string) {
+	c.t.Helper()
+	if err := c.run(out, args...); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+type cliError struct {
+	args   []string
+	err    error
+	stderr string
+}
+
+func (e *cliError) Error() string {
+	return "aws " + strings.Join(e.args, " ") + ": " + e.err.Error() + "\n" + e.stderr
+}
+
+type cliTag struct{ Key, Value string }
+
+func cliTags(tags []cliTag) map[string]string {
+	out := map[string]string{}
+	for _, t := range tags {
+		out[t.Key] = t.Value
+	}
+	return out
+}
+
+// awsCLISummary reads the stack with the AWS CLI (which follows every page itself; a page
+// size of 1 makes it) into the summary read_stack.py prints.
+func awsCLISummary(cli *awsCLI, stack string) *stackSummary {
+	prefix := "rudderctl-" + stack + "-"
+	var s stackSummary
+	var id struct{ Account string }
+	cli.must(&id, "sts", "get-caller-identity")
+	s.Account = id.Account
+	cliRoles(cli, &s, prefix)
+	cliLogs(cli, &s, prefix)
+	cliLambda(cli, &s, prefix)
+	cliAPIs(cli, &s, prefix)
+	cliS3(cli, &s, prefix)
+	return &s
+}
+
+type policyDoc struct {
+	Statement []struct {
+		Action    any
+		Principal struct{ Service any }
+	}
+}
+
+func anyStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, e := range v {
+			out = append(out, e.(string))
+		}
+		return out
+	}
+	return nil
+}
+
+func cliRoles(cli *awsCLI, s *stackSummary, prefix string) {
+	var roles struct {
+		Roles []struct{ RoleName, Arn string }
+	}
+	cli.must(&roles, "iam", "list-roles", "--page-size", "1")
+	for _, r := range roles.Roles {
+		if !strings.HasPrefix(r.RoleName, prefix) {
+			continue
+		}
+		var inline struct{ PolicyNames []string }
+		cli.must(&inline, "iam", "list-role-policies", "--role-name", r.RoleName, "--page-size", "1")
+		policies := map[string][]string{}
+		for _, p := range inline.PolicyNames {
+			var got struct{ PolicyDocument policyDoc }
+			cli.must(&got, "iam", "get-role-policy", "--role-name", r.RoleName, "--policy-name", p)
+			for _, st := range got.PolicyDocument.Statement {
+				policies[p] = append(policies[p], anyStrings(st.Action)...)
+			}
+		}
+		var attached struct{ AttachedPolicies []struct{ PolicyArn string } }
+		cli.must(&attached, "iam", "list-attached-role-policies", "--role-name", r.RoleName, "--page-size", "1")
+		var tags struct{ Tags []cliTag }
+		cli.must(&tags, "iam", "list-role-tags", "--role-name", r.RoleName)
+		var role struct {
+			Role struct{ AssumeRolePolicyDocument policyDoc }
+		}
+		cli.must(&role, "iam", "get-role", "--role-name", r.RoleName)
+		var trusted []string
+		for _, st := range role.Role.AssumeRolePolicyDocument.Statement {
+			trusted = append(trusted, anyStrings(st.Principal.Service)...)
+		}
+		s.Roles = append(s.Roles, summaryRole{Name: r.RoleName, ARN: r.Arn, InlinePolicies: policies, AttachedPolicies: []string{},
+			Tags: cliTags(tags.Tags), TrustedServices: trusted})
+		for _, a := range attached.AttachedPolicies {
+			s.Roles[len(s.Roles)-1].AttachedPolicies = append(s.Roles[len(s.Roles)-1].AttachedPolicies, a.PolicyArn)
+		}
+	}
+}
+
+func cliLogs(cli *awsCLI, s *stackSummary, prefix string) {
+	var groups struct {
+		LogGroups []struct {
+			LogGroupName    string
+			Arn             string
+			RetentionInDays int32
+		}
+	}
+	cli.must(&groups, "logs", "describe-log-groups", "--log-group-name-prefix", "/aws/lambda/"+prefix, "--page-size", "1")
+	for _, g := range groups.LogGroups {
+		var tags struct{ Tags map[string]string }
+		cli.must(&tags, "logs", "list-tags-for-resource", "--resource-arn", strings.TrimSuffix(g.Arn, ":*"))
+		s.LogGroups = append(s.LogGroups, summaryLogs{Name: g.LogGroupName, RetentionDays: g.RetentionInDays, Tags: tags.Tags})
+	}
+}
+
+func cliLambda(cli *awsCLI, s *stackSummary, prefix string) {
+	var fns struct {
+		Functions []struct{ FunctionName, FunctionArn string }
+	}
+	cli.must(&fns, "lambda", "list-functions", "--page-size", "1")
+	for _, f := range fns.Functions {
+		if !strings.HasPrefix(f.FunctionName, prefix) {
+			continue
+		}
+		sf := summaryFunc{Name: f.FunctionName, ARN: f.FunctionArn, Aliases: map[string]string{}, PolicySids: map[string][]string{}}
+		var versions struct{ Versions []struct{ Version string } }
+		cli.must(&versions, "lambda", "list-versions-by-function", "--function-name", f.FunctionName, "--page-size", "1")
+		for _, v := range versions.Versions {
+			sf.Versions = append(sf.Versions, v.Version)
+		}
+		var aliases struct {
+			Aliases []struct{ Name, FunctionVersion string }
+		}
+		cli.must(&aliases, "lambda", "list-aliases", "--function-name", f.FunctionName, "--page-size", "1")
+		qualifiers := []string{""}
+		for _, a := range aliases.Aliases {
+			sf.Aliases[a.Name] = a.FunctionVersion
+			qualifiers = append(qualifiers, a.Name)
+		}
+		for _, q := range qualifiers {
+			args := []string{"lambda", "get-policy", "--function-name", f.FunctionName}
+			if q != "" {
+				args = append(args, "--qualifier", q)
+			}
+			var policy struct{ Policy string }
+			if err := cli.run(&policy, args...); err != nil {
+				if strings.Contains(err.Error(), "ResourceNotFoundException") {
+					continue
+				}
+				cli.t.Fatal(err)
+			}
+			var doc struct{ Statement []struct{ Sid string } }
+			if err := json.Unmarshal([]byte(policy.Policy), &doc); err != nil {
+				cli.t.Fatalf("lambda get-policy: %v", err)
+			}
+			key := q
+			if key == "" {
+				key = "$LATEST"
+			}
+			for _, st := range doc.Statement {
+				sf.PolicySids[key] = append(sf.PolicySids[key], st.Sid)
+			}
+		}
+		var tags struct{ Tags map[string]string }
+		cli.must(&tags, "lambda", "list-tags", "--resource", f.FunctionArn)
+		sf.Tags = tags.Tags
+		s.Functions = append(s.Functions, sf)
+	}
+}
+
+func cliAPIs(cli *awsCLI, s *stackSummary, prefix string) {
+	var apis struct {
+		Items []struct {
+			ApiId, Name string
+			Tags        map[string]string
+		}
+	}
+	cli.must(&apis, "apigatewayv2", "get-apis", "--page-size", "1")
+	for _, a := range apis.Items {
+		if !strings.HasPrefix(a.Name, prefix) {
+			continue
+		}
+		sa := summaryAPI{ID: a.ApiId, Name: a.Name, Tags: a.Tags}
+		var ints struct {
+			Items []struct{ IntegrationId, IntegrationUri string }
+		}
+		cli.must(&ints, "apigatewayv2", "get-integrations", "--api-id", a.ApiId, "--page-size", "1")
+		for _, in := range ints.Items {
+			sa.Integrations = append(sa.Integrations, summaryIntegration{ID: in.IntegrationId, URI: in.IntegrationUri})
+		}
+		var routes struct {
+			Items []struct{ RouteKey, Target string }
+		}
+		cli.must(&routes, "apigatewayv2", "get-routes", "--api-id", a.ApiId, "--page-size", "1")
+		for _, r := range routes.Items {
+			sa.Routes = append(sa.Routes, summaryRoute{Key: r.RouteKey, Target: r.Target})
+		}
+		var stages struct{ Items []struct{ StageName string } }
+		cli.must(&stages, "apigatewayv2", "get-stages", "--api-id", a.ApiId, "--page-size", "1")
+		for _, st := range stages.Items {
+			sa.Stages = append(sa.Stages, st.StageName)
+		}
+		s.APIs = append(s.APIs, sa)
+	}
+}
+
+func cliS3(cli *awsCLI, s *stackSummary, prefix string) {
+	var buckets struct{ Buckets []struct{ Name string } }
+	cli.must(&buckets, "s3api", "list-buckets", "--page-size", "1")
+	for _, b := range buckets.Buckets {
+		if !strings.HasPrefix(b.Name, prefix) {
+			continue
+		}
+		var tags struct{ TagSet []cliTag }
+		cli.must(&tags, "s3api", "get-bucket-tagging", "--bucket", b.Name)
+		var objects struct{ Contents []struct{ Key string } }
+		cli.must(&objects, "s3api", "list-objects-v2", "--bucket", b.Name, "--page-size", "1")
+		sb := summaryBucket{Name: b.Name, Tags: cliTags(tags.TagSet)}
+		for _, o := range objects.Contents {
+			sb.Objects = append(sb.Objects, o.Key)
+		}
+		s.Buckets = append(s.Buckets, sb)
+	}
+}
+
+func TestAWSCLIReadsStack(t *testing.T) {
+	bin := testenv.LookPath(t, "aws", "the AWS CLI checks that AWS's own client reads a deployed stack; apt-get install awscli, as scripts/test.sh does")
+	const stack = "cli"
+	cloud := deployForClients(t, stack)
+	cli := &awsCLI{t: t, bin: bin, env: awsClientEnv(t, cloud)}
+	cloud.ResetStats()
+	s := awsCLISummary(cli, stack)
+	calls := cloud.Stats().ByOperation
+	t.Logf("AWS CLI calls: %v", calls)
+	if calls["lambda:ListVersionsByFunction"] < 3 || calls["apigateway:GetRoutes"] < 2 || calls["lambda:ListFunctions"] < 2 {
+		t.Errorf("the AWS CLI did not page through the lists: %v", calls)
+	}
+	t.Logf("the AWS CLI read %d resources", len(s.names()))
+	checkSummary(t, "the AWS CLI", cloud, s, stack, wantNames(t, stack))
 }
