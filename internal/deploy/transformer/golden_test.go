@@ -34,8 +34,7 @@ var deterministicDelays = localcloud.Delays{RolePropagation: -1, Active: 100 * t
 // normalizer replaces what varies from run to run (API ids, the secret, the cloud's port,
 // the account, the code hashes and the host's architecture) with fixed placeholders.
 type normalizer struct {
-	cloud *localcloud.Cloud
-	cl    *awsapi.Clients
+	cl *awsapi.Clients
 	// codes maps a zip's CodeSha256 to its placeholder (CODE_A...).
 	codes map[string]string
 }
@@ -198,7 +197,7 @@ func goldenSetup(t *testing.T) (*localcloud.Cloud, *awsapi.Clients, *normalizer,
 	cloud := startCloud(t, deterministicDelays)
 	cl := testClients(t)
 	zipA, zipB := testZip(t, "A"), testZip(t, "B")
-	n := &normalizer{cloud: cloud, cl: cl, codes: map[string]string{}}
+	n := &normalizer{cl: cl, codes: map[string]string{}}
 	for name, zip := range map[string]string{"CODE_A": zipA, "CODE_B": zipB} {
 		zi, err := InspectZip(zip)
 		if err != nil {
