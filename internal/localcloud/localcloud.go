@@ -99,6 +99,7 @@ type Cloud struct {
 
 	statsMu sync.Mutex
 	stats   Stats
+	calls   callLog // ordered, reset with the stats (calllog.go)
 
 	faultsMu sync.Mutex
 	faults   *faults
@@ -265,6 +266,7 @@ func (c *Cloud) ResetStats() {
 	c.statsMu.Lock()
 	defer c.statsMu.Unlock()
 	c.stats = Stats{ByOperation: map[string]int{}, Injected: map[string]int{}, InjectedInto: map[string]int{}}
+	c.calls = callLog{}
 }
 
 // countInjected records one injected fault.
@@ -283,6 +285,7 @@ func (c *Cloud) count(op string, mutating bool) {
 		c.stats.MutatingCalls++
 	}
 	c.stats.ByOperation[op]++
+	c.calls.add(Call{Op: op, Mutating: mutating})
 }
 
 // isMutating reports whether an operation changes state (everything that is not a read).
@@ -577,6 +580,8 @@ func (c *Cloud) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(map[string]string{"faults": spec})
 	case r.URL.Path == "/_localcloud/stats" && r.Method == http.MethodGet:
 		writeJSON(c.Stats())
+	case r.URL.Path == "/_localcloud/calls" && r.Method == http.MethodGet:
+		writeJSON(c.Calls())
 	case r.URL.Path == "/_localcloud/stats/reset" && r.Method == http.MethodPost:
 		c.ResetStats()
 		writeJSON(c.Stats())
