@@ -227,9 +227,7 @@ func TestRebuildNative(t *testing.T) {
 	fx := needNativeFixtures(t)
 	needTools(t, "npm", "make", "g++", "python3", "objdump")
 	plainCondvarModule(t) // the premise: this g++ binds the wait to GLIBCXX_3.4.30
-	if os.Getenv("RUDDERCTL_CACHE") == "" {
-		t.Setenv("RUDDERCTL_CACHE", filepath.Join(os.TempDir(), "rudderctl-test-cache"))
-	}
+	emptyNativeCache(t)
 	src := t.TempDir()
 	writeFile(t, src, "package.json", `{"name":"rb","main":"index.js","dependencies":{"tiny":"1.0.0"}}`, 0o644)
 	writeFile(t, src, "index.js", `process.stdout.write(require("tiny").hello())`, 0o644)
@@ -299,15 +297,104 @@ NODE_MODULE(NODE_GYP_MODULE_NAME, Init)
 	if _, probs, _, err := CheckNative(packaged, "tiny.node", "x86_64", 127); err != nil || len(probs) > 0 {
 		t.Errorf("the packaged tiny.node fails the Amazon Linux 2023 check: %v %v", probs, err)
 	}
-	// A second rebuild (another staging directory) gives the same bytes.
+	if !strings.Contains(progress.String(), "tiny: build stored in the cache") {
+		t.Errorf("the cold build stored nothing in the native cache:\n%s", progress.String())
+	}
+
+	// A second rebuild (another staging directory) takes tiny from the cache: no compiler
+	// or make runs (shims that fail and log come first on PATH), and the zip has the
+	// same bytes.
+	compiles := compilerShims(t)
+	progress.Reset()
 	o.Out = filepath.Join(t.TempDir(), "rb2.zip")
 	rep2, err := Build(ctx, o)
 	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if !strings.Contains(progress.String(), "tiny: rebuilt build reused from the cache (key ") {
+		t.Errorf("the second rebuild did not reuse the cached build:\n%s", progress.String())
+	}
+	if b, _ := os.ReadFile(compiles); len(b) > 0 {
+		t.Errorf("a compiler ran on a cache hit:\n%s", b)
+	}
+	sameZip(t, rep, rep2, "a cold build and a cache hit")
+
+	// RUDDERCTL_NATIVE_CACHE=off compiles again (the shims are off PATH) and gives the same bytes.
+	t.Setenv("PATH", strings.TrimPrefix(os.Getenv("PATH"), filepath.Dir(compiles)+string(os.PathListSeparator)))
+	t.Setenv(NativeCacheEnv, "off")
+	progress.Reset()
+	o.Out = filepath.Join(t.TempDir(), "rb3.zip")
+	rep3, err := Build(ctx, o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if strings.Contains(progress.String(), "from the cache (key") || !strings.Contains(progress.String(), "GLIBCXX_3.4.30 -> GLIBCXX_3.4.11") {
+		t.Errorf("%s=off did not compile:\n%s", NativeCacheEnv, progress.String())
+	}
+	sameZip(t, rep, rep3, "a cache hit and a build without the cache")
+
+	// A change in tiny's source misses the cache and is compiled.
+	t.Setenv(NativeCacheEnv, "")
+	f, err := os.OpenFile(filepath.Join(src, "node_modules/tiny/tiny.cc"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := os.ReadFile(rep.Zip)
-	b, _ := os.ReadFile(rep2.Zip)
-	if rep2.SHA256 != rep.SHA256 || !bytes.Equal(a, b) {
-		t.Fatalf("two --rebuild-native runs gave different zips: %s vs %s", rep.SHA256, rep2.SHA256)
+	fmt.Fprintln(f, "// changed")
+	f.Close()
+	progress.Reset()
+	o.Out = filepath.Join(t.TempDir(), "rb4.zip")
+	if _, err := Build(ctx, o); err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	if strings.Contains(progress.String(), "from the cache (key") || !strings.Contains(progress.String(), "tiny: build stored in the cache") {
+		t.Errorf("a changed source did not miss the cache:\n%s", progress.String())
+	}
+}
+
+// emptyNativeCache points RUDDERCTL_CACHE at an empty directory for the test, sharing
+// only the downloaded Node (its own lock-protected directory) with the usual cache.
+func emptyNativeCache(t *testing.T) {
+	t.Helper()
+	shared, err := nodedist.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(shared, "node"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(shared, "node"), filepath.Join(fresh, "node")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RUDDERCTL_CACHE", fresh)
+	t.Setenv(NativeCacheEnv, "")
+}
+
+// compilerShims puts cc, c++, gcc, g++ and make first on PATH: asked for --version (part
+// of the cache key) or -print-file-name (where the pins are read from) they answer as
+// the real tool, otherwise they log the call and fail.
+// It returns the log.
+func compilerShims(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "calls.log")
+	for _, tool := range []string{"cc", "c++", "gcc", "g++", "make"} {
+		real, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		script := fmt.Sprintf("#!/bin/sh\ncase \"$1\" in --version|-print-file-name=*) exec %s \"$@\";; esac\necho \"%s $*\" >> %s\nexit 1\n", real, tool, log)
+		writeFile(t, dir, tool, script, 0o755)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	return log
+}
+
+func sameZip(t *testing.T, a, b *Report, what string) {
+	t.Helper()
+	x, _ := os.ReadFile(a.Zip)
+	y, _ := os.ReadFile(b.Zip)
+	if a.SHA256 != b.SHA256 || !bytes.Equal(x, y) {
+		t.Fatalf("%s gave different zips: %s vs %s", what, a.SHA256, b.SHA256)
 	}
 }

@@ -38,10 +38,126 @@ func buildNativeModules(ctx context.Context, dir string, dist nodedist.Dist, arc
 	}
 	fmt.Fprintf(progress, "package: building native modules for Node %s (prebuilt binaries where a package ships them; %s)\n", dist.Version, what)
 	env := reproducibleEnv(npmEnv(dist, arch), dir, dist.Dir, "")
-	if err := runNpm(ctx, dir, env, progress, "rebuild"); err != nil {
+	cache, err := openNativeCache(npmEnv(dist, arch), dist, arch)
+	if err != nil {
 		return err
 	}
-	return pinTooNewSymbols(ctx, dir, gyp, dist, arch, progress)
+	if cache == nil || len(gyp) == 0 {
+		if cache == nil && len(gyp) > 0 {
+			fmt.Fprintf(progress, "package: %s=off: native packages are compiled, not taken from the cache\n", NativeCacheEnv)
+		}
+		if err := runNpm(ctx, dir, env, progress, "rebuild"); err != nil {
+			return err
+		}
+		return pinTooNewSymbols(ctx, dir, gyp, dist, arch, progress)
+	}
+	entries, err := cacheEntries(cache, dir, gyp)
+	if err != nil {
+		return err
+	}
+	unlock, err := cache.lockKeys(ctx, entries)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	hits, err := restoreFromCache(cache, dir, entries, progress)
+	if err != nil {
+		return err
+	}
+	var misses []gypPackage
+	for _, e := range entries {
+		if !hits[e.Pkg.Name] {
+			misses = append(misses, e.Pkg)
+		}
+	}
+	if err := rebuildMisses(ctx, dir, env, hits, progress); err != nil {
+		return err
+	}
+	if err := pinTooNewSymbols(ctx, dir, misses, dist, arch, progress); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if hits[e.Pkg.Name] {
+			continue
+		}
+		if err := cache.store(e.Key, e.Pkg.Dir); err != nil {
+			return fmt.Errorf("storing the build of %s in the native cache %s: %w (set %s=off to build without the cache)", rel(dir, e.Pkg.Dir), cache.root, err, NativeCacheEnv)
+		}
+		fmt.Fprintf(progress, "package: %s: build stored in the cache (key %s)\n", e.Pkg.Name, shortKey(e.Key))
+	}
+	return nil
+}
+
+// cacheEntries keys every gyp package copy as installed, before anything is built.
+func cacheEntries(cache *nativeCache, dir string, gyp []gypPackage) ([]nativeEntry, error) {
+	var out []nativeEntry
+	for _, p := range gyp {
+		k, err := cache.key(dir, p)
+		if err != nil {
+			return nil, fmt.Errorf("hashing %s for the native cache: %w", rel(dir, p.Dir), err)
+		}
+		out = append(out, nativeEntry{Pkg: p, Key: k})
+	}
+	return out, nil
+}
+
+// restoreFromCache copies the cached build of each package whose every copy has an
+// entry; a package with any copy missing is built whole (npm rebuild NAME rebuilds every
+// copy).
+func restoreFromCache(cache *nativeCache, dir string, entries []nativeEntry, progress io.Writer) (map[string]bool, error) {
+	hits := map[string]bool{}
+	for _, e := range entries {
+		if _, err := os.Stat(filepath.Join(cache.entryDir(e.Key), manifestName)); err != nil {
+			hits[e.Pkg.Name] = false
+		} else if _, seen := hits[e.Pkg.Name]; !seen {
+			hits[e.Pkg.Name] = true
+		}
+	}
+	for _, e := range entries {
+		if !hits[e.Pkg.Name] {
+			continue
+		}
+		ok, err := cache.restore(e.Key, e.Pkg.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("copying the cached build of %s: %w", rel(dir, e.Pkg.Dir), err)
+		}
+		if !ok {
+			// Removed; npm rebuild NAME rebuilds every copy, also any restored already.
+			hits[e.Pkg.Name] = false
+			fmt.Fprintf(progress, "package: %s: the cache entry (key %s) did not match its manifest: removed, building it\n", e.Pkg.Name, shortKey(e.Key))
+			continue
+		}
+		fmt.Fprintf(progress, "package: %s: rebuilt build reused from the cache (key %s)\n", e.Pkg.Name, shortKey(e.Key))
+	}
+	return hits, nil
+}
+
+// rebuildMisses runs npm rebuild for everything but the packages restored from the
+// cache: plain `npm rebuild` when nothing was, `npm rebuild NAME...` for the other
+// packages with install scripts otherwise, nothing when none is left.
+func rebuildMisses(ctx context.Context, dir string, env []string, hits map[string]bool, progress io.Writer) error {
+	anyHit := false
+	for _, h := range hits {
+		anyHit = anyHit || h
+	}
+	if !anyHit {
+		return runNpm(ctx, dir, env, progress, "rebuild")
+	}
+	names, err := scriptPackages(filepath.Join(dir, "node_modules"))
+	if err != nil {
+		return err
+	}
+	var rest []string
+	for _, n := range names {
+		if !hits[n] {
+			rest = append(rest, n)
+		}
+	}
+	if len(rest) == 0 {
+		fmt.Fprintf(progress, "package: every package with a build script came from the cache: npm rebuild not run\n")
+		return nil
+	}
+	return runNpm(ctx, dir, env, progress, append([]string{"rebuild"}, rest...)...)
 }
 
 // gypPackage is a package in node_modules that compiles with node-gyp.
