@@ -3,6 +3,7 @@ package packaging
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -146,80 +147,32 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	if err := checkNatives(ctx, files, gypPkgs, o, abi, work, ensureDist, rep); err != nil {
 		return nil, err
 	}
-	for _, f := range files {
-		if why, ok := tr.reach[f.Rel]; ok && f.pruned == ruleForeignPrebuild {
-			return nil, fmt.Errorf("%s cannot load on %s/%s (it is a prebuilt binary for another platform), but the app requires it: %s; nothing was written; build node_modules for the target (--rebuild-native, or on Amazon Linux 2023)", f.Rel, o.Runtime, o.Arch, describeReason(tr, f.Rel, why))
-		}
-		if f.Rel == entryRel && f.pruned != "" {
-			return nil, fmt.Errorf("entry %s is removed by the prune rule %q; pass --keep %s", entryRel, f.pruned, entryRel)
-		}
-	}
-
-	// The adapter.
-	boot := o.Bootstrap
-	if boot == "" {
-		boot = filepath.Join(work, manifest.BootstrapName)
-		fmt.Fprintf(pr, "package: building the adapter %s for linux/%s\n", BootstrapPackage, goarch(o.Arch))
-		if err := BuildBootstrap(ctx, root, o.Arch, boot); err != nil {
-			return nil, err
-		}
-	}
-	if err := checkBootstrap(boot, o.Arch); err != nil {
+	if err := refuseUnloadable(files, tr, entryRel, o); err != nil {
 		return nil, err
 	}
-	bst, err := os.Stat(boot)
+
+	// The adapter, the wrapper and the manifest.
+	ours, err := adapterFiles(ctx, o, root, work, entryRel)
 	if err != nil {
 		return nil, err
 	}
-	mf := manifest.New(o.Runtime, o.Arch, entryRel).Bytes()
-	files = append(files,
-		&entry{Rel: manifest.BootstrapName, Src: boot, Size: bst.Size(), Exec: true},
-		&entry{Rel: manifest.WrapperName, Data: []byte(manifest.WrapperScript), Size: int64(len(manifest.WrapperScript)), Exec: true},
-		&entry{Rel: manifest.FileName, Data: mf, Size: int64(len(mf))},
-	)
+	files = append(files, ours...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Rel < files[j].Rel })
 
-	var final []*entry
-	for _, f := range files {
-		if f.pruned == "" {
-			final = append(final, f)
-			rep.UnzippedBytes += f.Size
-		}
-	}
-	rep.Files = len(final)
-	rep.Pruned = summarize(files, kept)
-	rep.Pruned.KeptReachable = len(keptReachable)
-	rep.Pruned.KeptReachableFiles = keptReachable
-	if len(keptReachable) > 0 {
-		fmt.Fprintf(pr, "package: kept %d files prune rules would have removed because the app loads them (e.g. %s, rule %q)\n", len(keptReachable), keptReachable[0].Path, keptReachable[0].Rule)
-	}
-	rep.LargestPackages = largest(final, 10)
-	fmt.Fprintf(pr, "package: %d files, %s unzipped; pruned %d files (%s)\n", rep.Files, human(rep.UnzippedBytes), rep.Pruned.Files, human(rep.Pruned.Bytes))
-	if rep.UnzippedBytes > MaxUnzippedBytes {
-		return nil, fmt.Errorf("the app is %s (%d B) unzipped, above Lambda's limit of 250 MB (%d B): nothing was written; largest packages: %s; drop packages with --prune GLOB or move large dependencies out", human(rep.UnzippedBytes), rep.UnzippedBytes, MaxUnzippedBytes, packageList(rep.LargestPackages, 5))
+	final, err := zipFiles(files, kept, keptReachable, rep, pr)
+	if err != nil {
+		return nil, err
 	}
 
 	// Write the zip and the template to temp files, then rename both.
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return nil, err
 	}
-	tmpZip, err := os.CreateTemp(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*")
-	if err != nil {
-		return nil, fmt.Errorf("cannot write %s: %v", out, err)
-	}
-	tmpZipName := tmpZip.Name()
-	defer os.Remove(tmpZipName)
 	fmt.Fprintf(pr, "package: writing %s\n", out)
-	if err := writeZip(tmpZip, final); err != nil {
-		tmpZip.Close()
-		return nil, fmt.Errorf("writing the zip: %w", err)
-	}
-	if err := tmpZip.Chmod(0o644); err != nil {
-		tmpZip.Close()
-		return nil, err
-	}
-	if err := tmpZip.Close(); err != nil {
-		return nil, err
+	tmpZipName, err := writeTemp(out, func(f *os.File) error { return writeZip(f, final) })
+	defer os.Remove(tmpZipName)
+	if err != nil {
+		return nil, fmt.Errorf("writing the zip %s: %w", out, err)
 	}
 	rep.SHA256, rep.CodeSha256, rep.ZippedBytes, err = hashFile(tmpZipName)
 	if err != nil {
@@ -248,19 +201,8 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	if err := os.MkdirAll(filepath.Dir(tmplPath), 0o755); err != nil {
 		return nil, err
 	}
-	tt, err := os.CreateTemp(filepath.Dir(tmplPath), "."+filepath.Base(tmplPath)+".tmp-*")
-	if err != nil {
-		return nil, err
-	}
-	tmpTmpl := tt.Name()
+	tmpTmpl, err := writeTemp(tmplPath, func(f *os.File) error { _, err := f.Write(tmpl); return err })
 	defer os.Remove(tmpTmpl)
-	_, err = tt.Write(tmpl)
-	if err == nil {
-		err = tt.Chmod(0o644)
-	}
-	if cerr := tt.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -273,6 +215,89 @@ func Build(ctx context.Context, o Options) (*Report, error) {
 	rep.Zip, rep.Template = out, tmplPath
 	fmt.Fprintf(pr, "package: done in %s\n", time.Since(start).Round(100*time.Millisecond))
 	return rep, nil
+}
+
+// zipFiles returns the files that stay (sorted as given) and fills the report's sizes and
+// pruning summary; above Lambda's unzipped limit it refuses, naming the largest packages.
+func zipFiles(files []*entry, kept int, keptReachable []KeptFile, rep *Report, pr io.Writer) ([]*entry, error) {
+	var final []*entry
+	for _, f := range files {
+		if f.pruned == "" {
+			final = append(final, f)
+			rep.UnzippedBytes += f.Size
+		}
+	}
+	rep.Files = len(final)
+	rep.Pruned = summarize(files, kept)
+	rep.Pruned.KeptReachable = len(keptReachable)
+	rep.Pruned.KeptReachableFiles = keptReachable
+	if len(keptReachable) > 0 {
+		fmt.Fprintf(pr, "package: kept %d files prune rules would have removed because the app loads them (e.g. %s, rule %q)\n", len(keptReachable), keptReachable[0].Path, keptReachable[0].Rule)
+	}
+	rep.LargestPackages = largest(final, 10)
+	fmt.Fprintf(pr, "package: %d files, %s unzipped; pruned %d files (%s)\n", rep.Files, human(rep.UnzippedBytes), rep.Pruned.Files, human(rep.Pruned.Bytes))
+	if rep.UnzippedBytes > MaxUnzippedBytes {
+		return nil, fmt.Errorf("the app is %s (%d B) unzipped, above Lambda's limit of 250 MB (%d B): nothing was written; largest packages: %s; drop packages with --prune GLOB or move large dependencies out", human(rep.UnzippedBytes), rep.UnzippedBytes, MaxUnzippedBytes, packageList(rep.LargestPackages, 5))
+	}
+	return final, nil
+}
+
+// refuseUnloadable stops the build when the app requires a file that cannot stay: a prebuilt
+// binary for another platform, or the entry itself pruned.
+func refuseUnloadable(files []*entry, tr *trace, entryRel string, o Options) error {
+	for _, f := range files {
+		if why, ok := tr.reach[f.Rel]; ok && f.pruned == ruleForeignPrebuild {
+			return fmt.Errorf("%s cannot load on %s/%s (it is a prebuilt binary for another platform), but the app requires it: %s; nothing was written; build node_modules for the target (--rebuild-native, or on Amazon Linux 2023)", f.Rel, o.Runtime, o.Arch, describeReason(tr, f.Rel, why))
+		}
+		if f.Rel == entryRel && f.pruned != "" {
+			return fmt.Errorf("entry %s is removed by the prune rule %q; pass --keep %s", entryRel, f.pruned, entryRel)
+		}
+	}
+	return nil
+}
+
+// adapterFiles are our own files in the zip: the adapter (built from the module root, or the
+// given --bootstrap, checked for the target), the exec wrapper and the manifest.
+func adapterFiles(ctx context.Context, o Options, root, work, entryRel string) ([]*entry, error) {
+	boot := o.Bootstrap
+	if boot == "" {
+		boot = filepath.Join(work, manifest.BootstrapName)
+		fmt.Fprintf(o.Progress, "package: building the adapter %s for linux/%s\n", BootstrapPackage, goarch(o.Arch))
+		if err := BuildBootstrap(ctx, root, o.Arch, boot); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkBootstrap(boot, o.Arch); err != nil {
+		return nil, err
+	}
+	bst, err := os.Stat(boot)
+	if err != nil {
+		return nil, err
+	}
+	mf := manifest.New(o.Runtime, o.Arch, entryRel).Bytes()
+	return []*entry{
+		{Rel: manifest.BootstrapName, Src: boot, Size: bst.Size(), Exec: true},
+		{Rel: manifest.WrapperName, Data: []byte(manifest.WrapperScript), Size: int64(len(manifest.WrapperScript)), Exec: true},
+		{Rel: manifest.FileName, Data: mf, Size: int64(len(mf))},
+	}, nil
+}
+
+// writeTemp writes a hidden temporary file (mode 0644) beside path with write, so that path
+// itself appears only when the caller renames it: nothing half-written is ever left at path.
+// The temporary name is returned even on error, for the caller to remove.
+func writeTemp(path string, write func(*os.File) error) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("cannot write %s: %v", path, err)
+	}
+	err = write(f)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return f.Name(), err
 }
 
 func dropNames(files []*entry, names ...string) []*entry {
