@@ -311,10 +311,7 @@ func (c *Cloud) serveIAM(q *request, action string, f url.Values) {
 		c.commitLocked()
 		q.queryResponse(action, nil)
 	case "ListRoles":
-		prefix := f.Get("PathPrefix")
-		if prefix == "" {
-			prefix = "/"
-		}
+		prefix := pathPrefix(f)
 		var names []string
 		for n, r := range c.st.Roles {
 			if strings.HasPrefix(r.Path, prefix) {
@@ -324,7 +321,6 @@ func (c *Cloud) serveIAM(q *request, action string, f url.Values) {
 		sort.Strings(names)
 		pg, next := page(names, f.Get("Marker"), maxItems)
 		q.queryResponse(action, func(b *xmlBuf) {
-			b.el("IsTruncated", strconv.FormatBool(next != ""))
 			b.open("Roles")
 			for _, n := range pg {
 				b.WriteString("<member>")
@@ -332,9 +328,7 @@ func (c *Cloud) serveIAM(q *request, action string, f url.Values) {
 				b.WriteString("</member>")
 			}
 			b.close("Roles")
-			if next != "" {
-				b.el("Marker", next)
-			}
+			writePageEnd(b, next)
 		})
 	case "UpdateAssumeRolePolicy":
 		r := getRole()
@@ -394,10 +388,7 @@ func (c *Cloud) serveIAM(q *request, action string, f url.Values) {
 				b.el("member", n)
 			}
 			b.close("PolicyNames")
-			b.el("IsTruncated", strconv.FormatBool(next != ""))
-			if next != "" {
-				b.el("Marker", next)
-			}
+			writePageEnd(b, next)
 		})
 	case "DeleteRolePolicy":
 		r := getRole()
@@ -455,10 +446,7 @@ func (c *Cloud) serveIAM(q *request, action string, f url.Values) {
 		}
 		q.queryResponse(action, func(b *xmlBuf) {
 			writeTagMembers(b, tags)
-			b.el("IsTruncated", strconv.FormatBool(next != ""))
-			if next != "" {
-				b.el("Marker", next)
-			}
+			writePageEnd(b, next)
 		})
 	case "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies":
 		r := getRole()
@@ -509,10 +497,7 @@ func (c *Cloud) iamManagedPolicies(q *request, action string, r *roleRec, f url.
 		c.commitLocked()
 		q.queryResponse(action, nil)
 	case "ListAttachedRolePolicies":
-		prefix := f.Get("PathPrefix")
-		if prefix == "" {
-			prefix = "/"
-		}
+		prefix := pathPrefix(f)
 		var arns []string
 		for a := range r.Attached {
 			if p, _ := policyPath(a); strings.HasPrefix(p, prefix) {
@@ -531,10 +516,7 @@ func (c *Cloud) iamManagedPolicies(q *request, action string, r *roleRec, f url.
 				b.WriteString("</member>")
 			}
 			b.close("AttachedPolicies")
-			b.el("IsTruncated", strconv.FormatBool(next != ""))
-			if next != "" {
-				b.el("Marker", next)
-			}
+			writePageEnd(b, next)
 		})
 	}
 }
@@ -551,4 +533,21 @@ func (c *Cloud) roleUsable(arn string) bool {
 		return false
 	}
 	return time.Since(r.Created) >= c.delays.RolePropagation
+}
+
+// pathPrefix is IAM's PathPrefix parameter of the list calls ("/" when absent).
+func pathPrefix(f url.Values) string {
+	if p := f.Get("PathPrefix"); p != "" {
+		return p
+	}
+	return "/"
+}
+
+// writePageEnd writes a paged IAM answer's IsTruncated, and the Marker of the next page when
+// there is one.
+func writePageEnd(b *xmlBuf, next string) {
+	b.el("IsTruncated", strconv.FormatBool(next != ""))
+	if next != "" {
+		b.el("Marker", next)
+	}
 }
