@@ -2,28 +2,15 @@ package lambda
 
 import (
 	"encoding/json"
-	"math/rand"
 	"reflect"
 	"testing"
+
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
 // The fast body path must decode exactly what encoding/json decodes.
 func TestParseEventMatchesEncodingJSON(t *testing.T) {
-	bodies := []string{
-		"", "plain", `{"a":"b \"q\" \\ /"}`, "tab\tnl\nret\rbs\bff\f", "<html>&amp;</html>", "é€😀\u2028",
-		string([]byte{0xff, 0xfe}), "\x00\x01\x1f",
-	}
-	rng := rand.New(rand.NewSource(1))
-	for range 300 {
-		b := make([]byte, rng.Intn(200))
-		for i := range b {
-			b[i] = byte(rng.Intn(256))
-			if rng.Intn(3) == 0 {
-				b[i] = "\"\\/<>&\n\x00a"[rng.Intn(9)]
-			}
-		}
-		bodies = append(bodies, string(b))
-	}
+	bodies := testfn.JSONStrings(300, 200)
 	var payloads []string
 	for _, body := range bodies {
 		ev := event("POST", "/p", "q=1", map[string]string{"body": "header named body", "x": `"}`}, []string{"c=1"}, body, false)

@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"testing"
+
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
 // slowParse is the answer encoding/json alone gives (what ParseResponse did before the fast
@@ -31,19 +33,7 @@ func slowParse(payload []byte) (Response, error) {
 }
 
 func TestParseResponseMatchesEncodingJSON(t *testing.T) {
-	bodies := []string{"", "plain", `[{"a":"b \"q\" \\ /"}]`, "tab\tnl\nret", "<html>&amp;</html>", "é€😀\u2028",
-		string([]byte{0xff, 0xfe}), "\x00\x01\x1f"}
-	rng := rand.New(rand.NewSource(1))
-	for range 400 {
-		b := make([]byte, rng.Intn(300))
-		for i := range b {
-			b[i] = byte(rng.Intn(256))
-			if rng.Intn(3) == 0 {
-				b[i] = "\"\\/<>&\n\x00a"[rng.Intn(9)]
-			}
-		}
-		bodies = append(bodies, string(b))
-	}
+	bodies := testfn.JSONStrings(400, 300)
 	var payloads []string
 	for _, body := range bodies {
 		p, _ := json.Marshal(map[string]any{"statusCode": 200, "headers": map[string]string{"body": "h", "x": `"}`}, "cookies": []string{"c=1"}, "body": body})
