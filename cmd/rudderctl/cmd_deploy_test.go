@@ -26,7 +26,7 @@ func runCLI(t *testing.T, args ...string) (string, string, error) {
 		Writer:    &out,
 		ErrWriter: &errw,
 		Commands: []*cli.Command{initCommand(), planCommand(), deployCommand(), statusCommand(), endpointsCommand(),
-			logsCommand(), rollbackCommand(), destroyCommand()},
+			logsCommand(), rollbackCommand(), destroyCommand(), workspaceCommand()},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
 	err := app.RunContext(context.Background(), append([]string{"rudderctl"}, args...))

@@ -1,25 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/urfave/cli/v2"
 )
 
-// runWorkspaceCLI runs `rudderctl workspace ...` in-process: stdout, stderr, error.
+// runWorkspaceCLI runs `rudderctl workspace ...` in-process (runCLI): stdout, stderr, error.
 func runWorkspaceCLI(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
-	var out, errw bytes.Buffer
-	app := &cli.App{Name: "rudderctl", Writer: &out, ErrWriter: &errw,
-		Commands: []*cli.Command{workspaceCommand()}, ExitErrHandler: func(*cli.Context, error) {}}
-	err := app.RunContext(context.Background(), append([]string{"rudderctl", "workspace"}, args...))
-	return out.String(), errw.String(), err
+	return runCLI(t, append([]string{"workspace"}, args...)...)
 }
 
 const exampleWorkspace = "../../examples/workspace/workspace.yaml"
