@@ -19,7 +19,6 @@ import (
 	"github.com/rudderctl/rudderctl/internal/apigwlocal"
 	"github.com/rudderctl/rudderctl/internal/config"
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
-	"github.com/rudderctl/rudderctl/internal/nodedist"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 	"github.com/urfave/cli/v2"
 )
@@ -59,8 +58,8 @@ func (lf *localFunction) invoke(ctx context.Context, event []byte) ([]byte, stri
 	return res.Payload, res.FunctionError, err
 }
 
-// startLocalFunction unpacks the zip, finds Node for its runtime and starts an execution
-// environment. Nothing is left behind on failure.
+// startLocalFunction unpacks the zip and starts it through lambdalocal.StartPool (Node of its
+// runtime, the emulator, a pool of environments). Nothing is left behind on failure.
 func startLocalFunction(c *cli.Context, extraEnv map[string]string, progress io.Writer, logLine func(string)) (_ *localFunction, err error) {
 	if !c.Bool("local") {
 		return nil, errors.New("only local runs are supported: add --local --zip FILE (for a deployed stack, call the endpoint `rudderctl endpoints` prints)")
@@ -96,8 +95,7 @@ func startLocalFunction(c *cli.Context, extraEnv map[string]string, progress io.
 	}
 
 	// The emulator first: finding (or building) it is the cheap failure.
-	rie, err := lambdalocal.ResolveRIE(c.Context)
-	if err != nil {
+	if _, err := lambdalocal.ResolveRIE(c.Context); err != nil {
 		return nil, err
 	}
 
@@ -123,23 +121,8 @@ func startLocalFunction(c *cli.Context, extraEnv map[string]string, progress io.
 	if want := lambdaArch(runtime.GOARCH); want != m.Arch {
 		return nil, fmt.Errorf("the zip is built for %s but this machine is %s (%s): its adapter cannot run here; rebuild it for local runs with rudderctl package transformer --arch %s", m.Arch, want, runtime.GOARCH, want)
 	}
-	node := c.String("node")
-	if node == "" {
-		major, err := nodedist.MajorForRuntime(m.Runtime)
-		if err != nil {
-			return nil, err
-		}
-		dist, err := nodedist.Ensure(c.Context, major, m.Arch, progress)
-		if err != nil {
-			return nil, fmt.Errorf("cannot get Node %d for the zip's runtime %s: %w", major, m.Runtime, err)
-		}
-		node = dist.Node
-		fmt.Fprintf(progress, "node %s (%s)\n", dist.Version, node)
-	}
-	lf.node = node
-	fmt.Fprintf(progress, "starting the function (%s, %s, %d MB, %d s timeout) under the Lambda Runtime Interface Emulator\n",
-		m.Runtime, m.Arch, c.Int("memory"), c.Int("timeout"))
-	lf.pool, err = lambdalocal.NewPool(c.Context, lambdalocal.Function{
+	// Node of the zip's runtime (unless --node), the emulator, the pool: the one local-run path.
+	lf.pool, err = lambdalocal.StartPool(c.Context, lambdalocal.Function{
 		Name:     "rudderctl-local-transformer",
 		Version:  "$LATEST",
 		TaskRoot: dir,
@@ -149,7 +132,15 @@ func startLocalFunction(c *cli.Context, extraEnv map[string]string, progress io.
 		Env:      env,
 		Timeout:  time.Duration(c.Int("timeout")) * time.Second,
 		MemoryMB: c.Int("memory"),
-	}, lambdalocal.Options{Node: node, RIE: rie, Log: logLine}, c.Int("concurrency"))
+	}, lambdalocal.Launch{Node: c.String("node"), Progress: progress, Log: logLine, Concurrency: c.Int("concurrency"),
+		NodeReady: func(node, version string) {
+			lf.node = node
+			if version != "" {
+				fmt.Fprintf(progress, "node %s (%s)\n", version, node)
+			}
+			fmt.Fprintf(progress, "starting the function (%s, %s, %d MB, %d s timeout) under the Lambda Runtime Interface Emulator\n",
+				m.Runtime, m.Arch, c.Int("memory"), c.Int("timeout"))
+		}})
 	if err != nil {
 		return nil, err
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// localcloudCommand runs the local cloud: STS, IAM, Lambda, API Gateway v2 and CloudWatch
-// Logs on one loopback port, executing what is deployed into it.
+// localcloudCommand runs the local cloud: STS, IAM, Lambda, API Gateway v2, CloudWatch Logs
+// and S3 on one loopback port, executing what is deployed into it.
 func localcloudCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "localcloud",
@@ -31,7 +31,8 @@ run from their zips under the Lambda Runtime Interface Emulator; each HTTP API s
 its $default stage on its own loopback port (see ApiEndpoint), and also on the main
 address for Host <apiId>.execute-api.localhost.
 
-State (functions, versions, aliases, roles, APIs and their ports, log groups) is kept in
+State (functions, versions, aliases, roles, APIs and their ports, log groups, buckets and
+objects) is kept, one document per service, in
 --state-dir (default $RUDDERCTL_CACHE/localcloud, else ~/.cache/rudderctl/localcloud) and
 survives restarts. One local cloud per state dir: a second is refused while the first runs.
 
@@ -40,7 +41,7 @@ error=P (500s), latency=D (added to every call), fail-mutating=N (the Nth mutati
 from now fails once with a 500, changing nothing), seed=S (reproducible randomness).
 Change it while running: curl -d 'throttle=0.2' ENDPOINT/_localcloud/faults
 
-Admin: GET /_localcloud/stats, POST /_localcloud/stats/reset,
+Admin: GET /_localcloud/stats, GET /_localcloud/calls, POST /_localcloud/stats/reset,
 GET /_localcloud/resources?tag=KEY=VALUE, POST /_localcloud/faults.
 
 Examples:

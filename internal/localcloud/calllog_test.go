@@ -27,7 +27,7 @@ func TestCallsOrdered(t *testing.T) {
 	_, err = cl.iam.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("order-role")})
 	must(t, err)
 
-	want := []Call{{"sts:GetCallerIdentity", false}, {"iam:CreateRole", true}, {"iam:GetRole", false}, {"iam:DeleteRole", true}}
+	want := []Call{{Op: "sts:GetCallerIdentity"}, {Op: "iam:CreateRole", Mutating: true}, {Op: "iam:GetRole"}, {Op: "iam:DeleteRole", Mutating: true}}
 	got := c.Calls()
 	if !reflect.DeepEqual(got.Calls, want) || got.Dropped != 0 {
 		t.Fatalf("Calls() = %+v, want %+v", got, want)

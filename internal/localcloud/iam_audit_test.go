@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,7 +215,7 @@ func TestIAMAuditBoto3(t *testing.T) {
 	if err := json.Unmarshal(out, &audit); err != nil {
 		t.Fatalf("boto3 audit output: %v\n%s", err, out)
 	}
-	names := sortedKeys(audit)
+	names := core.SortedKeys(audit)
 	sort.Strings(names)
 	if fmt.Sprint(names) != "[audited other-1 other-2]" {
 		t.Fatalf("roles %v", names)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	lambdaroom "github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"io"
 	"math/rand"
 	"net/http"
@@ -310,7 +311,7 @@ func TestLambdaCodeFromS3(t *testing.T) {
 
 	// Over 50 MB: refused as ZipFile, accepted from S3.
 	big := bigZip(t, 56)
-	if len(big) <= maxZipDirect {
+	if len(big) <= lambdaroom.MaxZipDirect {
 		t.Fatalf("big zip is only %d B", len(big))
 	}
 	_, err = cl.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("big.zip"), Body: bytes.NewReader(big)})

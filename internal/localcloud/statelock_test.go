@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,10 +27,11 @@ func TestHelperHoldStateDir(t *testing.T) {
 		fmt.Println("error:", err)
 		os.Exit(1)
 	}
-	c.mu.Lock()
-	c.st.Roles["held"] = &roleRec{Name: "held", Tags: map[string]string{}, Policies: map[string]string{}}
-	c.commitLocked()
-	c.mu.Unlock()
+	if _, err := sdk(c, false).iam.CreateRole(context.Background(), &iam.CreateRoleInput{
+		RoleName: aws.String("held"), AssumeRolePolicyDocument: aws.String(trustPolicy)}); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
 	fmt.Println("ready")
 	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
 	_ = c.Close()
@@ -63,17 +66,19 @@ func TestStateDirLock(t *testing.T) {
 	if !errors.Is(err, ErrStateDirInUse) || !strings.Contains(err.Error(), fmt.Sprintf("process %d", holder.Process.Pid)) {
 		t.Fatalf("second cloud on %s: %v", dir, err)
 	}
-	if b, err := os.ReadFile(filepath.Join(dir, stateFile)); err != nil || !strings.Contains(string(b), `"held"`) {
+	if b, err := os.ReadFile(filepath.Join(dir, "iam.json")); err != nil || !strings.Contains(string(b), `"held"`) {
 		t.Errorf("the first cloud's state is gone: %s %v", b, err)
 	}
 	must(t, holder.Process.Signal(syscall.SIGKILL))
 	_ = holder.Wait()
-	if b, _ := os.ReadFile(filepath.Join(dir, lockFile)); strings.TrimSpace(string(b)) != fmt.Sprint(holder.Process.Pid) {
+	if b, _ := os.ReadFile(filepath.Join(dir, "localcloud.lock")); strings.TrimSpace(string(b)) != fmt.Sprint(holder.Process.Pid) {
 		t.Fatalf("lock file after the holder was killed: %q", b)
 	}
 	c := startCloud(t, Options{StateDir: dir})
-	if len(c.st.Roles) != 1 {
-		t.Errorf("state after the takeover: %d roles, want the one the killed cloud saved", len(c.st.Roles))
+	roles, err := sdk(c, false).iam.ListRoles(context.Background(), &iam.ListRolesInput{})
+	must(t, err)
+	if len(roles.Roles) != 1 {
+		t.Errorf("state after the takeover: %d roles, want the one the killed cloud saved", len(roles.Roles))
 	}
 	// In the same process too: a second Start is refused, and Close releases the dir.
 	if _, err := Start(context.Background(), Options{Addr: "127.0.0.1:0", StateDir: dir}); !errors.Is(err, ErrStateDirInUse) {

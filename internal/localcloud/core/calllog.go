@@ -1,4 +1,4 @@
-package localcloud
+package core
 
 // Call is one AWS API call the cloud answered, in arrival order (see Cloud.Calls).
 type Call struct {

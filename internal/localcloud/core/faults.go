@@ -1,4 +1,4 @@
-package localcloud
+package core
 
 import (
 	"fmt"

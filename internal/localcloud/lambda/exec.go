@@ -1,4 +1,4 @@
-package localcloud
+package lambda
 
 import (
 	"context"
@@ -6,14 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/lambdalocal"
-	"github.com/rudderctl/rudderctl/internal/nodedist"
+	"github.com/rudderctl/rudderctl/internal/localcloud/arns"
+	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 )
 
 // invokeTarget is a snapshot of the function version to run, taken under c.mu.
@@ -30,7 +30,7 @@ type environment struct {
 	revision string
 	stream   string
 	ready    chan struct{}
-	inst     *lambdalocal.Instance
+	inst     *lambdalocal.Pool // one environment: Lambda runs one invocation at a time in it
 	err      error
 
 	capMu     sync.Mutex
@@ -57,17 +57,15 @@ func (e *environment) record(line string) {
 }
 
 type executor struct {
-	c     *Cloud
-	rieMu sync.Mutex
-	rie   string // resolved once, on first need
+	r     *Room
 	mu    sync.Mutex
 	envs  map[envKey]*environment
 	tasks *taskDirs
 	wg    sync.WaitGroup
 }
 
-func newExecutor(c *Cloud) *executor {
-	return &executor{c: c, envs: map[envKey]*environment{}, tasks: newTaskDirs(c.stateDir, c.zipPath, c.logf)}
+func newExecutor(r *Room) *executor {
+	return &executor{r: r, envs: map[envKey]*environment{}, tasks: newTaskDirs(r.cloud.StateDir(), r.zipPath, r.cloud.Logf)}
 }
 
 // invalidate closes the environments of a function version ("" = all versions).
@@ -123,7 +121,7 @@ func (e *executor) get(ctx context.Context, t invokeTarget) (*environment, error
 	}
 	if env == nil {
 		env = &environment{key: key, revision: t.Revision, ready: make(chan struct{}),
-			stream: time.Now().UTC().Format("2006/01/02") + "/[" + t.Version + "]" + strings.ReplaceAll(newRequestID(), "-", "")}
+			stream: time.Now().UTC().Format("2006/01/02") + "/[" + t.Version + "]" + strings.ReplaceAll(core.NewRequestID(), "-", "")}
 		e.envs[key] = env
 		e.mu.Unlock()
 		env.inst, env.err = e.start(ctx, t, env)
@@ -146,56 +144,33 @@ func (e *executor) get(ctx context.Context, t invokeTarget) (*environment, error
 	return env, env.err
 }
 
-func (e *executor) start(ctx context.Context, t invokeTarget, env *environment) (*lambdalocal.Instance, error) {
+func (e *executor) start(ctx context.Context, t invokeTarget, env *environment) (*lambdalocal.Pool, error) {
 	root, err := e.taskRoot(ctx, t.Config.CodeSha256)
 	if err != nil {
 		return nil, fmt.Errorf("unpack code: %w", err)
 	}
 	logLine := func(line string) {
 		env.record(line)
-		e.c.appendFunctionLog(t.Name, t.Region, env.stream, line)
+		e.r.logs.AppendFunctionLog(t.Name, t.Region, env.stream, line)
 	}
 	arch := "x86_64"
 	if len(t.Config.Architectures) > 0 {
 		arch = t.Config.Architectures[0]
 	}
-	node := ""
-	if strings.HasPrefix(t.Config.Runtime, "nodejs") {
-		if major, err := nodedist.MajorForRuntime(t.Config.Runtime); err == nil {
-			d, err := nodedist.Ensure(ctx, major, arch, lineWriter(logLine))
-			if err != nil {
-				logLine(fmt.Sprintf("localcloud: no Node %d for %s (%v); using node from PATH", major, arch, err))
-			} else {
-				node = d.Node
-			}
-		}
-	}
-	rie, err := e.resolveRIE(ctx)
-	if err != nil {
-		return nil, err
-	}
 	f := lambdalocal.Function{
 		Name: t.Name, Version: t.Version, TaskRoot: root, Runtime: t.Config.Runtime, Arch: arch,
-		Handler: t.Config.Handler, Env: copyMap(t.Config.Env),
+		Handler: t.Config.Handler, Env: core.CopyMap(t.Config.Env),
 		Timeout: time.Duration(t.Config.Timeout) * time.Second, MemoryMB: t.Config.MemorySize,
 	}
 	// Detach from the caller: the environment outlives this invocation.
-	return lambdalocal.Start(context.WithoutCancel(ctx), f, lambdalocal.Options{Node: node, RIE: rie, Log: logLine})
-}
-
-// resolveRIE finds the Runtime Interface Emulator once (a failure is retried next time).
-func (e *executor) resolveRIE(ctx context.Context) (string, error) {
-	e.rieMu.Lock()
-	defer e.rieMu.Unlock()
-	if e.rie != "" {
-		return e.rie, nil
-	}
-	rie, err := lambdalocal.ResolveRIE(ctx)
-	if err != nil {
-		return "", err
-	}
-	e.rie = rie
-	return rie, nil
+	return lambdalocal.StartPool(context.WithoutCancel(ctx), f, lambdalocal.Launch{
+		NoNode: func(major int, err error) {
+			logLine(fmt.Sprintf("localcloud: no Node %d for %s (%v); using node from PATH", major, arch, err))
+		},
+		Progress:    lineWriter(logLine),
+		Log:         logLine,
+		Concurrency: 1,
+	})
 }
 
 // lineWriter adapts a per-line logger to io.Writer.
@@ -224,10 +199,10 @@ var (
 )
 
 // target resolves name+qualifier to a snapshot of the version to run.
-func (c *Cloud) target(name, qual string) (invokeTarget, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	f := c.st.Functions[name]
+func (r *Room) target(name, qual string) (invokeTarget, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	f := r.st.Functions[name]
 	if f == nil {
 		return invokeTarget{}, errFunctionNotFound
 	}
@@ -239,93 +214,94 @@ func (c *Cloud) target(name, qual string) (invokeTarget, error) {
 		return invokeTarget{}, errFunctionPending
 	}
 	cfg := v.Config
-	cfg.Env = copyMap(cfg.Env)
+	cfg.Env = core.CopyMap(cfg.Env)
 	return invokeTarget{Name: f.Name, Version: v.Version, Region: f.Region, Revision: v.RevisionID, Config: cfg}, nil
 }
 
 // run invokes a resolved target. A function that cannot start is reported as a function
 // error (as Lambda reports Runtime.ExitError / init failures), not as an API error.
-func (c *Cloud) run(ctx context.Context, t invokeTarget, payload []byte) invokeResult {
+func (r *Room) run(ctx context.Context, t invokeTarget, payload []byte) invokeResult {
 	res := invokeResult{ExecutedVersion: t.Version}
-	env, err := c.exec.get(ctx, t)
+	env, err := r.exec.get(ctx, t)
 	if err != nil {
-		c.appendFunctionLog(t.Name, t.Region, time.Now().UTC().Format("2006/01/02")+"/["+t.Version+"]init", "localcloud: environment failed to start: "+err.Error())
+		r.logs.AppendFunctionLog(t.Name, t.Region, time.Now().UTC().Format("2006/01/02")+"/["+t.Version+"]init", "localcloud: environment failed to start: "+err.Error())
 		res.FunctionError = "Unhandled"
 		res.Payload, _ = json.Marshal(map[string]any{"errorType": "Runtime.InitError", "errorMessage": err.Error()})
 		return res
 	}
 	env.capture(true)
-	r, err := env.inst.Invoke(ctx, payload)
+	out, err := env.inst.Invoke(ctx, payload)
 	res.Log = env.capture(false)
 	if err != nil {
 		res.FunctionError = "Unhandled"
 		res.Payload, _ = json.Marshal(map[string]any{"errorType": "Runtime.Unknown", "errorMessage": err.Error()})
 		return res
 	}
-	res.Payload, res.FunctionError = r.Payload, r.FunctionError
+	res.Payload, res.FunctionError = out.Payload, out.FunctionError
 	if len(res.Payload) > maxInvokePayload {
 		res.FunctionError = "Unhandled"
 		res.Payload, _ = json.Marshal(map[string]any{
 			"errorType":    "Function.ResponseSizeTooLarge",
-			"errorMessage": fmt.Sprintf("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", len(r.Payload), maxInvokePayload),
+			"errorMessage": fmt.Sprintf("Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", len(out.Payload), maxInvokePayload),
 		})
 	}
 	return res
 }
 
 // lambdaInvoke serves the Invoke API.
-func (c *Cloud) lambdaInvoke(q *request, ref string) {
-	name, qual, ok := parseFunctionRef(ref)
+func (r *Room) invoke(q *core.Request) {
+	ref := q.Args[0]
+	name, qual, ok := arns.ParseFunctionRef(ref)
 	if !ok {
-		q.invalidParam("1 validation error detected: Value '" + ref + "' at 'functionName' failed to satisfy constraint")
+		invalidParam(q, "1 validation error detected: Value '"+ref+"' at 'functionName' failed to satisfy constraint")
 		return
 	}
-	if qq := q.r.URL.Query().Get("Qualifier"); qq != "" {
+	if qq := q.R.URL.Query().Get("Qualifier"); qq != "" {
 		qual = qq
 	}
-	body, err := readLimited(q.r.Body, maxInvokePayload)
+	body, err := core.ReadLimited(q.R.Body, maxInvokePayload)
 	if err != nil {
-		q.lambdaError(http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokePayload))
+		lambdaError(q, http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", maxInvokePayload))
 		return
 	}
 	if len(body) == 0 {
 		body = []byte("{}")
 	}
-	t, err := c.target(name, qual)
+	t, err := r.target(name, qual)
 	switch {
 	case errors.Is(err, errFunctionNotFound):
-		arn := "arn:aws:lambda:" + q.region + ":" + AccountID + ":function:" + name
+		arn := "arn:aws:lambda:" + q.Region + ":" + core.AccountID + ":function:" + name
 		if qual != "" {
 			arn += ":" + qual
 		}
-		q.fnNotFound(arn)
+		fnNotFound(q, arn)
 		return
 	case errors.Is(err, errFunctionPending):
-		q.lambdaError(http.StatusConflict, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending")
+		lambdaError(q, http.StatusConflict, "ResourceConflictException", "The operation cannot be performed at this time. The function is currently in the following state: Pending")
 		return
 	}
 	if !json.Valid(body) {
-		q.lambdaError(http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json")
+		lambdaError(q, http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: Could not parse payload into json")
 		return
 	}
-	switch q.r.Header.Get("X-Amz-Invocation-Type") {
+	switch q.R.Header.Get("X-Amz-Invocation-Type") {
 	case "DryRun":
-		q.noContent(http.StatusNoContent)
+		q.NoContent(http.StatusNoContent)
 		return
 	case "Event":
-		c.exec.wg.Add(1)
+		r.exec.wg.Add(1)
 		go func() {
-			defer c.exec.wg.Done()
+			defer r.exec.wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(t.Config.Timeout)*time.Second+30*time.Second)
 			defer cancel()
-			c.run(ctx, t, body)
+			r.run(ctx, t, body)
 		}()
-		q.noContent(http.StatusAccepted)
+		q.NoContent(http.StatusAccepted)
 		return
 	}
-	res := c.run(q.r.Context(), t, body)
-	q.w.Header().Set("X-Amz-Executed-Version", res.ExecutedVersion)
-	if q.r.Header.Get("X-Amz-Log-Type") == "Tail" {
+	res := r.run(q.R.Context(), t, body)
+	q.W.Header().Set("X-Amz-Executed-Version", res.ExecutedVersion)
+	if q.R.Header.Get("X-Amz-Log-Type") == "Tail" {
 		tail := strings.Join(res.Log, "\n")
 		if len(tail) > 0 {
 			tail += "\n"
@@ -333,44 +309,13 @@ func (c *Cloud) lambdaInvoke(q *request, ref string) {
 		if len(tail) > 4096 {
 			tail = tail[len(tail)-4096:]
 		}
-		q.w.Header().Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString([]byte(tail)))
+		q.W.Header().Set("X-Amz-Log-Result", base64.StdEncoding.EncodeToString([]byte(tail)))
 	}
 	if res.FunctionError != "" {
-		q.w.Header().Set("X-Amz-Function-Error", res.FunctionError)
+		q.W.Header().Set("X-Amz-Function-Error", res.FunctionError)
 	}
-	q.w.Header().Set("Content-Type", "application/json")
-	q.w.WriteHeader(http.StatusOK)
-	q.status = http.StatusOK
-	_, _ = q.w.Write(res.Payload)
-}
-
-var errTooLarge = errors.New("too large")
-
-// readLimited reads at most max bytes; more is errTooLarge.
-func readLimited(r io.Reader, max int) ([]byte, error) {
-	return readSized(r, -1, max)
-}
-
-// readSized is readLimited into a buffer sized once when the length is known (Content-Length),
-// instead of growing (and copying) it a dozen times for a large body.
-func readSized(r io.Reader, size int64, max int) ([]byte, error) {
-	if size >= 0 && size <= int64(max) {
-		b := make([]byte, size, size+1)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		var extra [1]byte // a body longer than announced is an error of the client's
-		if n, _ := r.Read(extra[:]); n > 0 {
-			return nil, errors.New("request body longer than its Content-Length")
-		}
-		return b, nil
-	}
-	b, err := io.ReadAll(io.LimitReader(r, int64(max)+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > max {
-		return nil, errTooLarge
-	}
-	return b, nil
+	q.W.Header().Set("Content-Type", "application/json")
+	q.W.WriteHeader(http.StatusOK)
+	q.Status = http.StatusOK
+	_, _ = q.W.Write(res.Payload)
 }

@@ -1,9 +1,11 @@
-package localcloud
+package apigateway
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rudderctl/rudderctl/internal/apigwlocal"
+	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 	"net"
 	"net/http"
 	"strings"
@@ -13,14 +15,14 @@ import (
 
 // stageServers owns one loopback listener per API; each serves the API's $default stage.
 type stageServers struct {
-	c       *Cloud
+	room    *Room
 	mu      sync.Mutex
 	servers map[string]*http.Server
 	wg      sync.WaitGroup
 }
 
-func newStageServers(c *Cloud) *stageServers {
-	return &stageServers{c: c, servers: map[string]*http.Server{}}
+func newStageServers(r *Room) *stageServers {
+	return &stageServers{room: r, servers: map[string]*http.Server{}}
 }
 
 // listen opens (or reuses) the listener of an API. want is the persisted port (0 = any);
@@ -57,19 +59,20 @@ func (s *stageServers) listen(apiID string, want int) (int, error) {
 
 // ensure brings up the listener of a persisted API on its remembered port.
 func (s *stageServers) ensure(apiID string) error {
-	s.c.mu.Lock()
-	want := s.c.st.Ports[apiID]
-	s.c.mu.Unlock()
+	r := s.room
+	r.mu.Lock()
+	want := r.st.Ports[apiID]
+	r.mu.Unlock()
 	port, err := s.listen(apiID, want)
 	if err != nil {
 		return err
 	}
 	if port != want {
-		s.c.logf("api %s: port %d is taken; the API now listens on %d", apiID, want, port)
-		s.c.mu.Lock()
-		s.c.st.Ports[apiID] = port
-		s.c.commitLocked()
-		s.c.mu.Unlock()
+		r.cloud.Logf("api %s: port %d is taken; the API now listens on %d", apiID, want, port)
+		r.mu.Lock()
+		r.st.Ports[apiID] = port
+		r.commitLocked()
+		r.mu.Unlock()
 	}
 	return nil
 }
@@ -111,37 +114,35 @@ type stagePlan struct {
 // serveAPI is the data plane of one API: HTTP in, payload 2.0 to Lambda, HTTP out.
 // It is never faulted and never counted in Stats.
 func (s *stageServers) serveAPI(apiID string, w http.ResponseWriter, r *http.Request) {
-	c := s.c
+	room := s.room
 	start := time.Now()
 	status := 0
 	var plan stagePlan
 	defer func() {
-		c.logMu.Lock()
-		fmt.Fprintf(c.log, "%s execute-api %s %s %s -> %d (%s)\n", time.Now().UTC().Format("15:04:05.000"), apiID, r.Method, loggedPath(plan), status, time.Since(start).Round(time.Microsecond))
-		c.logMu.Unlock()
+		room.cloud.AccessLogf("execute-api %s %s %s -> %d (%s)", apiID, r.Method, loggedPath(plan), status, time.Since(start).Round(time.Microsecond))
 	}()
 	fail := func(code int) {
 		status = code
 		gwWriteError(w, code)
 	}
-	body, err := readSized(r.Body, r.ContentLength, gwMaxRequestBytes)
+	body, err := core.ReadSized(r.Body, r.ContentLength, gwMaxRequestBytes)
 	if err != nil {
-		if errors.Is(err, errTooLarge) {
+		if errors.Is(err, core.ErrTooLarge) {
 			fail(http.StatusRequestEntityTooLarge)
 		} else {
 			fail(http.StatusBadRequest)
 		}
 		return
 	}
-	plan, code := c.planStage(apiID, r)
+	plan, code := room.planStage(apiID, r)
 	if code != 0 {
 		fail(code)
 		return
 	}
-	requestID := newRequestID()
+	requestID := core.NewRequestID()
 	event, err := gwBuildEvent(r, body, gwEventContext{
 		RouteKey: plan.routeKey, Stage: "$default", APIID: apiID, RequestID: requestID,
-		AccountID: AccountID, PathParameters: plan.params,
+		AccountID: core.AccountID, PathParameters: plan.params,
 	})
 	if err != nil {
 		fail(http.StatusInternalServerError)
@@ -151,26 +152,25 @@ func (s *stageServers) serveAPI(apiID string, w http.ResponseWriter, r *http.Req
 		fail(http.StatusRequestEntityTooLarge)
 		return
 	}
-	t, err := c.target(plan.fn, plan.qual)
+	ctx, cancel := context.WithTimeout(r.Context(), plan.timeout)
+	defer cancel()
+	payload, fnErr, err := room.functions.InvokeFunction(ctx, plan.fn, plan.qual, event)
 	if err != nil {
-		c.logf("api %s: integration target %s:%s: %v", apiID, plan.fn, plan.qual, err)
+		room.cloud.Logf("api %s: integration target %s:%s: %v", apiID, plan.fn, plan.qual, err)
 		fail(http.StatusInternalServerError)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), plan.timeout)
-	defer cancel()
-	res := c.run(ctx, t, event)
 	if ctx.Err() == context.DeadlineExceeded {
 		fail(http.StatusServiceUnavailable)
 		return
 	}
-	if res.FunctionError != "" {
+	if fnErr != "" {
 		fail(http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Apigw-Requestid", requestID)
 	rec := &statusRecorder{ResponseWriter: w}
-	if err := gwWriteResponse(rec, res.Payload); err != nil && rec.status == 0 {
+	if err := gwWriteResponse(rec, payload); err != nil && rec.status == 0 {
 		fail(http.StatusInternalServerError)
 		return
 	}
@@ -205,10 +205,10 @@ func (s *statusRecorder) WriteHeader(code int) {
 
 // planStage matches the route and checks the integration under the lock.
 // It returns a gateway status code on failure.
-func (c *Cloud) planStage(apiID string, r *http.Request) (stagePlan, int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a := c.st.APIs[apiID]
+func (room *Room) planStage(apiID string, r *http.Request) (stagePlan, int) {
+	room.mu.Lock()
+	defer room.mu.Unlock()
+	a := room.st.APIs[apiID]
 	if a == nil || a.Stages["$default"] == nil {
 		return stagePlan{}, http.StatusNotFound
 	}
@@ -229,20 +229,20 @@ func (c *Cloud) planStage(apiID string, r *http.Request) (stagePlan, int) {
 		return stagePlan{}, http.StatusNotFound
 	}
 	if integ.Type != "AWS_PROXY" || integ.PayloadFormatVersion != "2.0" {
-		c.logf("api %s: integration %s (%s, payload %s) is not supported by localcloud; only AWS_PROXY with payload 2.0", apiID, integ.ID, integ.Type, integ.PayloadFormatVersion)
+		room.cloud.Logf("api %s: integration %s (%s, payload %s) is not supported by localcloud; only AWS_PROXY with payload 2.0", apiID, integ.ID, integ.Type, integ.PayloadFormatVersion)
 		return stagePlan{}, http.StatusInternalServerError
 	}
 	fn, qual, ok := lambdaFromIntegrationURI(integ.URI)
 	if !ok {
 		return stagePlan{}, http.StatusInternalServerError
 	}
-	f := c.st.Functions[fn]
-	if f == nil {
+	sourceArn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/$default/%s%s", a.Region, core.AccountID, a.ID, r.Method, r.URL.Path)
+	exists, allowed, fnARN := room.functions.GatewayGrant(fn, qual, sourceArn)
+	if !exists {
 		return stagePlan{}, http.StatusInternalServerError
 	}
-	sourceArn := fmt.Sprintf("arn:aws:execute-api:%s:%s:%s/$default/%s%s", a.Region, AccountID, a.ID, r.Method, r.URL.Path)
-	if !f.allowsAPIGateway(qual, sourceArn) {
-		c.logf("api %s: no resource-based policy on %s lets apigateway.amazonaws.com invoke it (source %s); API Gateway answers 500", apiID, f.qualifiedARN(qual), sourceArn)
+	if !allowed {
+		room.cloud.Logf("api %s: no resource-based policy on %s lets apigateway.amazonaws.com invoke it (source %s); API Gateway answers 500", apiID, fnARN, sourceArn)
 		return stagePlan{}, http.StatusInternalServerError
 	}
 	timeout := gwIntegrationTimeout
@@ -252,56 +252,27 @@ func (c *Cloud) planStage(apiID string, r *http.Request) (stagePlan, int) {
 	return stagePlan{routeKey: key, params: params, fn: fn, qual: qual, timeout: timeout, region: a.Region}, 0
 }
 
-// allowsAPIGateway checks the resource policy of the invoked qualifier for an invoke grant
-// to apigateway.amazonaws.com whose SourceArn (if any) matches.
-func (f *functionRec) allowsAPIGateway(qual, sourceArn string) bool {
-	if qual == "$LATEST" {
-		qual = ""
-	}
-	for _, s := range f.Policies[qual] {
-		if s.Principal != "apigateway.amazonaws.com" && s.Principal != "*" {
-			continue
-		}
-		if s.Action != "lambda:InvokeFunction" && s.Action != "lambda:*" {
-			continue
-		}
-		if s.SourceAccount != "" && s.SourceAccount != AccountID {
-			continue
-		}
-		if s.SourceArn != "" && !arnLike(s.SourceArn, sourceArn) {
-			continue
-		}
-		return true
-	}
-	return false
+// The gateway's data-plane helpers come from internal/apigwlocal (CONTRACTS §4); these thin
+// wrappers are the one place the local cloud touches them.
+
+const (
+	gwMaxRequestBytes    = apigwlocal.MaxRequestBytes
+	gwLambdaMaxPayload   = apigwlocal.LambdaMaxPayload
+	gwIntegrationTimeout = apigwlocal.IntegrationTimeout
+)
+
+type gwEventContext = apigwlocal.EventContext
+
+func gwMatchRoute(keys []string, method, path string) (string, map[string]string, bool) {
+	return apigwlocal.MatchRoute(keys, method, path)
 }
 
-// arnLike matches IAM's ArnLike: * matches any run of characters (including '/'),
-// ? matches one.
-func arnLike(pattern, s string) bool {
-	return wildcard(pattern, s)
+func gwBuildEvent(r *http.Request, body []byte, ev gwEventContext) ([]byte, error) {
+	return apigwlocal.BuildEvent(r, body, ev)
 }
 
-func wildcard(p, s string) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for i := len(s); i >= 0; i-- {
-				if wildcard(p[1:], s[i:]) {
-					return true
-				}
-			}
-			return false
-		case '?':
-			if len(s) == 0 {
-				return false
-			}
-		default:
-			if len(s) == 0 || s[0] != p[0] {
-				return false
-			}
-		}
-		p, s = p[1:], s[1:]
-	}
-	return len(s) == 0
+func gwWriteResponse(w http.ResponseWriter, payload []byte) error {
+	return apigwlocal.WriteResponse(w, payload)
 }
+
+func gwWriteError(w http.ResponseWriter, status int) { apigwlocal.WriteGatewayError(w, status) }

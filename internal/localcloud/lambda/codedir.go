@@ -1,4 +1,4 @@
-package localcloud
+package lambda
 
 import (
 	"context"
@@ -218,10 +218,10 @@ func (t *taskDirs) close() {
 	t.wg.Wait()
 }
 
-// codeInUseLocked lists the zips (hex sha) some function version runs. c.mu must be held.
-func (c *Cloud) codeInUseLocked() []string {
+// codeInUseLocked lists the zips (hex sha) some function version runs. r.mu must be held.
+func (r *Room) codeInUseLocked() []string {
 	var out []string
-	for _, f := range c.st.Functions {
+	for _, f := range r.st.Functions {
 		out = append(out, shaHex(f.Latest.Config.CodeSha256))
 		for _, v := range f.Versions {
 			out = append(out, shaHex(v.Config.CodeSha256))
