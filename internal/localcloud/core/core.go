@@ -89,7 +89,6 @@ type Cloud struct {
 	log   io.Writer
 
 	closeOnce sync.Once
-	done      chan struct{}
 	wg        sync.WaitGroup
 }
 
@@ -98,7 +97,7 @@ func Start(ctx context.Context, o Options, rooms []Room) (*Cloud, error) {
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:4566"
 	}
-	c := &Cloud{opts: o, delays: o.Delays.withDefaults(), log: o.Log, done: make(chan struct{}),
+	c := &Cloud{opts: o, delays: o.Delays.withDefaults(), log: o.Log,
 		byName: map[string]Room{}, ops: map[Room]map[string]Op{}}
 	if c.log == nil {
 		c.log = io.Discard
@@ -192,14 +191,10 @@ func (c *Cloud) StateDir() string { return c.stateDir }
 // Delays are the eventual-consistency windows in effect (defaults filled in).
 func (c *Cloud) Delays() Delays { return c.delays }
 
-// Done is closed when the cloud starts closing (for a room's background loops).
-func (c *Cloud) Done() <-chan struct{} { return c.done }
-
 // Close stops the listeners and the rooms' background work and saves every room's state.
 func (c *Cloud) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
-		close(c.done)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		err = c.srv.Shutdown(ctx)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -140,7 +141,7 @@ func credentialScope(r *http.Request) (service, region string) {
 
 // WriteJSON answers with a JSON document.
 func (q *Request) WriteJSON(status int, contentType string, v any) {
-	b, err := jsonMarshal(v)
+	b, err := json.Marshal(v)
 	if err != nil {
 		status = http.StatusInternalServerError
 		b = []byte(`{"message":"localcloud: encode response"}`)

@@ -3,7 +3,6 @@ package core
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"sort"
@@ -103,5 +102,3 @@ func PageIndex(n int, marker, maxItems string, def int) (start, end int, next st
 
 // IsoTime is a time as IAM writes it.
 func IsoTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
-
-func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
