@@ -119,6 +119,58 @@ func (r *Room) putObject(q *core.Request) {
 		q.RestXMLError(http.StatusBadRequest, "KeyTooLongError", "Your key is too long")
 		return
 	}
+	up, ok := r.receive(q)
+	if up != nil {
+		defer os.Remove(up.tmp)
+	}
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b := r.st.Buckets[bucket]
+	if b == nil { // deleted while the body was read
+		noSuchBucket(q, bucket)
+		return
+	}
+	if !cond.check(q, before, b.Objects[key], key) {
+		return
+	}
+	if _, err := os.Stat(r.blobPath(up.sha)); err != nil {
+		if err := os.Rename(up.tmp, r.blobPath(up.sha)); err != nil {
+			q.RestXMLError(http.StatusInternalServerError, "InternalError", "localcloud: "+err.Error())
+			return
+		}
+	}
+	o := up.object(q.R.Header)
+	old := b.Objects[key]
+	b.Objects[key] = o
+	if old != nil && old.SHA256 != up.sha {
+		r.gcBlobsLocked(old.SHA256)
+	}
+	r.commitLocked()
+	q.W.Header().Set("ETag", o.ETag)
+	q.W.Header().Set("X-Amz-Server-Side-Encryption", "AES256")
+	for _, alg := range up.echo {
+		q.W.Header().Set("X-Amz-Checksum-"+alg, up.checksums[alg])
+		q.W.Header().Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+	}
+	q.NoContent(http.StatusOK)
+}
+
+// upload is a PutObject body received into a temporary file of the blob store.
+type upload struct {
+	tmp       string
+	size      int64
+	sha       string            // hex SHA-256: the blob's name
+	md5       []byte            // the ETag
+	checksums map[string]string // algorithm -> base64
+	echo      []string          // the checksums the client sent, answered back
+}
+
+// receive reads the body (plain or aws-chunked) into a temporary blob, checking its length
+// and every digest the client sent. false = answered; a non-nil upload's tmp must be removed.
+func (r *Room) receive(q *core.Request) (*upload, bool) {
 	h := q.R.Header
 	var body io.Reader = q.R.Body
 	var chunked *awsChunkedReader
@@ -128,18 +180,18 @@ func (r *Room) putObject(q *core.Request) {
 	}
 	if q.R.ContentLength > maxObjectBytes {
 		q.RestXMLError(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-		return
+		return nil, false
 	}
 	if err := os.MkdirAll(r.cloud.Path("s3"), 0o755); err != nil {
 		q.RestXMLError(http.StatusInternalServerError, "InternalError", "localcloud: "+err.Error())
-		return
+		return nil, false
 	}
 	tmp, err := os.CreateTemp(r.cloud.Path("s3"), ".tmp-*")
 	if err != nil {
 		q.RestXMLError(http.StatusInternalServerError, "InternalError", "localcloud: "+err.Error())
-		return
+		return nil, false
 	}
-	defer os.Remove(tmp.Name())
+	up := &upload{tmp: tmp.Name()}
 	shaH, md5H := sha256.New(), md5.New()
 	sums := map[string]hash.Hash{"CRC32": crc32.NewIEEE()}
 	for _, alg := range checksumAlgs {
@@ -155,22 +207,22 @@ func (r *Room) putObject(q *core.Request) {
 	tmp.Close()
 	if err != nil {
 		q.RestXMLError(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
-		return
+		return up, false
 	}
 	if n > maxObjectBytes {
 		q.RestXMLError(http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
-		return
+		return up, false
 	}
 	if dl := h.Get("X-Amz-Decoded-Content-Length"); chunked != nil && dl != "" && dl != strconv.FormatInt(n, 10) {
 		q.RestXMLError(http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
-		return
+		return up, false
 	}
-	md5Sum := md5H.Sum(nil)
-	if want := h.Get("Content-Md5"); want != "" && want != base64.StdEncoding.EncodeToString(md5Sum) {
+	up.size, up.md5 = n, md5H.Sum(nil)
+	if want := h.Get("Content-Md5"); want != "" && want != base64.StdEncoding.EncodeToString(up.md5) {
 		q.RestXMLError(http.StatusBadRequest, "BadDigest", "The Content-MD5 you specified did not match what we received.")
-		return
+		return up, false
 	}
-	checksums := map[string]string{}
+	up.checksums = map[string]string{}
 	for alg, s := range sums {
 		got := base64.StdEncoding.EncodeToString(s.Sum(nil))
 		want := h.Get("X-Amz-Checksum-" + alg)
@@ -179,15 +231,23 @@ func (r *Room) putObject(q *core.Request) {
 		}
 		if want != "" && want != got {
 			q.RestXMLError(http.StatusBadRequest, "BadDigest", "The "+alg+" you specified did not match the calculated checksum.")
-			return
+			return up, false
 		}
-		checksums[alg] = got
+		up.checksums[alg] = got
+		if want != "" {
+			up.echo = append(up.echo, alg)
+		}
 	}
-	sha := hex.EncodeToString(shaH.Sum(nil))
-	if v := h.Get("X-Amz-Content-Sha256"); len(v) == 64 && chunked == nil && !strings.EqualFold(v, sha) {
+	up.sha = hex.EncodeToString(shaH.Sum(nil))
+	if v := h.Get("X-Amz-Content-Sha256"); len(v) == 64 && chunked == nil && !strings.EqualFold(v, up.sha) {
 		q.RestXMLError(http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
-		return
+		return up, false
 	}
+	return up, true
+}
+
+// object is the metadata of the received object (Content-Type, x-amz-meta-*).
+func (up *upload) object(h http.Header) *objectRec {
 	meta := map[string]string{}
 	for k, v := range h {
 		if lk := strings.ToLower(k); strings.HasPrefix(lk, "x-amz-meta-") && len(v) > 0 {
@@ -198,42 +258,12 @@ func (r *Room) putObject(q *core.Request) {
 	if ct == "" {
 		ct = "binary/octet-stream"
 	}
-	o := &objectRec{Size: n, SHA256: sha, ETag: `"` + hex.EncodeToString(md5Sum) + `"`, LastModified: time.Now().UTC().Truncate(time.Second),
-		ContentType: ct, Checksums: checksums}
+	o := &objectRec{Size: up.size, SHA256: up.sha, ETag: `"` + hex.EncodeToString(up.md5) + `"`, LastModified: time.Now().UTC().Truncate(time.Second),
+		ContentType: ct, Checksums: up.checksums}
 	if len(meta) > 0 {
 		o.Meta = meta
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	b := r.st.Buckets[bucket]
-	if b == nil { // deleted while the body was read
-		noSuchBucket(q, bucket)
-		return
-	}
-	if !cond.check(q, before, b.Objects[key], key) {
-		return
-	}
-	if _, err := os.Stat(r.blobPath(sha)); err != nil {
-		if err := os.Rename(tmp.Name(), r.blobPath(sha)); err != nil {
-			q.RestXMLError(http.StatusInternalServerError, "InternalError", "localcloud: "+err.Error())
-			return
-		}
-	}
-	old := b.Objects[key]
-	b.Objects[key] = o
-	if old != nil && old.SHA256 != sha {
-		r.gcBlobsLocked(old.SHA256)
-	}
-	r.commitLocked()
-	q.W.Header().Set("ETag", o.ETag)
-	q.W.Header().Set("X-Amz-Server-Side-Encryption", "AES256")
-	for alg := range sums {
-		if h.Get("X-Amz-Checksum-"+alg) != "" || (chunked != nil && chunked.trailers.Get("X-Amz-Checksum-"+alg) != "") {
-			q.W.Header().Set("X-Amz-Checksum-"+alg, checksums[alg])
-			q.W.Header().Set("X-Amz-Checksum-Type", "FULL_OBJECT")
-		}
-	}
-	q.NoContent(http.StatusOK)
+	return o
 }
 
 func (r *Room) getObject(q *core.Request, head bool) {
