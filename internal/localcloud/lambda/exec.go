@@ -16,7 +16,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 )
 
-// invokeTarget is a snapshot of the function version to run, taken under c.mu.
+// invokeTarget is a snapshot of the function version to run, taken under r.mu.
 type invokeTarget struct {
 	Name, Version, Region, Revision string
 	Config                          fnConfig
@@ -299,7 +299,12 @@ func (r *Room) invoke(q *core.Request) {
 		q.NoContent(http.StatusAccepted)
 		return
 	}
-	res := r.run(q.R.Context(), t, body)
+	writeInvokeResult(q, r.run(q.R.Context(), t, body))
+}
+
+// writeInvokeResult answers a synchronous Invoke: the payload, the executed version, the
+// function error and, for LogType=Tail, the last 4 KB of what the invocation printed.
+func writeInvokeResult(q *core.Request, res invokeResult) {
 	q.W.Header().Set("X-Amz-Executed-Version", res.ExecutedVersion)
 	if q.R.Header.Get("X-Amz-Log-Type") == "Tail" {
 		tail := strings.Join(res.Log, "\n")
@@ -315,7 +320,5 @@ func (r *Room) invoke(q *core.Request) {
 		q.W.Header().Set("X-Amz-Function-Error", res.FunctionError)
 	}
 	q.W.Header().Set("Content-Type", "application/json")
-	q.W.WriteHeader(http.StatusOK)
-	q.Status = http.StatusOK
-	_, _ = q.W.Write(res.Payload)
+	q.WriteBody(http.StatusOK, res.Payload)
 }

@@ -346,7 +346,7 @@ func (r *Room) publishVersion(q *core.Request, f *functionRec, _ string) {
 		return
 	}
 	// Unchanged code and configuration return the newest version (whatever the
-	// Description), as Lambda does; c.mu makes concurrent calls see each other.
+	// Description), as Lambda does; r.mu makes concurrent calls see each other.
 	before := f.NextVersion
 	v := publishLocked(f)
 	if f.NextVersion != before {

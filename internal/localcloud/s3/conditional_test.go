@@ -13,7 +13,7 @@ import (
 // half is TestS3ConditionalWrites in internal/localcloud).
 func TestPutConditionCheck(t *testing.T) {
 	// 409: the condition held when the request arrived, but another write of the key got
-	// in while its body was read (decided at commit time, under the cloud's lock).
+	// in while its body was read (decided at commit time, under the room's lock).
 	for _, tc := range []struct {
 		cond        putCondition
 		before, now *objectRec

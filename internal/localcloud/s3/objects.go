@@ -318,7 +318,7 @@ func (r *Room) getObject(q *core.Request, head bool) {
 	http.ServeContent(q.W, q.R, "", o.LastModified, f)
 }
 
-// gcBlobsLocked removes a blob no object refers to any more. c.mu must be held.
+// gcBlobsLocked removes a blob no object refers to any more. r.mu must be held.
 func (r *Room) gcBlobsLocked(sha string) {
 	for _, b := range r.st.Buckets {
 		for _, o := range b.Objects {
@@ -370,7 +370,7 @@ func (pc putCondition) holds(o *objectRec) bool {
 	return true
 }
 
-// check decides at commit time (c.mu held), answering as S3 does when the condition fails:
+// check decides at commit time (r.mu held), answering as S3 does when the condition fails:
 // 409 ConditionalRequestConflict when it held on arrival and another write or delete of the
 // key got in while this body was read, 404 NoSuchKey for If-Match on a missing key, else
 // 412 PreconditionFailed.
