@@ -3,13 +3,15 @@ package transformer
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+	"github.com/rudderctl/rudderctl/internal/stack"
 	"sort"
 	"strconv"
 	"strings"
 )
 
 // Action is one kind of mutating call (or short sequence of calls) the apply step makes.
-type Action string
+type Action = engine.Action
 
 const (
 	CreateRole        Action = "CreateRole"
@@ -52,46 +54,19 @@ const (
 	DeleteBucket      Action = "DeleteBucket"
 )
 
-// Change is one step of a plan.
-type Change struct {
-	Action   Action `json:"action"`
-	Resource string `json:"resource"` // "IAM role", "Lambda function", ...
-	Name     string `json:"name"`     // shown to people; never holds the secret
-	Reason   string `json:"reason,omitempty"`
-	// Target is the id the call acts on (route id, integration id, version, API id...),
-	// or for a new route its key. Not shown (a route key holds the secret).
-	Target string `json:"-"`
-	// API is the API id the change belongs to ("" = the one being created or kept).
-	API string `json:"-"`
+// Change is one step of a plan (engine.Change).
+type Change = engine.Change
+
+// The actions whose names do not say what they do to the resource.
+func init() {
+	engine.RegisterVerb(PublishVersion, engine.Create)
+	engine.RegisterVerb(AddPermission, engine.Create)
+	engine.RegisterVerb(UploadCode, engine.Create)
+	engine.RegisterVerb(RemovePermission, engine.Delete)
 }
 
-// Verb is "create", "update" or "delete".
-func (c Change) Verb() string {
-	a := string(c.Action)
-	switch {
-	case c.Reason == "missing", strings.HasPrefix(a, "Create"), a == string(PublishVersion), a == string(AddPermission), a == string(UploadCode):
-		return "create"
-	case strings.HasPrefix(a, "Delete"), a == string(RemovePermission):
-		return "delete"
-	}
-	return "update"
-}
-
-// String is the line shown for the change.
-func (c Change) String() string {
-	mark := map[string]string{"create": "+", "update": "~", "delete": "-"}[c.Verb()]
-	s := fmt.Sprintf("%s %s %s: %s", mark, c.Resource, c.Name, c.Action)
-	if c.Reason != "" {
-		s += " (" + c.Reason + ")"
-	}
-	return s
-}
-
-// StackError is a refusal found while planning (for example a resource with our name
-// that belongs to someone else).
-type StackError struct{ Msg string }
-
-func (e *StackError) Error() string { return e.Msg }
+// StackError is a refusal found while planning (stack.Error).
+type StackError = stack.Error
 
 // Plan compares observed and desired and returns the ordered changes. It does no I/O.
 func Plan(o *Observed, d *Desired) ([]Change, error) {
@@ -105,10 +80,10 @@ func Plan(o *Observed, d *Desired) ([]Change, error) {
 		add(Change{Action: PutRolePolicy, Resource: "IAM role policy", Name: d.Role + "/" + PolicyName, Reason: "missing"})
 	} else {
 		if o.Role.OtherStack != "" {
-			return nil, &StackError{fmt.Sprintf("IAM role %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Role, o.Role.OtherStack, TagKey, o.Role.OtherStack)}
+			return nil, &StackError{Msg: fmt.Sprintf("IAM role %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Role, o.Role.OtherStack, TagKey, o.Role.OtherStack)}
 		}
 		if r := roleRegion(o.Role.Policy); r != "" && r != d.Region {
-			return nil, &StackError{fmt.Sprintf("stack %q already lives in region %s: its IAM role %s (IAM is global) serves the function there; deploy with --region %s, or use another --stack for %s", d.Stack, r, d.Role, r, d.Region)}
+			return nil, &StackError{Msg: fmt.Sprintf("stack %q already lives in region %s: its IAM role %s (IAM is global) serves the function there; deploy with --region %s, or use another --stack for %s", d.Stack, r, d.Role, r, d.Region)}
 		}
 		if !o.Role.Tagged {
 			add(Change{Action: TagRole, Resource: "IAM role", Name: d.Role, Reason: "stack tag missing"})
@@ -150,9 +125,9 @@ func Plan(o *Observed, d *Desired) ([]Change, error) {
 		case b == nil:
 			add(Change{Action: CreateBucket, Resource: "S3 bucket", Name: d.Bucket, Reason: "missing"})
 		case b.Foreign:
-			return nil, &StackError{fmt.Sprintf("S3 bucket %s cannot be used: S3 refused to show it (it belongs to another account, or the credentials lack s3:ListBucket on it); the zip is %d MB, above Lambda's 50 MB direct-upload limit, so it must go through that bucket: grant the S3 permissions in docs/DEPLOY.md, or shrink the package under 50 MB", d.Bucket, d.ZipBytes>>20)}
+			return nil, &StackError{Msg: fmt.Sprintf("S3 bucket %s cannot be used: S3 refused to show it (it belongs to another account, or the credentials lack s3:ListBucket on it); the zip is %d MB, above Lambda's 50 MB direct-upload limit, so it must go through that bucket: grant the S3 permissions in docs/DEPLOY.md, or shrink the package under 50 MB", d.Bucket, d.ZipBytes>>20)}
 		case b.OtherStack != "":
-			return nil, &StackError{fmt.Sprintf("S3 bucket %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Bucket, b.OtherStack, TagKey, b.OtherStack)}
+			return nil, &StackError{Msg: fmt.Sprintf("S3 bucket %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Bucket, b.OtherStack, TagKey, b.OtherStack)}
 		case !b.Tagged:
 			add(Change{Action: TagBucket, Resource: "S3 bucket", Name: d.Bucket, Reason: "stack tag missing"})
 		}
@@ -166,7 +141,7 @@ func Plan(o *Observed, d *Desired) ([]Change, error) {
 		add(Change{Action: CreateFunction, Resource: "Lambda function", Name: d.Function, Reason: "missing"})
 	} else {
 		if o.Func.OtherStack != "" {
-			return nil, &StackError{fmt.Sprintf("Lambda function %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Function, o.Func.OtherStack, TagKey, o.Func.OtherStack)}
+			return nil, &StackError{Msg: fmt.Sprintf("Lambda function %s belongs to stack %q: it is tagged %s=%s; pick another --stack or destroy that stack", d.Function, o.Func.OtherStack, TagKey, o.Func.OtherStack)}
 		}
 		if !o.Func.Tagged {
 			add(Change{Action: TagFunction, Resource: "Lambda function", Name: d.Function, Reason: "stack tag missing"})
