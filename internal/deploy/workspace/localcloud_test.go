@@ -302,4 +302,8 @@ func TestDeployServesTheWorkspace(t *testing.T) {
 	if err != nil || !st.Deployed || st.Live != "2" || !strings.Contains(st.Workspace, want2.WorkspaceID) {
 		t.Errorf("status: %+v %v", st, err)
 	}
+
+	// The example transformer, pointed at the deployed workspace, runs the function it
+	// fetched by version id, and fetches it once.
+	checkExampleTransformerFetches(t, cl, stack, e.ConfigBackendURL, want2)
 }
