@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/rudderctl/rudderctl/internal/srcroot"
 )
 
 // WorkspacePackage is the workspace server's main package, relative to the module root.
@@ -49,9 +51,9 @@ func BuildWorkspace(ctx context.Context, o WorkspaceOptions) (*WorkspaceReport, 
 	}
 	bin := o.Binary
 	if bin == "" {
-		root, err := FindModuleRoot()
+		root, err := srcroot.Find()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("cannot build the workspace server: %v; run rudderctl from its source checkout, or pass --binary with a prebuilt one (GOOS=linux CGO_ENABLED=0 go build -trimpath -o bootstrap ./lambda/workspace)", err)
 		}
 		work, err := os.MkdirTemp("", "rudderctl-workspace-build-")
 		if err != nil {
@@ -60,7 +62,7 @@ func BuildWorkspace(ctx context.Context, o WorkspaceOptions) (*WorkspaceReport, 
 		defer os.RemoveAll(work)
 		bin = filepath.Join(work, WorkspaceBootstrap)
 		fmt.Fprintf(o.Progress, "package: building the workspace server %s for linux/%s\n", WorkspacePackage, goarch(o.Arch))
-		if err := buildStatic(ctx, root, WorkspacePackage, "the workspace server", "pass a prebuilt one (GOOS=linux CGO_ENABLED=0 go build ./lambda/workspace)", o.Arch, bin); err != nil {
+		if err := buildStatic(ctx, root, WorkspacePackage, "the workspace server", "pass --binary with a prebuilt one (GOOS=linux CGO_ENABLED=0 go build -trimpath -o bootstrap ./lambda/workspace)", o.Arch, bin); err != nil {
 			return nil, err
 		}
 	}

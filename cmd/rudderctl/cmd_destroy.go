@@ -17,7 +17,8 @@ func destroyCommand() *cli.Command {
 		Name:      "destroy",
 		Usage:     "delete everything the stack owns in AWS",
 		UsageText: "rudderctl destroy [--yes] [--stack NAME] [--config FILE] [--region R] [--json]",
-		Description: `Deletes, in reverse order, everything tagged rudderctl:stack=<name>: the Lambda
+		Description: `Deletes, in reverse order, everything tagged rudderctl:stack=<name>: first the workspace
+server (its routes and integration, function, log group, role), then the Lambda
 permission, API stage, routes, integration and API, the alias, versions and function, the
 S3 artifacts bucket and its objects (zips over 50 MB), the log group, the role's policies
 and the role. Running it again says there is nothing to
@@ -46,7 +47,11 @@ Examples:
 				if err != nil {
 					return err
 				}
-				if len(planned) == 0 {
+				wsPlanned, err := destroyWorkspace(c, cl, t.Stack, t.Region, true, progress)
+				if err != nil {
+					return err
+				}
+				if len(planned)+wsPlanned == 0 {
 					fmt.Fprintf(c.App.Writer, "stack %s (%s): nothing to destroy\n", t.Stack, t.Region)
 					return nil
 				}
@@ -59,6 +64,10 @@ Examples:
 					return fmt.Errorf("destroy cancelled: the answer was not %q; nothing was deleted", t.Stack)
 				}
 			}
+			wsDone, err := destroyWorkspace(c, cl, t.Stack, t.Region, false, progress)
+			if err != nil {
+				return err
+			}
 			done, err := transformer.Destroy(c.Context, cl, t.Stack, t.Region, false, progress)
 			if err != nil {
 				return err
@@ -68,13 +77,13 @@ Examples:
 				for _, ch := range done {
 					list = append(list, ch.String())
 				}
-				return printJSON(c.App.Writer, map[string]any{"stack": t.Stack, "region": t.Region, "deleted": len(done), "change_list": list})
+				return printJSON(c.App.Writer, map[string]any{"stack": t.Stack, "region": t.Region, "deleted": len(done) + wsDone, "change_list": list})
 			}
-			if len(done) == 0 {
+			if len(done)+wsDone == 0 {
 				fmt.Fprintf(c.App.Writer, "stack %s (%s): nothing to destroy\n", t.Stack, t.Region)
 				return nil
 			}
-			fmt.Fprintf(c.App.Writer, "stack %s (%s): destroyed (%d deletions)\n", t.Stack, t.Region, len(done))
+			fmt.Fprintf(c.App.Writer, "stack %s (%s): destroyed (%d deletions)\n", t.Stack, t.Region, len(done)+wsDone)
 			return nil
 		},
 	}

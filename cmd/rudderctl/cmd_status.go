@@ -16,7 +16,8 @@ func statusCommand() *cli.Command {
 		Usage:     "show what exists for the stack in AWS",
 		UsageText: "rudderctl status [--stack NAME] [--config FILE] [--region R] [--json]",
 		Description: `Reads the stack (read-only) and shows each part, its state, the published versions,
-the version the alias "live" serves and the endpoint (without its secret).
+the version the alias "live" serves and the endpoint (without its secret); with a workspace
+deployed, the workspace server's live version and the workspace id and version it serves.
 
 Examples:
    rudderctl status
@@ -31,8 +32,15 @@ Examples:
 			if err != nil {
 				return err
 			}
+			ws, err := workspaceStatus(c, cl, t.Stack)
+			if err != nil {
+				return err
+			}
 			if c.Bool("json") {
-				return printJSON(c.App.Writer, s)
+				return printJSON(c.App.Writer, struct {
+					*transformer.Status
+					Workspace any `json:"workspace"`
+				}{s, ws})
 			}
 			w := c.App.Writer
 			if !s.Deployed {
@@ -72,6 +80,7 @@ Examples:
 			for _, p := range s.Problems {
 				fmt.Fprintf(w, "  problem: %s\n", p)
 			}
+			ws.WriteText(w)
 			return nil
 		},
 	}
