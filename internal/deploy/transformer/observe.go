@@ -367,6 +367,7 @@ func observeAPI(ctx context.Context, c *awsapi.Clients, n Names, o *Observed) er
 		}
 		token = out.NextToken
 	}
+	dropOtherComponents(o, n)
 	token = nil
 	for {
 		out, err := c.APIGateway.GetStages(ctx, &apigatewayv2.GetStagesInput{ApiId: id, NextToken: token})
@@ -382,4 +383,29 @@ func observeAPI(ctx context.Context, c *awsapi.Clients, n Names, o *Observed) er
 		token = out.NextToken
 	}
 	return nil
+}
+
+// dropOtherComponents leaves out the integrations (and the routes to them) that another
+// component of the stack put on the shared API (the workspace server: rudderctl deploy
+// workspace): they are not the transformer's to keep in shape or delete.
+func dropOtherComponents(o *Observed, n Names) {
+	stackFn := ":function:rudderctl-" + n.Stack + "-"
+	own := ":function:" + n.Function
+	other := map[string]bool{}
+	kept := o.Integrations[:0]
+	for _, in := range o.Integrations {
+		if strings.Contains(in.URI, stackFn) && !strings.HasSuffix(in.URI, own) && !strings.Contains(in.URI, own+":") {
+			other["integrations/"+in.ID] = true
+			continue
+		}
+		kept = append(kept, in)
+	}
+	o.Integrations = kept
+	routes := o.Routes[:0]
+	for _, r := range o.Routes {
+		if !other[r.Target] {
+			routes = append(routes, r)
+		}
+	}
+	o.Routes = routes
 }

@@ -72,6 +72,19 @@ func deployTransformer(t *testing.T, cl *awsapi.Clients, stack string) {
 	}
 }
 
+// transformerPlan plans the stand-in transformer again, unchanged (dry run).
+func transformerPlan(t *testing.T, cl *awsapi.Clients, stack string) (*transformer.Result, error) {
+	t.Helper()
+	m := manifest.Manifest{Schema: 1, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Entry: "index.js", HealthPath: "/health", Env: map[string]string{}}
+	zipPath := testfn.WriteZip(t, "transformer.zip", testfn.Files(t, testfn.Build(t, "../transformer/testdata/fakefn"), &m))
+	zi, err := transformer.InspectZip(zipPath)
+	if err != nil {
+		return nil, err
+	}
+	in := transformer.Input{Stack: stack, Region: testRegion, Zip: zipPath, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Memory: 256, Timeout: 10, LogRetention: 7}
+	return transformer.Deploy(context.Background(), cl, in, zi, true, io.Discard)
+}
+
 // exampleCopy copies the example workspace, with source website's write key removed (the
 // stack generates it).
 func exampleCopy(t *testing.T) string {
@@ -271,6 +284,13 @@ func TestDeployServesTheWorkspace(t *testing.T) {
 	}
 	if m := cloud.Stats().MutatingCalls; m != 0 {
 		t.Fatalf("redeploy unchanged made %d mutating calls: %v", m, cloud.Stats().ByOperation)
+	}
+
+	// The transformer's deploy leaves the workspace's routes and integration on its API
+	// alone: planned again unchanged, it has nothing to do.
+	tr, err := transformerPlan(t, cl, stack)
+	if err != nil || tr.Changes != 0 {
+		t.Fatalf("the transformer's plan after the workspace deploy: %v %+v", err, tr)
 	}
 
 	// One function file changed: a new version; the served config changes in exactly that
