@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
+	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/components"
+	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 )
 
 // destroyCommand is `rudderctl destroy`.
@@ -17,8 +20,7 @@ func destroyCommand() *cli.Command {
 		Name:      "destroy",
 		Usage:     "delete everything the stack owns in AWS",
 		UsageText: "rudderctl destroy [--yes] [--stack NAME] [--config FILE] [--region R] [--json]",
-		Description: `Deletes, in reverse order, everything tagged rudderctl:stack=<name>: first the workspace
-server (its routes and integration, function, log group, role), then the Lambda
+		Description: `Deletes, in reverse order, everything tagged rudderctl:stack=<name>: the Lambda
 permission, API stage, routes, integration and API, the alias, versions and function, the
 S3 artifacts bucket and its objects (zips over 50 MB), the log group, the role's policies
 and the role. Running it again says there is nothing to
@@ -43,15 +45,11 @@ Examples:
 				progress = os.Stderr
 			}
 			if !yes {
-				planned, err := transformer.Destroy(c.Context, cl, t.Stack, t.Region, true, nil)
+				planned, err := destroyAll(c, cl, t, true, nil)
 				if err != nil {
 					return err
 				}
-				wsPlanned, err := destroyWorkspace(c, cl, t.Stack, t.Region, true, progress)
-				if err != nil {
-					return err
-				}
-				if len(planned)+wsPlanned == 0 {
+				if len(planned) == 0 {
 					fmt.Fprintf(c.App.Writer, "stack %s (%s): nothing to destroy\n", t.Stack, t.Region)
 					return nil
 				}
@@ -64,11 +62,7 @@ Examples:
 					return fmt.Errorf("destroy cancelled: the answer was not %q; nothing was deleted", t.Stack)
 				}
 			}
-			wsDone, err := destroyWorkspace(c, cl, t.Stack, t.Region, false, progress)
-			if err != nil {
-				return err
-			}
-			done, err := transformer.Destroy(c.Context, cl, t.Stack, t.Region, false, progress)
+			done, err := destroyAll(c, cl, t, false, progress)
 			if err != nil {
 				return err
 			}
@@ -77,14 +71,29 @@ Examples:
 				for _, ch := range done {
 					list = append(list, ch.String())
 				}
-				return printJSON(c.App.Writer, map[string]any{"stack": t.Stack, "region": t.Region, "deleted": len(done) + wsDone, "change_list": list})
+				return printJSON(c.App.Writer, map[string]any{"stack": t.Stack, "region": t.Region, "deleted": len(done), "change_list": list})
 			}
-			if len(done)+wsDone == 0 {
+			if len(done) == 0 {
 				fmt.Fprintf(c.App.Writer, "stack %s (%s): nothing to destroy\n", t.Stack, t.Region)
 				return nil
 			}
-			fmt.Fprintf(c.App.Writer, "stack %s (%s): destroyed (%d deletions)\n", t.Stack, t.Region, len(done)+wsDone)
+			fmt.Fprintf(c.App.Writer, "stack %s (%s): destroyed (%d deletions)\n", t.Stack, t.Region, len(done))
 			return nil
 		},
 	}
+}
+
+// destroyAll destroys (dryRun: lists) every component of the stack, the last deployed
+// first.
+func destroyAll(c *cli.Context, cl *awsapi.Clients, t *target, dryRun bool, progress io.Writer) ([]engine.Change, error) {
+	all := components.All()
+	var changes []engine.Change
+	for i := len(all) - 1; i >= 0; i-- {
+		cs, err := all[i].Destroy(c.Context, cl, t.stack(), dryRun, progress)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, cs...)
+	}
+	return changes, nil
 }

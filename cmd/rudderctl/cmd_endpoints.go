@@ -1,18 +1,18 @@
 package main
 
 import (
-	"fmt"
+	"encoding/json"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
+	"github.com/rudderctl/rudderctl/internal/deploy/components"
 )
 
 // endpointsCommand is `rudderctl endpoints`: DEST_TRANSFORM_URL for rudder-server.
 func endpointsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "endpoints",
-		Usage:     "show the stack's endpoints (DEST_TRANSFORM_URL, and CONFIG_BACKEND_URL when a workspace is deployed)",
+		Usage:     "show the stack's endpoints (DEST_TRANSFORM_URL; CONFIG_BACKEND_URL when a workspace is deployed)",
 		UsageText: "rudderctl endpoints [--show-secret] [--stack NAME] [--config FILE] [--region R] [--json]",
 		Description: `Prints the API URL. rudder-server needs it with the secret path prefix as
 DEST_TRANSFORM_URL; the prefix is shown only with --show-secret. With a workspace deployed
@@ -30,33 +30,35 @@ Examples:
 			if err != nil {
 				return err
 			}
-			e, err := transformer.GetEndpoint(c.Context, cl, t.Stack, c.Bool("show-secret"))
-			if err != nil {
-				return err
-			}
-			ws, err := workspaceEndpoints(c, cl, t.Stack, c.Bool("show-secret"))
-			if err != nil {
-				return err
+			// --json: one object, the components' fields merged (jq -r .dest_transform_url,
+			// .config_backend_url).
+			merged := map[string]any{}
+			for _, comp := range components.All() {
+				e, err := comp.Endpoints(c.Context, cl, t.stack(), c.Bool("show-secret"))
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					if err := mergeJSON(merged, e); err != nil {
+						return err
+					}
+					continue
+				}
+				e.WriteText(c.App.Writer)
 			}
 			if c.Bool("json") {
-				if ws != nil {
-					return printJSON(c.App.Writer, struct {
-						*transformer.Endpoint
-						ConfigBackendURL string `json:"config_backend_url"`
-						WorkspaceToken   string `json:"workspace_token,omitempty"`
-					}{e, ws.ConfigBackendURL, ws.WorkspaceToken})
-				}
-				return printJSON(c.App.Writer, e)
-			}
-			fmt.Fprintf(c.App.Writer, "url                 %s\n", e.URL)
-			fmt.Fprintf(c.App.Writer, "DEST_TRANSFORM_URL  %s\n", e.DestTransformURL)
-			if ws != nil {
-				ws.WriteText(c.App.Writer)
-			}
-			if !e.SecretShown {
-				fmt.Fprintln(c.App.Writer, "(pass --show-secret to print the real prefix)")
+				return printJSON(c.App.Writer, merged)
 			}
 			return nil
 		},
 	}
+}
+
+// mergeJSON adds v's JSON fields to into.
+func mergeJSON(into map[string]any, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, &into)
 }

@@ -1,14 +1,10 @@
 package main
 
 import (
-	"errors"
-	"fmt"
-	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/config"
 	wsdeploy "github.com/rudderctl/rudderctl/internal/deploy/workspace"
 	"github.com/rudderctl/rudderctl/internal/workspace"
@@ -86,7 +82,8 @@ func runWorkspaceDeploy(c *cli.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	res, err := wsdeploy.Deploy(c.Context, cl, in, code, dryRun, progress)
+	comp := &wsdeploy.Component{In: &in, Code: code}
+	res, err := comp.Deploy(c.Context, cl, t.stack(), dryRun, progress)
 	if err != nil {
 		return err
 	}
@@ -95,33 +92,4 @@ func runWorkspaceDeploy(c *cli.Context, dryRun bool) error {
 	}
 	res.WriteText(c.App.Writer)
 	return nil
-}
-
-// workspaceEndpoints adds CONFIG_BACKEND_URL (and, shown, the token) to `endpoints`; nothing
-// when no workspace is deployed.
-func workspaceEndpoints(c *cli.Context, cl *awsapi.Clients, stack string, showSecret bool) (*wsdeploy.Endpoints, error) {
-	e, err := wsdeploy.GetEndpoints(c.Context, cl, stack, showSecret)
-	if errors.Is(err, wsdeploy.ErrNotDeployed) {
-		return nil, nil
-	}
-	return e, err
-}
-
-// workspaceStatus adds the workspace server to `status`.
-func workspaceStatus(c *cli.Context, cl *awsapi.Clients, stack string) (*wsdeploy.Status, error) {
-	return wsdeploy.GetStatus(c.Context, cl, stack)
-}
-
-// destroyWorkspace deletes the workspace server before the transformer's API goes.
-func destroyWorkspace(c *cli.Context, cl *awsapi.Clients, stack, region string, dryRun bool, progress io.Writer) (int, error) {
-	done, err := wsdeploy.Destroy(c.Context, cl, stack, region, dryRun, progress)
-	if err != nil {
-		return 0, fmt.Errorf("destroying the workspace server: %w", err)
-	}
-	if dryRun {
-		for _, ch := range done {
-			fmt.Fprintln(progress, ch.String())
-		}
-	}
-	return len(done), nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/smithy-go"
 )
@@ -141,10 +142,19 @@ func TestRunIndependentStepsAtOnce(t *testing.T) {
 	changes = append(changes, Change{Action: "CreateApp", Name: "app", Needs: ids})
 	k.gate = make(chan struct{})
 	go func() {
+		// Open the gate once all n are inside Create; should they run one by one, open it
+		// after a while anyway, so the test fails on the peak instead of hanging.
+		giveUp := time.After(30 * time.Second)
 		for {
 			k.mu.Lock()
 			r := k.running
 			k.mu.Unlock()
+			select {
+			case <-giveUp:
+				close(k.gate)
+				return
+			default:
+			}
 			if r == n {
 				close(k.gate)
 				return

@@ -129,7 +129,7 @@ func newRunner(changes []Change, opt Options) (*runner, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
-	r.progress = &redactingWriter{w: progress, secret: opt.Secret}
+	r.progress = Redacting(progress, opt.Secret)
 	return r, nil
 }
 
@@ -202,23 +202,23 @@ func (r *runner) step(ctx context.Context, ch Change) error {
 			err = nil // already gone: an earlier attempt, or someone else, deleted it
 		}
 	case Create:
-		err = r.mutate(ctx, k, ch, k.Create)
+		err = r.mutate(ctx, k, ch, true, k.Create)
 	default:
-		err = r.mutate(ctx, k, ch, k.Update)
+		err = r.mutate(ctx, k, ch, false, k.Update)
 	}
 	return r.explain(ch, err)
 }
 
-// mutate runs a create or update between the kind's gate and its wait, adopting what an
-// earlier attempt created.
-func (r *runner) mutate(ctx context.Context, k Kind, ch Change, call func(context.Context, Change) error) error {
+// mutate runs a create or update between the kind's gate and its wait; a create adopts
+// what an earlier attempt created.
+func (r *runner) mutate(ctx context.Context, k Kind, ch Change, create bool, call func(context.Context, Change) error) error {
 	if g, ok := k.(Gate); ok {
 		if err := g.Ready(ctx, ch); err != nil {
 			return err
 		}
 	}
 	err := call(ctx, ch)
-	if a, ok := k.(Adopter); ok && err != nil && a.AlreadyExists(err) {
+	if a, ok := k.(Adopter); ok && create && err != nil && a.AlreadyExists(err) {
 		err = a.Adopt(ctx, ch)
 	}
 	if err != nil {
@@ -265,4 +265,13 @@ func (w *redactingWriter) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// Redacting is w with secret hidden in every write, safe for parallel steps. Kinds write
+// their own progress lines through it.
+func Redacting(w io.Writer, secret string) io.Writer {
+	if rw, ok := w.(*redactingWriter); ok && rw.secret == secret {
+		return rw
+	}
+	return &redactingWriter{w: w, secret: secret}
 }

@@ -144,6 +144,7 @@ type Result struct {
 	Changes     int      `json:"changes"`
 	ChangeList  []string `json:"change_list"`
 	Applied     bool     `json:"applied"`
+	plan        bool     // a dry run: WriteText shows the changes
 }
 
 // Deploy observes, plans and (unless dryRun) applies. Progress goes to progress.
@@ -200,13 +201,10 @@ func Deploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo, dryRu
 		if len(changes) == 0 {
 			fmt.Fprintln(progress, "nothing left to do: another run made these changes while this one waited")
 		} else {
-			l, err = Apply(ctx, c, o, d, changes, progress)
-			var smokeErr *SmokeError
-			if errors.As(err, &smokeErr) {
+			// A stop part-way says "run it again to finish" (engine.Run); a failed health
+			// check does not (SmokeError).
+			if l, err = applyChanges(ctx, c, o, d, changes, progress, "deploy", nil); err != nil {
 				return nil, err
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w\n(the deploy stopped part-way; run it again to finish: every step is found again and none is repeated)", err)
 			}
 			r.Applied = true
 		}
@@ -303,8 +301,8 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stack, region string, dryRu
 	}
 	// The bucket goes last, and with it the lock: release it just before.
 	beforeBucket := func(ctx context.Context) error { lock.Release(ctx, progress); return nil }
-	if _, err := applyChanges(ctx, c, o, d, changes, progress, beforeBucket); err != nil {
-		return nil, fmt.Errorf("%w\n(destroy stopped part-way; run it again to finish)", err)
+	if _, err := applyChanges(ctx, c, o, d, changes, progress, "destroy", beforeBucket); err != nil {
+		return nil, err
 	}
 	return changes, nil
 }

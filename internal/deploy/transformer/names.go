@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/stack"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
@@ -98,12 +99,7 @@ func RouteKeys(secret string) []string {
 }
 
 // redact hides the secret in anything shown to a person.
-func redact(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "<secret>")
-}
+func redact(s, secret string) string { return engine.Redact(s, secret) }
 
 // RoleARN, FunctionARN, ... build ARNs in the aws partition.
 func RoleARN(account, role string) string {

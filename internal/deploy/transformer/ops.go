@@ -94,7 +94,7 @@ func GetStatus(ctx context.Context, c *awsapi.Clients, stackName, region string)
 			s.Problems = append(s.Problems, "function state "+f.State)
 		}
 		if f.OtherStack != "" {
-			s.Problems = append(s.Problems, "the function belongs to stackName "+f.OtherStack)
+			s.Problems = append(s.Problems, "the function belongs to stack "+f.OtherStack)
 		}
 		s.Function = fs
 	}

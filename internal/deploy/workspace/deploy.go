@@ -239,9 +239,10 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stackName, region string, d
 
 // Status is what exists of the workspace server.
 type Status struct {
-	Stack    string `json:"stack"`
-	Deployed bool   `json:"deployed"`
-	Function string `json:"function,omitempty"`
+	Component string `json:"component"` // "workspace"
+	Stack     string `json:"stack"`
+	Deployed  bool   `json:"deployed"`
+	Function  string `json:"function,omitempty"`
 	// Live is the Lambda version alias live serves; Workspace the workspace id and version
 	// it holds (from that version's description).
 	Live      string   `json:"live_version,omitempty"`
@@ -268,7 +269,7 @@ func GetStatus(ctx context.Context, c *awsapi.Clients, stackName string) (*Statu
 	if err != nil {
 		return nil, err
 	}
-	s := &Status{Stack: stackName, Routes: len(o.Routes)}
+	s := &Status{Component: ComponentName, Stack: stackName, Routes: len(o.Routes)}
 	if o.Func == nil || o.Func.Other != "" {
 		return s, nil
 	}
@@ -291,14 +292,18 @@ func GetStatus(ctx context.Context, c *awsapi.Clients, stackName string) (*Statu
 // Endpoints is where the workspace is served.
 type Endpoints struct {
 	// ConfigBackendURL is CONFIG_BACKEND_URL for rudder-server and the transformer: the API
-	// URL with the secret prefix ("/<secret>" in its place unless shown).
-	ConfigBackendURL string `json:"config_backend_url"`
+	// URL with the secret prefix ("/<secret>" in its place unless shown); "" when no
+	// workspace is deployed.
+	ConfigBackendURL string `json:"config_backend_url,omitempty"`
 	// WorkspaceToken is rudder-server's WORKSPACE_TOKEN; only with the secret shown.
 	WorkspaceToken string `json:"workspace_token,omitempty"`
-	SecretShown    bool   `json:"secret_shown"`
+	SecretShown    bool   `json:"-"`
 }
 
 func (e *Endpoints) WriteText(w io.Writer) {
+	if e.ConfigBackendURL == "" {
+		return
+	}
 	fmt.Fprintf(w, "CONFIG_BACKEND_URL  %s\n", e.ConfigBackendURL)
 	if e.SecretShown {
 		fmt.Fprintf(w, "WORKSPACE_TOKEN     %s\n", e.WorkspaceToken)

@@ -16,8 +16,8 @@ import (
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
 
-// Component is the component's name (resource names, plan/deploy subcommand).
-const Component = "workspace"
+// ComponentName is the component's name (resource names, plan/deploy subcommand).
+const ComponentName = "workspace"
 
 // Fixed values of the function.
 const (
@@ -45,12 +45,12 @@ type Names struct {
 
 // NamesFor derives the names from the stack name.
 func NamesFor(stackName string) Names {
-	base := stack.ResourceName(stackName, Component)
+	base := stack.ResourceName(stackName, ComponentName)
 	return Names{Stack: stackName, Function: base, Role: base, LogGroup: "/aws/lambda/" + base, Transformer: transformer.NamesFor(stackName)}
 }
 
 // Tags are put on everything the component creates.
-func (n Names) Tags() map[string]string { return stack.ComponentTags(n.Stack, Component) }
+func (n Names) Tags() map[string]string { return stack.ComponentTags(n.Stack, ComponentName) }
 
 // RouteKeys are the workspace routes on the stack's API, under the secret prefix.
 func RouteKeys(secret string) []string {
