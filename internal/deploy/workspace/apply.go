@@ -12,14 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	atypes "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	itypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/workspace/serve"
 )
 
@@ -42,8 +40,8 @@ type applier struct {
 
 func newApplier(c *awsapi.Clients, o *observed, d *desired, progress io.Writer) *applier {
 	a := &applier{c: c, d: d, progress: progress, roleARN: roleARN(d.Account, d.Role), integration: o.Integration, liveBefore: o.AliasVer}
-	if o.RoleARN != "" {
-		a.roleARN = o.RoleARN
+	if o.Role != nil && o.Role.ARN != "" {
+		a.roleARN = o.Role.ARN
 	}
 	if o.Func != nil {
 		a.fnARN = o.Func.ARN
@@ -52,18 +50,21 @@ func newApplier(c *awsapi.Clients, o *observed, d *desired, progress io.Writer) 
 }
 
 func (a *applier) Actions() []engine.Action {
-	return []engine.Action{CreateRole, TagRole, UpdateTrust, PutRolePolicy, CreateLogGroup, TagLogGroup, PutRetention,
-		CreateFunction, TagFunction, UpdateCode, UpdateConfig, PublishVersion, CreateAlias, UpdateAlias, AddPermission,
-		RemovePermission, CreateIntegration, UpdateIntegration, CreateRoute, UpdateRoute, DeleteRoute, DeleteIntegration,
-		DeleteFunction, DeleteLogGroup, DeleteRolePolicy, DeleteRole}
+	return []engine.Action{CreateFunction, TagFunction, UpdateCode, UpdateConfig, PublishVersion, CreateAlias, UpdateAlias,
+		AddPermission, RemovePermission, CreateIntegration, UpdateIntegration, CreateRoute, UpdateRoute, DeleteRoute,
+		DeleteIntegration, DeleteFunction}
 }
 
-func (a *applier) tagsIAM() []itypes.Tag {
-	var t []itypes.Tag
-	for k, v := range a.d.Tags() {
-		t = append(t, itypes.Tag{Key: aws.String(k), Value: aws.String(v)})
+// kinds are the applier and the shared kinds of the role and the log group.
+func (a *applier) kinds() []engine.Kind {
+	d := a.d
+	return []engine.Kind{a,
+		kinds.RoleKind{C: a.c, Spec: roleSpec(d), ARN: &a.roleARN},
+		kinds.RolePolicyKind{C: a.c, Spec: roleSpec(d)},
+		kinds.RoleTags(a.c, d.Role, d.Stack),
+		kinds.LogGroupKind{C: a.c, Spec: logGroupSpec(d)},
+		kinds.LogGroupTags(a.c, logGroupARN(d.Region, d.Account, d.LogGroup), d.Stack),
 	}
-	return t
 }
 
 func (a *applier) Create(ctx context.Context, ch engine.Change) error { return a.Update(ctx, ch) }
@@ -71,45 +72,6 @@ func (a *applier) Create(ctx context.Context, ch engine.Change) error { return a
 func (a *applier) Update(ctx context.Context, ch engine.Change) error {
 	d := a.d
 	switch ch.Action {
-	case CreateRole:
-		out, err := a.c.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-			RoleName: aws.String(d.Role), Path: aws.String(RolePath), AssumeRolePolicyDocument: aws.String(trustPolicy),
-			Description: aws.String("rudderctl: execution role of the workspace server of stack " + d.Stack), Tags: a.tagsIAM(),
-		})
-		if awsapi.IsCode(err, "EntityAlreadyExists") {
-			g, gerr := a.c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(d.Role)})
-			if gerr != nil {
-				return gerr
-			}
-			a.roleARN = aws.ToString(g.Role.Arn)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		a.roleARN = aws.ToString(out.Role.Arn)
-	case TagRole:
-		_, err := a.c.IAM.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(d.Role), Tags: a.tagsIAM()})
-		return err
-	case UpdateTrust:
-		_, err := a.c.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(d.Role), PolicyDocument: aws.String(trustPolicy)})
-		return err
-	case PutRolePolicy:
-		_, err := a.c.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(d.Role), PolicyName: aws.String(PolicyName),
-			PolicyDocument: aws.String(logsPolicy(d.Region, d.Account, d.LogGroup))})
-		return err
-	case CreateLogGroup:
-		_, err := a.c.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(d.LogGroup), Tags: d.Tags()})
-		if awsapi.IsCode(err, "ResourceAlreadyExistsException") {
-			return nil
-		}
-		return err
-	case TagLogGroup:
-		_, err := a.c.Logs.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String(logGroupARN(d.Region, d.Account, d.LogGroup)), Tags: d.Tags()})
-		return err
-	case PutRetention:
-		_, err := a.c.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(d.LogGroup), RetentionInDays: aws.Int32(d.Retention)})
-		return err
 	case CreateFunction:
 		return a.createFunction(ctx)
 	case TagFunction:
@@ -206,12 +168,6 @@ func (a *applier) Delete(ctx context.Context, ch engine.Change) error {
 		_, err = a.c.APIGateway.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: aws.String(d.APIID), IntegrationId: aws.String(ch.Target)})
 	case DeleteFunction:
 		_, err = a.c.Lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(d.Function)})
-	case DeleteLogGroup:
-		_, err = a.c.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(d.LogGroup)})
-	case DeleteRolePolicy:
-		_, err = a.c.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(d.Role), PolicyName: aws.String(PolicyName)})
-	case DeleteRole:
-		_, err = a.c.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(d.Role)})
 	default:
 		return fmt.Errorf("internal: the workspace cannot %s", ch.Action)
 	}

@@ -122,8 +122,8 @@ func desiredFor(in Input, code *Code, o *observed) (*desired, error) {
 		Config: fnConfig{Arch: in.Arch, Role: roleARN(o.Account, n.Role), Env: env, Runtime: Runtime, Handler: Handler,
 			Memory: Memory, Timeout: Timeout},
 	}
-	if o.RoleARN != "" {
-		d.Config.Role = o.RoleARN
+	if o.Role != nil && o.Role.ARN != "" {
+		d.Config.Role = o.Role.ARN
 	}
 	return d, nil
 }
@@ -173,7 +173,7 @@ func Deploy(ctx context.Context, c *awsapi.Clients, in Input, code *Code, dryRun
 	if len(changes) == 0 {
 		return r, nil
 	}
-	err = engine.Run(ctx, changes, engine.Options{Kinds: []engine.Kind{newApplier(c, o, d, progress)}, Progress: progress,
+	err = engine.Run(ctx, changes, engine.Options{Kinds: newApplier(c, o, d, progress).kinds(), Progress: progress,
 		Secret: d.Secret, Parallel: 1, Operation: "deploy"})
 	if err != nil {
 		return nil, redactToken(err, d.Token)
@@ -233,7 +233,7 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stackName, region string, d
 		changes = planDestroy(o, n)
 	}
 	d := &desired{Names: n, Region: region, Account: o.Account, APIID: o.APIID, Secret: o.Secret}
-	err = engine.Run(ctx, changes, engine.Options{Kinds: []engine.Kind{newApplier(c, o, d, progress)}, Progress: progress, Secret: o.Secret, Parallel: 1, Operation: "destroy"})
+	err = engine.Run(ctx, changes, engine.Options{Kinds: newApplier(c, o, d, progress).kinds(), Progress: progress, Secret: o.Secret, Parallel: 1, Operation: "destroy"})
 	return changes, err
 }
 

@@ -4,21 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
-	"net/url"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
@@ -48,12 +45,8 @@ type version struct {
 type observed struct {
 	Account string
 
-	RoleARN, RoleOther, RoleTrust, RolePolicy string
-	RoleFound, RoleTagged                     bool
-
-	LogFound, LogTagged bool
-	LogOther            string
-	LogRetention        int32
+	Role *kinds.Role     // nil = none
+	Log  *kinds.LogGroup // nil = none
 
 	Func       *function
 	Versions   []version
@@ -88,77 +81,19 @@ func observe(ctx context.Context, c *awsapi.Clients, n Names) (*observed, error)
 	if o.Account, err = c.AccountID(ctx); err != nil {
 		return nil, err
 	}
-	steps := []func(context.Context, *awsapi.Clients, Names, *observed) error{observeRole, observeLogs, observeFunction, observeTransformer, observeBucket}
+	if o.Role, err = kinds.ObserveRole(ctx, c, n.Role, n.Stack, PolicyName); err != nil {
+		return nil, err
+	}
+	if o.Log, err = kinds.ObserveLogGroup(ctx, c, n.LogGroup, n.Stack); err != nil {
+		return nil, err
+	}
+	steps := []func(context.Context, *awsapi.Clients, Names, *observed) error{observeFunction, observeTransformer, observeBucket}
 	for _, step := range steps {
 		if err := step(ctx, c, n, o); err != nil {
 			return nil, err
 		}
 	}
 	return o, nil
-}
-
-func observeRole(ctx context.Context, c *awsapi.Clients, n Names, o *observed) error {
-	out, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(n.Role)})
-	if awsapi.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return awsapi.Explain("read IAM role "+n.Role, err)
-	}
-	o.RoleFound, o.RoleARN, o.RoleTrust = true, aws.ToString(out.Role.Arn), aws.ToString(out.Role.AssumeRolePolicyDocument)
-	tags := map[string]string{}
-	for _, t := range out.Role.Tags {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	if len(tags) == 0 {
-		lt, err := c.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(n.Role)})
-		if err != nil {
-			return awsapi.Explain("read the tags of IAM role "+n.Role, err)
-		}
-		for _, t := range lt.Tags {
-			tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	}
-	o.RoleTagged, o.RoleOther = stack.TagState(tags, n.Stack)
-	gp, err := c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(n.Role), PolicyName: aws.String(PolicyName)})
-	switch {
-	case awsapi.IsNotFound(err):
-	case err != nil:
-		return awsapi.Explain("read the policy of IAM role "+n.Role, err)
-	default:
-		o.RolePolicy = aws.ToString(gp.PolicyDocument)
-	}
-	return nil
-}
-
-func observeLogs(ctx context.Context, c *awsapi.Clients, n Names, o *observed) error {
-	var token *string
-	for {
-		out, err := c.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(n.LogGroup), NextToken: token})
-		if err != nil {
-			return awsapi.Explain("read log group "+n.LogGroup, err)
-		}
-		for _, g := range out.LogGroups {
-			if aws.ToString(g.LogGroupName) != n.LogGroup {
-				continue
-			}
-			arn := aws.ToString(g.LogGroupArn)
-			if arn == "" {
-				arn = strings.TrimSuffix(aws.ToString(g.Arn), ":*")
-			}
-			o.LogFound, o.LogRetention = true, aws.ToInt32(g.RetentionInDays)
-			tags, err := c.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
-			if err != nil {
-				return awsapi.Explain("read the tags of log group "+n.LogGroup, err)
-			}
-			o.LogTagged, o.LogOther = stack.TagState(tags.Tags, n.Stack)
-			return nil
-		}
-		if out.NextToken == nil {
-			return nil
-		}
-		token = out.NextToken
-	}
 }
 
 func configOf(fc *ltypes.FunctionConfiguration) fnConfig {
@@ -352,18 +287,4 @@ func observeBucket(ctx context.Context, c *awsapi.Clients, n Names, o *observed)
 	}
 	o.BucketFound = true
 	return nil
-}
-
-// policyEqual compares two policy documents as JSON (IAM answers them URL-encoded).
-func policyEqual(a, b string) bool {
-	parse := func(s string) (any, bool) {
-		if u, err := url.QueryUnescape(s); err == nil && strings.HasPrefix(u, "{") {
-			s = u
-		}
-		var v any
-		return v, json.Unmarshal([]byte(s), &v) == nil
-	}
-	pa, ok1 := parse(a)
-	pb, ok2 := parse(b)
-	return ok1 && ok2 && reflect.DeepEqual(pa, pb)
 }

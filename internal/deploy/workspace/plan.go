@@ -8,19 +8,14 @@ import (
 	"strings"
 
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/stack"
 	"github.com/rudderctl/rudderctl/internal/workspace/serve"
 )
 
-// The actions of the workspace's changes (the AWS calls they make).
+// The actions of the workspace's own changes (the AWS calls they make); the role and the
+// log group are the shared kinds' (internal/deploy/kinds).
 const (
-	CreateRole        engine.Action = "CreateRole"
-	TagRole           engine.Action = "TagRole"
-	UpdateTrust       engine.Action = "UpdateAssumeRolePolicy"
-	PutRolePolicy     engine.Action = "PutRolePolicy"
-	CreateLogGroup    engine.Action = "CreateLogGroup"
-	TagLogGroup       engine.Action = "TagLogGroup"
-	PutRetention      engine.Action = "PutRetentionPolicy"
 	CreateFunction    engine.Action = "CreateFunction"
 	TagFunction       engine.Action = "TagFunction"
 	UpdateCode        engine.Action = "UpdateFunctionCode"
@@ -37,9 +32,6 @@ const (
 	DeleteRoute       engine.Action = "DeleteRoute"
 	DeleteIntegration engine.Action = "DeleteIntegration"
 	DeleteFunction    engine.Action = "DeleteFunction"
-	DeleteLogGroup    engine.Action = "DeleteLogGroup"
-	DeleteRolePolicy  engine.Action = "DeleteRolePolicy"
-	DeleteRole        engine.Action = "DeleteRole"
 )
 
 func init() {
@@ -118,43 +110,19 @@ func plan(o *observed, d *desired) ([]engine.Change, error) {
 	if o.Secret == "" || o.APIID == "" {
 		return nil, &ErrNoTransformer{Stack: d.Stack}
 	}
-	for _, r := range []struct{ what, name, other string }{{"IAM role", d.Role, o.RoleOther}, {"log group", d.LogGroup, o.LogOther}, {"Lambda function", d.Function, otherOf(o.Func)}} {
-		if r.other != "" {
-			return nil, stack.OwnedByOther(r.what, r.name, r.other)
-		}
+	if o.Log != nil && o.Log.OtherStack != "" {
+		return nil, stack.OwnedByOther("log group", d.LogGroup, o.Log.OtherStack)
 	}
-	var out []engine.Change
+	if f := o.Func; f != nil && f.Other != "" {
+		return nil, stack.OwnedByOther("Lambda function", d.Function, f.Other)
+	}
+	out, err := kinds.DiffRole(o.Role, roleSpec(d))
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, kinds.DiffLogGroup(o.Log, logGroupSpec(d))...)
 	add := func(a engine.Action, resource, name, reason string) {
 		out = append(out, engine.Change{Action: a, Resource: resource, Name: name, Reason: reason})
-	}
-	// Role and its one policy.
-	switch {
-	case !o.RoleFound:
-		add(CreateRole, "IAM role", d.Role, "missing")
-		add(PutRolePolicy, "IAM role policy", d.Role+"/"+PolicyName, "missing")
-	default:
-		if !o.RoleTagged {
-			add(TagRole, "IAM role", d.Role, "untagged")
-		}
-		if !policyEqual(o.RoleTrust, trustPolicy) {
-			add(UpdateTrust, "IAM role", d.Role, "trust policy differs")
-		}
-		if !policyEqual(o.RolePolicy, logsPolicy(d.Region, d.Account, d.LogGroup)) {
-			add(PutRolePolicy, "IAM role policy", d.Role+"/"+PolicyName, "differs")
-		}
-	}
-	// Log group.
-	switch {
-	case !o.LogFound:
-		add(CreateLogGroup, "log group", d.LogGroup, "missing")
-		add(PutRetention, "log group", d.LogGroup, "retention")
-	default:
-		if !o.LogTagged {
-			add(TagLogGroup, "log group", d.LogGroup, "untagged")
-		}
-		if o.LogRetention != d.Retention {
-			add(PutRetention, "log group", d.LogGroup, fmt.Sprintf("retention %d -> %d days", o.LogRetention, d.Retention))
-		}
 	}
 	// Function: code, configuration, a version with both, alias live on it.
 	if o.Func == nil {
@@ -212,18 +180,23 @@ func plan(o *observed, d *desired) ([]engine.Change, error) {
 	return out, nil
 }
 
+// roleSpec is the function's execution role: Lambda may assume it, and it may write to
+// the function's own log group only.
+func roleSpec(d *desired) kinds.RoleSpec {
+	return kinds.RoleSpec{Name: d.Role, Path: RolePath, Stack: d.Stack,
+		Description: "rudderctl: execution role of the workspace server of stack " + d.Stack,
+		Trust:       trustPolicy, PolicyName: PolicyName, Policy: logsPolicy(d.Region, d.Account, d.LogGroup)}
+}
+
+func logGroupSpec(d *desired) kinds.LogGroupSpec {
+	return kinds.LogGroupSpec{Name: d.LogGroup, Stack: d.Stack, Retention: d.Retention}
+}
+
 func aliasAction(o *observed) engine.Action {
 	if o.AliasVer == "" {
 		return CreateAlias
 	}
 	return UpdateAlias
-}
-
-func otherOf(f *function) string {
-	if f == nil {
-		return ""
-	}
-	return f.Other
 }
 
 // configDiff names what differs, never an environment value.
@@ -276,14 +249,11 @@ func planDestroy(o *observed, n Names) []engine.Change {
 	if o.Func != nil && o.Func.Other == "" {
 		add(DeleteFunction, "Lambda function", n.Function, "")
 	}
-	if o.LogFound && o.LogOther == "" {
-		add(DeleteLogGroup, "log group", n.LogGroup, "")
+	if o.Log != nil && o.Log.OtherStack == "" {
+		add(kinds.DeleteLogGroup, "log group", n.LogGroup, "")
 	}
-	if o.RoleFound && o.RoleOther == "" {
-		if o.RolePolicy != "" {
-			add(DeleteRolePolicy, "IAM role policy", n.Role+"/"+PolicyName, "")
-		}
-		add(DeleteRole, "IAM role", n.Role, "")
+	if o.Role != nil && o.Role.OtherStack == "" {
+		out = append(out, kinds.DeleteRoleChanges(o.Role, n.Role)...)
 	}
 	return out
 }
