@@ -16,6 +16,7 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/stack"
 	ws "github.com/rudderctl/rudderctl/internal/workspace"
 	"github.com/rudderctl/rudderctl/internal/workspace/serve"
@@ -197,14 +198,14 @@ func redactToken(err error, token string) error {
 	return errors.New(engine.Redact(err.Error(), token))
 }
 
-// takeLock takes the stack lock in the stack's bucket, which the transformer's deploy made.
+// takeLock takes the stack lock (making the stack's bucket first if it is missing).
 func takeLock(ctx context.Context, c *awsapi.Clients, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
-	if !o.BucketFound {
-		return nil, fmt.Errorf("stack %q has no S3 bucket for its lock (%s): deploy the transformer first, it creates the bucket", stackName, stack.BucketName(stackName, o.Account, c.Region))
-	}
 	bucket := stack.BucketName(stackName, o.Account, c.Region)
-	fmt.Fprintf(progress, "taking the stack lock in s3://%s...\n", bucket)
-	return stack.AcquireLock(ctx, c, bucket, stackName, operation, progress)
+	first, err := kinds.LockChanges(o.Bucket, bucket, stackName)
+	if err != nil {
+		return nil, err
+	}
+	return kinds.TakeLock(ctx, c, stack.Stack{Name: stackName, Account: o.Account, Region: c.Region}, o.Bucket, first, operation, progress)
 }
 
 // Destroy deletes what the workspace owns (dryRun: lists it), routes first.
@@ -221,7 +222,7 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stackName, region string, d
 	if dryRun || len(changes) == 0 {
 		return changes, nil
 	}
-	if o.BucketFound {
+	if o.Bucket != nil {
 		lock, err := takeLock(ctx, c, o, stackName, "destroy workspace", progress)
 		if err != nil {
 			return nil, err

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
@@ -60,7 +59,7 @@ type observed struct {
 	Integration string            // our integration's id ("" = none)
 	Routes      map[string]route  // by key, the routes under the secret
 	OtherRoutes map[string]string // route id -> key: everything else on the API (not ours)
-	BucketFound bool
+	Bucket      *kinds.Bucket     // the stack's bucket (the stack lock), nil = none
 }
 
 type function struct {
@@ -87,7 +86,10 @@ func observe(ctx context.Context, c *awsapi.Clients, n Names) (*observed, error)
 	if o.Log, err = kinds.ObserveLogGroup(ctx, c, n.LogGroup, n.Stack); err != nil {
 		return nil, err
 	}
-	steps := []func(context.Context, *awsapi.Clients, Names, *observed) error{observeFunction, observeTransformer, observeBucket}
+	if o.Bucket, err = kinds.ObserveBucket(ctx, c, stack.BucketName(n.Stack, o.Account, c.Region), n.Stack); err != nil {
+		return nil, err
+	}
+	steps := []func(context.Context, *awsapi.Clients, Names, *observed) error{observeFunction, observeTransformer}
 	for _, step := range steps {
 		if err := step(ctx, c, n, o); err != nil {
 			return nil, err
@@ -274,17 +276,5 @@ func observeTransformer(ctx context.Context, c *awsapi.Clients, n Names, o *obse
 		}
 		token = rs.NextToken
 	}
-	return nil
-}
-
-func observeBucket(ctx context.Context, c *awsapi.Clients, n Names, o *observed) error {
-	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(stack.BucketName(n.Stack, o.Account, c.Region))})
-	switch {
-	case awsapi.IsNotFound(err):
-		return nil
-	case err != nil:
-		return awsapi.Explain("read the stack's S3 bucket", err)
-	}
-	o.BucketFound = true
 	return nil
 }
