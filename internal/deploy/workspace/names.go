@@ -70,17 +70,23 @@ func newSecretValue(what string) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// newWriteKey is a write key shaped like RudderStack's (27 alphanumerics).
+// newWriteKey is a write key shaped like RudderStack's (27 alphanumerics), uniform: bytes
+// of 248 and above are drawn again (248 = 4 * 62).
 func newWriteKey() (string, error) {
 	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	b := make([]byte, 27)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("could not generate a write key: %v", err)
+	out := make([]byte, 0, 27)
+	buf := make([]byte, 64)
+	for len(out) < 27 {
+		if _, err := rand.Read(buf); err != nil {
+			return "", fmt.Errorf("could not generate a write key: %v", err)
+		}
+		for _, b := range buf {
+			if b < 248 && len(out) < 27 {
+				out = append(out, alphabet[int(b)%len(alphabet)])
+			}
+		}
 	}
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
-	}
-	return string(b), nil
+	return string(out), nil
 }
 
 func roleARN(account, role string) string {
