@@ -143,11 +143,18 @@ func DeleteRoleChanges(found *Role, name string) []engine.Change {
 	return append(cs, engine.Change{Action: DeleteRole, Resource: "IAM role", Name: name})
 }
 
-// RoleKind creates, updates (trust) and deletes the role. ARN receives the role's ARN.
+// RoleKind creates, updates (trust) and deletes the role. ARN, when set, receives the
+// role's ARN (created or adopted) for the steps after it.
 type RoleKind struct {
 	C    *awsapi.Clients
 	Spec RoleSpec
 	ARN  *string
+}
+
+func (k RoleKind) setARN(arn *string) {
+	if k.ARN != nil {
+		*k.ARN = aws.ToString(arn)
+	}
 }
 
 func (k RoleKind) Actions() []engine.Action {
@@ -163,7 +170,7 @@ func (k RoleKind) Create(ctx context.Context, _ engine.Change) error {
 		Tags:                     []itypes.Tag{{Key: aws.String(stack.TagKey), Value: aws.String(k.Spec.Stack)}},
 	})
 	if err == nil {
-		*k.ARN = aws.ToString(out.Role.Arn)
+		k.setARN(out.Role.Arn)
 	}
 	return err
 }
@@ -173,7 +180,7 @@ func (k RoleKind) AlreadyExists(err error) bool { return awsapi.IsCode(err, "Ent
 func (k RoleKind) Adopt(ctx context.Context, _ engine.Change) error {
 	g, err := k.C.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(k.Spec.Name)})
 	if err == nil {
-		*k.ARN = aws.ToString(g.Role.Arn)
+		k.setARN(g.Role.Arn)
 	}
 	return err
 }
