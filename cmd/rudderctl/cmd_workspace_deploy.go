@@ -1,11 +1,16 @@
 package main
 
 import (
+	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/rudderctl/rudderctl/internal/config"
+	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 	wsdeploy "github.com/rudderctl/rudderctl/internal/deploy/workspace"
 	"github.com/rudderctl/rudderctl/internal/workspace"
 )
@@ -92,4 +97,28 @@ func runWorkspaceDeploy(c *cli.Context, dryRun bool) error {
 	}
 	res.WriteText(c.App.Writer)
 	return nil
+}
+
+// workspaceLogsCommand is `rudderctl logs workspace`: the workspace server's log group.
+func workspaceLogsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "workspace",
+		Usage:     "print the workspace server's CloudWatch logs (one line per request: route, version id, status; never a secret)",
+		UsageText: "rudderctl logs workspace [--since 10m] [--follow] [--json] [--stack NAME] [--config FILE] [--region R]",
+		Flags: append(stackFlags(), jsonFlag(),
+			&cli.DurationFlag{Name: "since", Value: 10 * time.Minute, Usage: "how far back to start"},
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new events until interrupted"}),
+		Action: func(c *cli.Context) error {
+			if c.Duration("since") <= 0 {
+				return fmt.Errorf("--since %s refused: it must be a positive duration such as 10m or 2h", c.Duration("since"))
+			}
+			t, cl, err := openStack(c)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return transformer.GroupLogs(ctx, cl, wsdeploy.NamesFor(t.Stack).LogGroup, "rudderctl deploy workspace", time.Now().Add(-c.Duration("since")), c.Bool("follow"), c.Bool("json"), c.App.Writer)
+		},
+	}
 }

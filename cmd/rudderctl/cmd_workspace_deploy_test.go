@@ -86,6 +86,12 @@ func TestWorkspaceDeployCLI(t *testing.T) {
 		t.Errorf("status: %v\n%s", err, st)
 	}
 
+	// The deploy's check of the new version is in the function's log; no secret is.
+	logs, _, err := runCLI(t, "logs", "workspace", "--stack", "c")
+	if err != nil || !strings.Contains(logs, "rudderctl-workspace: GET config status=200") || strings.Contains(logs, shown.WorkspaceToken) {
+		t.Errorf("logs workspace: %v\n%s", err, logs)
+	}
+
 	out, _, err = runCLI(t, "destroy", "--stack", "c", "--yes")
 	if err != nil {
 		t.Fatalf("destroy: %v", err)

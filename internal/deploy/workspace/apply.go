@@ -213,7 +213,7 @@ func (e *CheckError) Error() string {
 	if e.Live != "" {
 		live = "version " + e.Live + " stays live"
 	}
-	return fmt.Sprintf("version %s of the workspace server failed its check (GET /workspaceConfig with the token): %s; alias %s was not moved, %s. Read `rudderctl logs` of the function, fix, and deploy again.", e.Version, e.Why, AliasName, live)
+	return fmt.Sprintf("version %s of the workspace server failed its check (GET /workspaceConfig with the token): %s; alias %s was not moved, %s. Read `rudderctl logs workspace`, fix, and deploy again.", e.Version, e.Why, AliasName, live)
 }
 
 // Final: running the deploy again does not finish anything; fixing does.
