@@ -62,7 +62,7 @@ before(async () => {
     env: { ...process.env, PORT: sock, CONFIG_BACKEND_URL: `http://127.0.0.1:${backend.address().port}/`, CONFIG_BACKEND_HOSTED_SECRET: `${SECRET}\n` },
     stdio: 'inherit',
   });
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 3000; i++) { // up to 30 s: a loaded machine starts Node slowly
     try {
       if ((await request('GET', '/health')).status === 200) return;
     } catch {}
