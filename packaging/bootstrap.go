@@ -31,20 +31,27 @@ func FindModuleRoot() (string, error) {
 // BuildBootstrap cross-compiles the adapter for linux/<arch> into out, reproducibly:
 // CGO off, -trimpath, no VCS stamp, -s -w, empty build id.
 func BuildBootstrap(ctx context.Context, moduleRoot, arch, out string) error {
-	if _, err := os.Stat(filepath.Join(moduleRoot, filepath.FromSlash(BootstrapPackage))); err != nil {
-		return fmt.Errorf("cannot build the adapter: %s is missing in %s; update the checkout, or pass --bootstrap with a prebuilt adapter", BootstrapPackage, moduleRoot)
+	return buildStatic(ctx, moduleRoot, BootstrapPackage, "the adapter", "pass --bootstrap with a prebuilt adapter", arch, out)
+}
+
+// buildStatic cross-compiles the Go main package pkg (relative to the module root) for
+// linux/<arch> into out, reproducibly (see BuildBootstrap); what names it in errors, and
+// orElse says how to do without building.
+func buildStatic(ctx context.Context, moduleRoot, pkg, what, orElse, arch, out string) error {
+	if _, err := os.Stat(filepath.Join(moduleRoot, filepath.FromSlash(pkg))); err != nil {
+		return fmt.Errorf("cannot build %s: %s is missing in %s; update the checkout, or %s", what, pkg, moduleRoot, orElse)
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return fmt.Errorf("cannot build the adapter: the go tool is not on PATH; install Go 1.26, or pass --bootstrap with a prebuilt adapter")
+		return fmt.Errorf("cannot build %s: the go tool is not on PATH; install Go 1.26, or %s", what, orElse)
 	}
-	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=", "-o", out, BootstrapPackage)
+	cmd := exec.CommandContext(ctx, goBin, "build", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w -buildid=", "-o", out, pkg)
 	cmd.Dir = moduleRoot
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+goarch(arch))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("building the adapter (%s for linux/%s) failed: %v\n%s\nfix the build, or pass --bootstrap with a prebuilt adapter", BootstrapPackage, goarch(arch), err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("building %s (%s for linux/%s) failed: %v\n%s\nfix the build, or %s", what, pkg, goarch(arch), err, strings.TrimSpace(stderr.String()), orElse)
 	}
 	return nil
 }

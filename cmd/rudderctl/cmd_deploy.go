@@ -42,7 +42,7 @@ Examples:
    AWS_ENDPOINT_URL=http://127.0.0.1:4566 rudderctl deploy transformer --lambda --zip t.zip --region us-east-1`,
 			Flags:  transformerFlags(),
 			Action: func(c *cli.Context) error { return runDeploy(c, false) },
-		}},
+		}, workspaceDeployCommand(false)},
 	}
 }
 

@@ -45,6 +45,6 @@ Examples:
 				defer stop()
 				return transformer.Logs(ctx, cl, t.Stack, time.Now().Add(-c.Duration("since")), c.Bool("follow"), c.Bool("json"), c.App.Writer)
 			},
-		}},
+		}, workspaceLogsCommand()},
 	}
 }

@@ -20,6 +20,6 @@ Examples:
    rudderctl plan transformer --lambda --stack prod --json`,
 			Flags:  transformerFlags(),
 			Action: func(c *cli.Context) error { return runDeploy(c, true) },
-		}},
+		}, workspaceDeployCommand(true)},
 	}
 }

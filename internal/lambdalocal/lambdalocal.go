@@ -257,6 +257,11 @@ func environment(f Function, o Options) (wrapper string, env []string) {
 	// AWS_LAMBDA_EXEC_WRAPPER is the function's own setting (a deploy sets
 	// /var/task/rudderctl-wrapper); here the task root stands in for /var/task.
 	wrapper = filepath.Join(f.TaskRoot, DefaultWrapper)
+	// An OS-only runtime (provided.al2023) runs the zip's own `bootstrap`, as Lambda does;
+	// rudderctl's Node zips carry the wrapper instead.
+	if boot := filepath.Join(f.TaskRoot, "bootstrap"); strings.HasPrefix(f.Runtime, "provided") && fileExists(boot) {
+		wrapper = boot
+	}
 	if w := f.Env["AWS_LAMBDA_EXEC_WRAPPER"]; w != "" {
 		switch {
 		case strings.HasPrefix(w, "/var/task/"):
@@ -819,4 +824,9 @@ func killProc(p *rieProc, tree []procInfo) {
 	case <-p.done:
 	case <-time.After(5 * time.Second):
 	}
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
 }

@@ -4,7 +4,8 @@ const Koa = require('koa');
 const Router = require('@koa/router');
 const { jsonBody } = require('./body');
 const dest = require('./destinations');
-const { customTransform } = require('./functions');
+const { customTransform, FetchError } = require('./functions');
+const { createStore } = require('./configBackend');
 const testRoutes = require('./testRoutes');
 
 const FEATURES = {
@@ -19,6 +20,7 @@ function createApp(env = process.env) {
   const app = new Koa();
   const router = new Router();
   const functionsEnabled = env.ENABLE_FUNCTIONS !== 'false';
+  const codeStore = createStore(env);
 
   app.on('error', (err, ctx) => {
     if (err.status && err.status < 500) return;
@@ -71,7 +73,13 @@ function createApp(env = process.env) {
     }
     const events = await jsonBody(ctx);
     if (!Array.isArray(events)) ctx.throw(400, 'the body must be an array of events');
-    ctx.body = await customTransform(events);
+    try {
+      ctx.body = await customTransform(events, codeStore);
+    } catch (err) {
+      if (!(err instanceof FetchError)) throw err;
+      ctx.status = 503;
+      ctx.body = { error: err.message };
+    }
   });
 
   if (env.RUDDERCTL_EXAMPLE_TEST_ROUTES === 'true') testRoutes.register(router);

@@ -30,7 +30,7 @@ before(async () => {
     env: { ...process.env, PORT: sock, RUDDERCTL_EXAMPLE_TEST_ROUTES: 'true' },
     stdio: 'inherit',
   });
-  for (let i = 0; i < 500; i++) {
+  for (let i = 0; i < 3000; i++) { // up to 30 s: a loaded machine starts Node slowly
     try {
       if ((await request('GET', '/health')).status === 200) return;
     } catch {}

@@ -5,6 +5,7 @@ package components
 import (
 	"github.com/rudderctl/rudderctl/internal/deploy/component"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
+	"github.com/rudderctl/rudderctl/internal/deploy/workspace"
 )
 
 // All are the components of a stack in deploy order (destroy goes in reverse), built
@@ -12,5 +13,6 @@ import (
 func All() []component.Component {
 	return []component.Component{
 		&transformer.Component{},
+		&workspace.Component{},
 	}
 }

@@ -3,6 +3,7 @@ package transformer
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -105,6 +106,32 @@ func observeAPI(ctx context.Context, c *awsapi.Clients, n Names, o *Observed) er
 	if o.Routes, err = findRoutes(ctx, c, id); err != nil {
 		return err
 	}
+	dropOtherComponents(o, n)
 	o.Stages, err = findStages(ctx, c, id)
 	return err
+}
+
+// dropOtherComponents leaves out the integrations (and the routes to them) that another
+// component of the stack put on the shared API (the workspace server: rudderctl deploy
+// workspace): they are not the transformer's to keep in shape or delete.
+func dropOtherComponents(o *Observed, n Names) {
+	stackFn := ":function:rudderctl-" + n.Stack + "-"
+	own := ":function:" + n.Function
+	other := map[string]bool{}
+	kept := o.Integrations[:0]
+	for _, in := range o.Integrations {
+		if strings.Contains(in.URI, stackFn) && !strings.HasSuffix(in.URI, own) && !strings.Contains(in.URI, own+":") {
+			other["integrations/"+in.ID] = true
+			continue
+		}
+		kept = append(kept, in)
+	}
+	o.Integrations = kept
+	routes := o.Routes[:0]
+	for _, r := range o.Routes {
+		if !other[r.Target] {
+			routes = append(routes, r)
+		}
+	}
+	o.Routes = routes
 }

@@ -241,9 +241,14 @@ type LogEvent struct {
 // Logs prints the function's log events since the given time, as text lines or (jsonLines)
 // one JSON object per event; follow keeps polling until ctx is done.
 func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time, follow, jsonLines bool, out io.Writer) error {
+	return GroupLogs(ctx, c, NamesFor(stack).LogGroup, "rudderctl deploy transformer --lambda", since, follow, jsonLines, out)
+}
+
+// GroupLogs is Logs for any component's log group; deployHint is the command that creates it.
+func GroupLogs(ctx context.Context, c *awsapi.Clients, group, deployHint string, since time.Time, follow, jsonLines bool, out io.Writer) error {
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
-	n := NamesFor(stack)
+	n := struct{ LogGroup string }{group}
 	start := since.UnixMilli()
 	seen := map[string]bool{}
 	for {
@@ -254,7 +259,7 @@ func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time,
 				LogGroupName: aws.String(n.LogGroup), StartTime: aws.Int64(start), NextToken: token,
 			})
 			if awsapi.IsNotFound(err) {
-				return fmt.Errorf("no logs: log group %s does not exist; deploy the stack first (`rudderctl deploy transformer --lambda`)", n.LogGroup)
+				return fmt.Errorf("no logs: log group %s does not exist; deploy it first (`%s`)", n.LogGroup, deployHint)
 			}
 			if err != nil {
 				if ctx.Err() != nil {
