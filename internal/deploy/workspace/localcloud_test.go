@@ -122,15 +122,20 @@ type httpReply struct {
 
 func get(t *testing.T, url string, header ...string) httpReply {
 	t.Helper()
+	return do(t, "GET", url, header...)
+}
+
+func do(t *testing.T, method, url string, header ...string) httpReply {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	req, _ := http.NewRequestWithContext(ctx, method, url, nil)
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatalf("%s %s: %v", method, url, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -252,6 +257,12 @@ func TestDeployServesTheWorkspace(t *testing.T) {
 	}
 	if r := get(t, cfgURL, "Authorization", basicAuth(e.WorkspaceToken), "If-None-Match", ok.header.Get("ETag")); r.status != 304 || len(r.body) != 0 {
 		t.Errorf("revalidation: %d %q", r.status, r.body)
+	}
+	// rudder-server's features report reaches the function (not the transformer's catch-all
+	// route) and gets the 204 it wants.
+	settings := e.ConfigBackendURL + "/data-plane/v1/workspaces/" + want.WorkspaceID + "/settings"
+	if r := do(t, "POST", settings, "Authorization", basicAuth(e.WorkspaceToken)); r.status != 204 {
+		t.Errorf("POST settings with the token: %d %s", r.status, r.body)
 	}
 	fn := want.Functions[0]
 	answer, _ := want.TransformationAnswer(fn.VersionID)

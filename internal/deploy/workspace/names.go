@@ -58,6 +58,7 @@ func RouteKeys(secret string) []string {
 		"GET /" + secret + "/workspaceConfig",
 		"GET /" + secret + "/transformation/getByVersionId",
 		"GET /" + secret + "/transformationLibrary/getByVersionId",
+		"POST /" + secret + "/data-plane/v1/workspaces/{workspaceId}/settings",
 	}
 }
 

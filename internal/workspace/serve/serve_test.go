@@ -212,6 +212,43 @@ func TestServerOverHTTP(t *testing.T) {
 	}
 }
 
+// rudder-server POSTs its features to .../settings once it has a config and logs an error
+// unless the answer is 204: with the token it gets 204, without it 401.
+func TestServerTakesRudderServerSettings(t *testing.T) {
+	_, bundle := exampleBundle(t, testKey)
+	b, err := ParseBundle(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(b, testSettings())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	c := client{t, ts.URL + testSettings().PathPrefix}
+	path := "/data-plane/v1/workspaces/some-id/settings"
+	for _, tc := range []struct {
+		method string
+		header []string
+		want   int
+	}{
+		{http.MethodPost, []string{"Authorization", basic(testToken)}, http.StatusNoContent},
+		{http.MethodPost, []string{"Authorization", basic("wrong")}, http.StatusUnauthorized},
+		{http.MethodPost, nil, http.StatusUnauthorized},
+		{http.MethodGet, []string{"Authorization", basic(testToken)}, http.StatusMethodNotAllowed},
+	} {
+		if r := c.do(tc.method, path, tc.header...); r.status != tc.want {
+			t.Errorf("%s %s with %v: %d, want %d", tc.method, path, tc.header, r.status, tc.want)
+		}
+	}
+	for _, p := range []string{"/data-plane/v1/workspaces//settings", "/data-plane/v1/workspaces/a/b/settings"} {
+		if r := c.do(http.MethodPost, p, "Authorization", basic(testToken)); r.status != http.StatusNotFound {
+			t.Errorf("POST %s: %d, want 404", p, r.status)
+		}
+	}
+}
+
 func TestServerRefusesToStartWithoutSecrets(t *testing.T) {
 	_, bundle := exampleBundle(t, testKey)
 	b, err := ParseBundle(bundle)

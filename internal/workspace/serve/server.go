@@ -33,6 +33,10 @@ const (
 	PathConfig         = "/workspaceConfig"
 	PathTransformation = "/transformation/getByVersionId"
 	PathLibrary        = "/transformationLibrary/getByVersionId"
+	// PathSettings is where rudder-server POSTs its features once it has a config
+	// (services/controlplane SendFeatures, "/data-plane/v1/workspaces/<id>/settings"); it
+	// logs an error unless the answer is 204, so the stack accepts them.
+	PathSettings = "/data-plane/v1/workspaces/{workspaceId}/settings"
 )
 
 // Cache-Control of the answers: the config changes with every deploy and carries write
@@ -140,7 +144,7 @@ func New(b *Bundle, s Settings) (*Server, error) {
 
 // Outcome says what a request was, for the function's log line (never a secret).
 type Outcome struct {
-	Route     string // "config", "transformation", "library", or "" when nothing matched
+	Route     string // "config", "transformation", "library", "settings", or "" when nothing matched
 	VersionID string
 	Status    int
 }
@@ -160,6 +164,10 @@ func (srv *Server) Serve(r Request) (Response, Outcome) {
 	case PathLibrary:
 		route = "library"
 	default:
+		if isSettingsPath(path) {
+			route = "settings"
+			break
+		}
 		return jsonError(http.StatusNotFound, "not found"), Outcome{Status: http.StatusNotFound}
 	}
 	out := Outcome{Route: route}
@@ -172,6 +180,9 @@ func (srv *Server) Serve(r Request) (Response, Outcome) {
 }
 
 func (srv *Server) route(route string, r Request, out *Outcome) Response {
+	if route == "settings" {
+		return srv.settings(r)
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		resp := jsonError(http.StatusMethodNotAllowed, "only GET and HEAD")
 		resp.Header.Set("Allow", "GET, HEAD")
@@ -200,6 +211,32 @@ func (srv *Server) route(route string, r Request, out *Outcome) Response {
 		return jsonError(http.StatusNotFound, fmt.Sprintf("no %s with versionId %s in workspace %s", what, versionID, srv.workspaceID))
 	}
 	return conditional(a, cacheCode, r.Header)
+}
+
+// settings takes rudder-server's features report: 204 with the token, nothing kept (a
+// self-hosted stack has no use for it beyond a quiet server log).
+func (srv *Server) settings(r Request) Response {
+	if r.Method != http.MethodPost {
+		resp := jsonError(http.StatusMethodNotAllowed, "only POST")
+		resp.Header.Set("Allow", "POST")
+		return resp
+	}
+	if !srv.tokenOK(r.Header) {
+		return unauthorized("rudderctl workspace")
+	}
+	hdr := http.Header{}
+	hdr.Set("Cache-Control", cacheNever)
+	return Response{Status: http.StatusNoContent, Header: hdr}
+}
+
+// isSettingsPath matches PathSettings with any one-segment workspace id.
+func isSettingsPath(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/data-plane/v1/workspaces/")
+	if !ok {
+		return false
+	}
+	id, ok := strings.CutSuffix(rest, "/settings")
+	return ok && id != "" && !strings.Contains(id, "/")
 }
 
 // stripPrefix removes the secret prefix: "/p/x" -> "/x"; a path without it is refused.
