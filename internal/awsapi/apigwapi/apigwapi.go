@@ -41,6 +41,7 @@ type API struct {
 // Integration is one integration of an API.
 type Integration struct {
 	ID, Type, URI, PayloadFormatVersion string
+	Description                         string
 }
 
 // Route is one route of an API.
@@ -115,7 +116,8 @@ func (c *Client) Integrations(ctx context.Context, apiID string) ([]Integration,
 			return nil, awserr.Wrap("list the integrations of API "+apiID, err, nil)
 		}
 		for _, in := range out.Items {
-			list = append(list, Integration{ID: aws.ToString(in.IntegrationId), Type: string(in.IntegrationType), URI: aws.ToString(in.IntegrationUri), PayloadFormatVersion: aws.ToString(in.PayloadFormatVersion)})
+			list = append(list, Integration{ID: aws.ToString(in.IntegrationId), Type: string(in.IntegrationType), URI: aws.ToString(in.IntegrationUri), PayloadFormatVersion: aws.ToString(in.PayloadFormatVersion),
+				Description: aws.ToString(in.Description)})
 		}
 		return out.NextToken, nil
 	})
@@ -175,14 +177,24 @@ func (c *Client) CreateHTTPAPI(ctx context.Context, name, description string, ta
 // CreateLambdaIntegration adds an AWS_PROXY integration (payload 2.0, 30 s) that invokes
 // lambdaARN (a function or alias ARN); returns its id.
 func (c *Client) CreateLambdaIntegration(ctx context.Context, apiID, lambdaARN string) (string, error) {
-	out, err := c.sdk.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
+	return c.CreateDescribedLambdaIntegration(ctx, apiID, lambdaARN, "")
+}
+
+// CreateDescribedLambdaIntegration is CreateLambdaIntegration with a description ("" =
+// none): it tells a person which of the integrations sharing an API is whose.
+func (c *Client) CreateDescribedLambdaIntegration(ctx context.Context, apiID, lambdaARN, description string) (string, error) {
+	in := &apigatewayv2.CreateIntegrationInput{
 		ApiId:                aws.String(apiID),
 		IntegrationType:      types.IntegrationTypeAwsProxy,
 		IntegrationUri:       aws.String(lambdaARN),
 		IntegrationMethod:    aws.String("POST"),
 		PayloadFormatVersion: aws.String("2.0"),
 		TimeoutInMillis:      aws.Int32(30000),
-	})
+	}
+	if description != "" {
+		in.Description = aws.String(description)
+	}
+	out, err := c.sdk.CreateIntegration(ctx, in)
 	if err != nil {
 		return "", awserr.Wrap("create the integration of API "+apiID, err, nil)
 	}

@@ -63,6 +63,23 @@ func TestAPILifecycle(t *testing.T) {
 	if err != nil || len(ins) != 1 || ins[0].URI != fnARN+"2" || ins[0].Type != "AWS_PROXY" || ins[0].PayloadFormatVersion != "2.0" {
 		t.Fatalf("Integrations: %+v %v", ins, err)
 	}
+	described, err := c.CreateDescribedLambdaIntegration(ctx, api, fnARN+"3", "whose it is")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err = c.Integrations(ctx, api)
+	if err != nil || len(ins) != 2 {
+		t.Fatalf("Integrations: %+v %v", ins, err)
+	}
+	for _, in := range ins {
+		if in.ID == described && (in.Description != "whose it is" || in.URI != fnARN+"3" || in.PayloadFormatVersion != "2.0") ||
+			in.ID == integ && in.Description != "" {
+			t.Fatalf("the description is not where it was given: %+v", ins)
+		}
+	}
+	if err := c.DeleteIntegration(ctx, api, described); err != nil {
+		t.Fatal(err)
+	}
 	for _, key := range []string{"ANY /x/{proxy+}", "ANY /x", "GET /y"} {
 		if err := c.CreateRoute(ctx, api, key, "integrations/"+integ); err != nil {
 			t.Fatal(err)
