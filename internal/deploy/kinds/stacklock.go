@@ -32,7 +32,7 @@ func LockChanges(found *Bucket, bucket, stackName string) ([]engine.Change, erro
 
 // TakeLock makes the changes LockChanges planned (first) and takes the stack lock for
 // operation, waiting while another run holds it (a *stack.LockHeldError once it gave up).
-func TakeLock(ctx context.Context, c *awsapi.Clients, st stack.Stack, found *Bucket, first []engine.Change, operation string, progress io.Writer) (*stack.Lock, error) {
+func TakeLock(ctx context.Context, c *awsapi.Session, st stack.Stack, found *Bucket, first []engine.Change, operation string, progress io.Writer) (*stack.Lock, error) {
 	if progress == nil {
 		progress = io.Discard
 	}

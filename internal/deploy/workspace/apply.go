@@ -4,33 +4,25 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
-	atypes "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/lambdaapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/workspace/serve"
 )
 
 // Waiter timing, as the transformer's.
-var (
-	waitMin = 250 * time.Millisecond
-	waitMax = 5 * time.Second
-	waitFor = 10 * time.Minute
-)
+var lambdaWait = lambdaapi.Wait{MinDelay: 250 * time.Millisecond, MaxDelay: 5 * time.Second, For: 10 * time.Minute}
 
 // applier is the one kind carrying out every workspace change; it learns ids as it goes.
 type applier struct {
-	c        *awsapi.Clients
+	c        *awsapi.Session
 	d        *desired
 	progress io.Writer
 
@@ -38,7 +30,7 @@ type applier struct {
 	liveBefore                             string
 }
 
-func newApplier(c *awsapi.Clients, o *observed, d *desired, progress io.Writer) *applier {
+func newApplier(c *awsapi.Session, o *observed, d *desired, progress io.Writer) *applier {
 	a := &applier{c: c, d: d, progress: progress, roleARN: roleARN(d.Account, d.Role), integration: o.Integration, liveBefore: o.AliasVer}
 	if o.Role != nil && o.Role.ARN != "" {
 		a.roleARN = o.Role.ARN
@@ -71,17 +63,17 @@ func (a *applier) Create(ctx context.Context, ch engine.Change) error { return a
 
 func (a *applier) Update(ctx context.Context, ch engine.Change) error {
 	d := a.d
+	fn, apigw := a.c.Lambda(), a.c.APIGateway()
 	switch ch.Action {
 	case CreateFunction:
 		return a.createFunction(ctx)
 	case TagFunction:
-		_, err := a.c.Lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(a.fnARN), Tags: d.Tags()})
-		return err
+		return fn.TagFunction(ctx, a.fnARN, d.Tags())
 	case UpdateCode:
 		if err := a.waitUpdated(ctx); err != nil {
 			return err
 		}
-		if _, err := a.c.Lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(d.Function), ZipFile: d.Zip}); err != nil {
+		if err := fn.UpdateCode(ctx, d.Function, lambdaapi.Code{Zip: d.Zip}, ""); err != nil {
 			return err
 		}
 		return a.waitUpdated(ctx)
@@ -89,12 +81,7 @@ func (a *applier) Update(ctx context.Context, ch engine.Change) error {
 		if err := a.waitUpdated(ctx); err != nil {
 			return err
 		}
-		_, err := a.c.Lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-			FunctionName: aws.String(d.Function), Role: aws.String(a.roleARN), Runtime: ltypes.Runtime(d.Config.Runtime),
-			Handler: aws.String(d.Config.Handler), MemorySize: aws.Int32(d.Config.Memory), Timeout: aws.Int32(d.Config.Timeout),
-			Environment: &ltypes.Environment{Variables: d.Config.Env},
-		})
-		if err != nil {
+		if err := fn.UpdateConfig(ctx, d.Function, a.lambdaConfig()); err != nil {
 			return err
 		}
 		return a.waitUpdated(ctx)
@@ -102,12 +89,11 @@ func (a *applier) Update(ctx context.Context, ch engine.Change) error {
 		if err := a.waitUpdated(ctx); err != nil {
 			return err
 		}
-		out, err := a.c.Lambda.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String(d.Function),
-			CodeSha256: aws.String(d.CodeSha256), Description: aws.String(d.Description)})
+		v, err := fn.PublishVersion(ctx, d.Function, d.CodeSha256, d.Description)
 		if err != nil {
 			return err
 		}
-		a.published = aws.ToString(out.Version)
+		a.published = v
 	case CreateAlias, UpdateAlias:
 		target := ch.Target
 		if target == "" {
@@ -117,92 +103,80 @@ func (a *applier) Update(ctx context.Context, ch engine.Change) error {
 			return err
 		}
 		if ch.Action == CreateAlias {
-			_, err := a.c.Lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String(d.Function), Name: aws.String(AliasName), FunctionVersion: aws.String(target)})
-			if !awsapi.IsCode(err, "ResourceConflictException") {
+			_, err := fn.CreateAlias(ctx, d.Function, AliasName, target, "")
+			if !errors.Is(err, awsapi.ErrAlreadyExists) {
 				return err
 			}
 		}
-		_, err := a.c.Lambda.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(d.Function), Name: aws.String(AliasName), FunctionVersion: aws.String(target)})
+		_, err := fn.UpdateAlias(ctx, d.Function, AliasName, target)
 		return err
 	case AddPermission:
-		_, err := a.c.Lambda.AddPermission(ctx, &lambda.AddPermissionInput{
-			FunctionName: aws.String(d.Function), Qualifier: aws.String(AliasName), StatementId: aws.String(StatementID),
-			Action: aws.String("lambda:InvokeFunction"), Principal: aws.String("apigateway.amazonaws.com"),
-			SourceArn: aws.String(sourceARN(d.Region, d.Account, d.APIID)),
-		})
-		if awsapi.IsCode(err, "ResourceConflictException") {
+		err := fn.AddPermission(ctx, d.Function, AliasName, lambdaapi.Permission{StatementID: StatementID,
+			Action: "lambda:InvokeFunction", Principal: "apigateway.amazonaws.com", SourceARN: sourceARN(d.Region, d.Account, d.APIID)})
+		if errors.Is(err, awsapi.ErrAlreadyExists) {
 			return nil
 		}
 		return err
 	case CreateIntegration:
-		out, err := a.c.APIGateway.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
-			ApiId: aws.String(d.APIID), IntegrationType: atypes.IntegrationTypeAwsProxy,
-			IntegrationUri: aws.String(d.aliasARN(a.fnARN)), PayloadFormatVersion: aws.String("2.0"),
-			Description: aws.String("rudderctl workspace server of stack " + d.Stack),
-		})
+		id, err := apigw.CreateDescribedLambdaIntegration(ctx, d.APIID, d.aliasARN(a.fnARN), "rudderctl workspace server of stack "+d.Stack)
 		if err != nil {
 			return err
 		}
-		a.integration = aws.ToString(out.IntegrationId)
+		a.integration = id
 	case CreateRoute:
-		_, err := a.c.APIGateway.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: aws.String(d.APIID), RouteKey: aws.String(ch.Target), Target: aws.String("integrations/" + a.integration)})
-		return err
+		return apigw.CreateRoute(ctx, d.APIID, ch.Target, "integrations/"+a.integration)
 	case UpdateRoute:
-		_, err := a.c.APIGateway.UpdateRoute(ctx, &apigatewayv2.UpdateRouteInput{ApiId: aws.String(d.APIID), RouteId: aws.String(ch.Target), Target: aws.String("integrations/" + a.integration)})
-		return err
+		return apigw.UpdateRoute(ctx, d.APIID, ch.Target, "integrations/"+a.integration)
 	default:
 		return fmt.Errorf("internal: the workspace cannot %s", ch.Action)
 	}
 	return nil
 }
 
+// lambdaConfig is the function's desired configuration, with the role as it is known now.
+func (a *applier) lambdaConfig() lambdaapi.Config {
+	c := a.d.Config
+	return lambdaapi.Config{Runtime: c.Runtime, Handler: c.Handler, Arch: c.Arch, Role: a.roleARN, Memory: c.Memory, Timeout: c.Timeout, Env: c.Env}
+}
+
 func (a *applier) Delete(ctx context.Context, ch engine.Change) error {
 	d := a.d
-	var err error
 	switch ch.Action {
 	case RemovePermission:
-		_, err = a.c.Lambda.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(d.Function), Qualifier: aws.String(AliasName), StatementId: aws.String(StatementID)})
+		return a.c.Lambda().RemovePermission(ctx, d.Function, AliasName, StatementID)
 	case DeleteRoute:
-		_, err = a.c.APIGateway.DeleteRoute(ctx, &apigatewayv2.DeleteRouteInput{ApiId: aws.String(d.APIID), RouteId: aws.String(ch.Target)})
+		return a.c.APIGateway().DeleteRoute(ctx, d.APIID, ch.Target)
 	case DeleteIntegration:
-		_, err = a.c.APIGateway.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: aws.String(d.APIID), IntegrationId: aws.String(ch.Target)})
+		return a.c.APIGateway().DeleteIntegration(ctx, d.APIID, ch.Target)
 	case DeleteFunction:
-		_, err = a.c.Lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(d.Function)})
+		return a.c.Lambda().DeleteFunction(ctx, d.Function)
 	default:
 		return fmt.Errorf("internal: the workspace cannot %s", ch.Action)
 	}
-	return err
 }
 
 func (a *applier) createFunction(ctx context.Context) error {
 	d := a.d
+	fn := a.c.Lambda()
 	fmt.Fprintf(a.progress, "  creating with %d bytes of code (Lambda retries while the new role propagates)...\n", len(d.Zip))
-	out, err := a.c.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName: aws.String(d.Function), Role: aws.String(a.roleARN), Runtime: ltypes.Runtime(d.Config.Runtime),
-		Handler: aws.String(d.Config.Handler), Architectures: []ltypes.Architecture{ltypes.Architecture(d.Config.Arch)},
-		MemorySize: aws.Int32(d.Config.Memory), Timeout: aws.Int32(d.Config.Timeout),
-		Environment: &ltypes.Environment{Variables: d.Config.Env}, Code: &ltypes.FunctionCode{ZipFile: d.Zip},
-		Description: aws.String("rudderctl workspace server (stack " + d.Stack + ")"), Tags: d.Tags(),
-	})
+	arn, err := fn.CreateFunction(ctx, lambdaapi.FunctionSpec{Name: d.Function, Config: a.lambdaConfig(), Code: lambdaapi.Code{Zip: d.Zip},
+		Description: "rudderctl workspace server (stack " + d.Stack + ")", Tags: d.Tags()})
 	switch {
-	case awsapi.IsCode(err, "ResourceConflictException"): // an earlier attempt got through
-		g, gerr := a.c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(d.Function)})
-		if gerr != nil {
-			return gerr
+	case errors.Is(err, awsapi.ErrAlreadyExists): // an earlier attempt got through
+		f, ferr := fn.FindFunction(ctx, d.Function)
+		if ferr != nil {
+			return ferr
 		}
-		a.fnARN = strings.TrimSuffix(aws.ToString(g.Configuration.FunctionArn), ":$LATEST")
+		arn = f.ARN
 	case err != nil:
 		return err
-	default:
-		a.fnARN = strings.TrimSuffix(aws.ToString(out.FunctionArn), ":$LATEST")
 	}
-	w := lambda.NewFunctionActiveV2Waiter(a.c.Lambda, func(o *lambda.FunctionActiveV2WaiterOptions) { o.MinDelay, o.MaxDelay = waitMin, waitMax })
-	return w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(d.Function)}, waitFor)
+	a.fnARN = strings.TrimSuffix(arn, ":$LATEST")
+	return fn.WaitActive(ctx, d.Function, lambdaWait)
 }
 
 func (a *applier) waitUpdated(ctx context.Context) error {
-	w := lambda.NewFunctionUpdatedV2Waiter(a.c.Lambda, func(o *lambda.FunctionUpdatedV2WaiterOptions) { o.MinDelay, o.MaxDelay = waitMin, waitMax })
-	return w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(a.d.Function)}, waitFor)
+	return a.c.Lambda().WaitUpdated(ctx, a.d.Function, lambdaWait)
 }
 
 // CheckError says a version failed its check, so alias live was not moved to it.
@@ -230,7 +204,7 @@ func (a *applier) check(ctx context.Context, version string) error {
 		"headers":        map[string]string{"authorization": auth, "user-agent": "rudderctl-deploy-check"},
 		"requestContext": map[string]any{"stage": "$default", "http": map[string]any{"method": "GET", "path": raw}},
 	})
-	out, err := a.c.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(d.Function), Qualifier: aws.String(version), Payload: ev})
+	out, err := a.c.Lambda().Invoke(ctx, d.Function, version, ev)
 	if err != nil {
 		return err
 	}
@@ -238,8 +212,8 @@ func (a *applier) check(ctx context.Context, version string) error {
 		StatusCode int `json:"statusCode"`
 	}
 	switch {
-	case out.FunctionError != nil:
-		return &CheckError{Version: version, Live: a.liveBefore, Why: "the function failed (" + aws.ToString(out.FunctionError) + "): " + truncate(string(out.Payload), 300)}
+	case out.FunctionError != "":
+		return &CheckError{Version: version, Live: a.liveBefore, Why: "the function failed (" + out.FunctionError + "): " + truncate(string(out.Payload), 300)}
 	case json.Unmarshal(out.Payload, &resp) != nil || resp.StatusCode != 200:
 		return &CheckError{Version: version, Live: a.liveBefore, Why: fmt.Sprintf("it answered %d", resp.StatusCode)}
 	}

@@ -24,7 +24,7 @@ var _ component.Component = (*Component)(nil)
 // Name is "workspace".
 func (*Component) Name() string { return ComponentName }
 
-func (k *Component) Deploy(ctx context.Context, c *awsapi.Clients, st stack.Stack, dryRun bool, progress io.Writer) (component.Report, error) {
+func (k *Component) Deploy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) (component.Report, error) {
 	if k.In == nil || k.Code == nil {
 		return nil, errors.New("internal: the workspace component was built without its deploy input")
 	}
@@ -34,17 +34,17 @@ func (k *Component) Deploy(ctx context.Context, c *awsapi.Clients, st stack.Stac
 	return Deploy(ctx, c, *k.In, k.Code, dryRun, progress)
 }
 
-func (*Component) Destroy(ctx context.Context, c *awsapi.Clients, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {
+func (*Component) Destroy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {
 	return Destroy(ctx, c, st.Name, st.Region, dryRun, progress)
 }
 
-func (*Component) Status(ctx context.Context, c *awsapi.Clients, st stack.Stack) (component.Report, error) {
+func (*Component) Status(ctx context.Context, c *awsapi.Session, st stack.Stack) (component.Report, error) {
 	return GetStatus(ctx, c, st.Name)
 }
 
 // Endpoints answers an empty report (no JSON field, no line) when no workspace is
 // deployed: `rudderctl endpoints` of a stack without one shows the transformer's only.
-func (*Component) Endpoints(ctx context.Context, c *awsapi.Clients, st stack.Stack, showSecret bool) (component.Report, error) {
+func (*Component) Endpoints(ctx context.Context, c *awsapi.Session, st stack.Stack, showSecret bool) (component.Report, error) {
 	e, err := GetEndpoints(ctx, c, st.Name, showSecret)
 	if errors.Is(err, ErrNotDeployed) {
 		return &Endpoints{}, nil

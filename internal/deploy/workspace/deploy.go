@@ -11,9 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
@@ -129,7 +126,7 @@ func desiredFor(in Input, code *Code, o *observed) (*desired, error) {
 	return d, nil
 }
 
-func planDeploy(ctx context.Context, c *awsapi.Clients, in Input, code *Code) (*observed, *desired, []engine.Change, error) {
+func planDeploy(ctx context.Context, c *awsapi.Session, in Input, code *Code) (*observed, *desired, []engine.Change, error) {
 	o, err := observe(ctx, c, NamesFor(in.Stack))
 	if err != nil {
 		return nil, nil, nil, err
@@ -147,7 +144,7 @@ func planDeploy(ctx context.Context, c *awsapi.Clients, in Input, code *Code) (*
 
 // Deploy observes, plans and (unless dryRun) applies under the stack lock. A plan without
 // changes takes no lock and makes no mutating call.
-func Deploy(ctx context.Context, c *awsapi.Clients, in Input, code *Code, dryRun bool, progress io.Writer) (*Result, error) {
+func Deploy(ctx context.Context, c *awsapi.Session, in Input, code *Code, dryRun bool, progress io.Writer) (*Result, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -199,7 +196,7 @@ func redactToken(err error, token string) error {
 }
 
 // takeLock takes the stack lock (making the stack's bucket first if it is missing).
-func takeLock(ctx context.Context, c *awsapi.Clients, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
+func takeLock(ctx context.Context, c *awsapi.Session, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
 	bucket := stack.BucketName(stackName, o.Account, c.Region)
 	first, err := kinds.LockChanges(o.Bucket, bucket, stackName)
 	if err != nil {
@@ -209,7 +206,7 @@ func takeLock(ctx context.Context, c *awsapi.Clients, o *observed, stackName, op
 }
 
 // Destroy deletes what the workspace owns (dryRun: lists it), routes first.
-func Destroy(ctx context.Context, c *awsapi.Clients, stackName, region string, dryRun bool, progress io.Writer) ([]engine.Change, error) {
+func Destroy(ctx context.Context, c *awsapi.Session, stackName, region string, dryRun bool, progress io.Writer) ([]engine.Change, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -264,7 +261,7 @@ func (s *Status) WriteText(w io.Writer) {
 }
 
 // GetStatus reads the workspace server's state (read-only).
-func GetStatus(ctx context.Context, c *awsapi.Clients, stackName string) (*Status, error) {
+func GetStatus(ctx context.Context, c *awsapi.Session, stackName string) (*Status, error) {
 	n := NamesFor(stackName)
 	o, err := observe(ctx, c, n)
 	if err != nil {
@@ -279,11 +276,11 @@ func GetStatus(ctx context.Context, c *awsapi.Clients, stackName string) (*Statu
 		s.Problems = append(s.Problems, "alias "+AliasName+" is missing: run rudderctl deploy workspace")
 		return s, nil
 	}
-	cfg, err := c.Lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(n.Function), Qualifier: aws.String(AliasName)})
+	live, err := c.Lambda().FindConfiguration(ctx, n.Function, AliasName)
 	if err != nil {
 		return nil, awsapi.Explain("read "+n.Function+":"+AliasName, err)
 	}
-	s.Workspace = aws.ToString(cfg.Description)
+	s.Workspace = live.Description
 	if len(o.Routes) < len(RouteKeys("x")) {
 		s.Problems = append(s.Problems, "routes are missing on the stack's API (a transformer deploy may have removed them): run rudderctl deploy workspace")
 	}
@@ -315,7 +312,7 @@ func (e *Endpoints) WriteText(w io.Writer) {
 var ErrNotDeployed = errors.New("no workspace is deployed in this stack: run rudderctl deploy workspace")
 
 // GetEndpoints reads the URL (and, with showSecret, the token) of the workspace server.
-func GetEndpoints(ctx context.Context, c *awsapi.Clients, stackName string, showSecret bool) (*Endpoints, error) {
+func GetEndpoints(ctx context.Context, c *awsapi.Session, stackName string, showSecret bool) (*Endpoints, error) {
 	n := NamesFor(stackName)
 	o, err := observe(ctx, c, n)
 	if err != nil {

@@ -82,7 +82,7 @@ func startExampleTransformer(t *testing.T, env map[string]string) string {
 // checkExampleTransformerFetches runs the example function through the example transformer,
 // which fetches its code (and its library) by version id from the deployed workspace, twice,
 // and counts the fetches in the workspace function's log.
-func checkExampleTransformerFetches(t *testing.T, cl *awsapi.Clients, stack, configBackendURL string, want *ws.Compiled) {
+func checkExampleTransformerFetches(t *testing.T, cl *awsapi.Session, stack, configBackendURL string, want *ws.Compiled) {
 	url := startExampleTransformer(t, map[string]string{"CONFIG_BACKEND_URL": configBackendURL})
 	fn, lib := want.Functions[0].VersionID, want.Libraries[0].VersionID
 	event := func(jobID int, email string) map[string]any {

@@ -16,11 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/logsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
 	"github.com/rudderctl/rudderctl/internal/testfn"
@@ -57,7 +54,7 @@ func startCloud(t *testing.T) *localcloud.Cloud {
 
 // deployTransformer deploys a stand-in transformer (the deploy tests' fake adapter): the
 // API, the secret and the stack bucket the workspace builds on.
-func deployTransformer(t *testing.T, cl *awsapi.Clients, stack string) {
+func deployTransformer(t *testing.T, cl *awsapi.Session, stack string) {
 	t.Helper()
 	m := manifest.Manifest{Schema: 1, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Entry: "index.js", HealthPath: "/health", Env: map[string]string{}}
 	zipPath := testfn.WriteZip(t, "transformer.zip", testfn.Files(t, testfn.Build(t, "../transformer/testdata/fakefn"), &m))
@@ -73,7 +70,7 @@ func deployTransformer(t *testing.T, cl *awsapi.Clients, stack string) {
 }
 
 // transformerPlan plans the stand-in transformer again, unchanged (dry run).
-func transformerPlan(t *testing.T, cl *awsapi.Clients, stack string) (*transformer.Result, error) {
+func transformerPlan(t *testing.T, cl *awsapi.Session, stack string) (*transformer.Result, error) {
 	t.Helper()
 	m := manifest.Manifest{Schema: 1, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Entry: "index.js", HealthPath: "/health", Env: map[string]string{}}
 	zipPath := testfn.WriteZip(t, "transformer.zip", testfn.Files(t, testfn.Build(t, "../transformer/testdata/fakefn"), &m))
@@ -147,24 +144,18 @@ func basicAuth(user string) string {
 }
 
 // functionLog is every message the workspace function logged so far.
-func functionLog(t *testing.T, cl *awsapi.Clients, stack string) string {
+func functionLog(t *testing.T, cl *awsapi.Session, stack string) string {
 	t.Helper()
 	var b strings.Builder
-	var token *string
-	for {
-		out, err := cl.Logs.FilterLogEvents(context.Background(), &cloudwatchlogs.FilterLogEventsInput{LogGroupName: aws.String(NamesFor(stack).LogGroup), NextToken: token})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range out.Events {
-			b.WriteString(aws.ToString(e.Message))
-			b.WriteString("\n")
-		}
-		if out.NextToken == nil {
-			return b.String()
-		}
-		token = out.NextToken
+	err := cl.Logs().FilterEvents(context.Background(), NamesFor(stack).LogGroup, 0, func(e logsapi.Event) error {
+		b.WriteString(e.Message)
+		b.WriteString("\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return b.String()
 }
 
 func prepare(t *testing.T, dir string) *Code {
@@ -176,7 +167,7 @@ func prepare(t *testing.T, dir string) *Code {
 	return code
 }
 
-func deploy(t *testing.T, cl *awsapi.Clients, stack string, code *Code) *Result {
+func deploy(t *testing.T, cl *awsapi.Session, stack string, code *Code) *Result {
 	t.Helper()
 	in := Input{Stack: stack, Region: testRegion, Arch: testfn.HostArch(), LogRetention: 7}
 	var progress bytes.Buffer
@@ -192,7 +183,7 @@ func TestDeployServesTheWorkspace(t *testing.T) {
 		t.Skip("deploys into the local cloud and runs the RIE")
 	}
 	cloud := startCloud(t)
-	cl, err := awsapi.New(context.Background(), testRegion)
+	cl, err := awsapi.NewSession(context.Background(), testRegion)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,12 +216,12 @@ func TestDeployServesTheWorkspace(t *testing.T) {
 	}
 
 	// The served config is the render, with the generated key in place of its marker.
-	fc, err := cl.Lambda.GetFunctionConfiguration(context.Background(), &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(NamesFor(stack).Function)})
+	fc, err := cl.Lambda().FindConfiguration(context.Background(), NamesFor(stack).Function, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var keys map[string]string
-	if err := json.Unmarshal([]byte(fc.Environment.Variables[serve.EnvWriteKeys]), &keys); err != nil || keys["website"] == "" {
+	if err := json.Unmarshal([]byte(fc.Config.Env[serve.EnvWriteKeys]), &keys); err != nil || keys["website"] == "" {
 		t.Fatalf("generated write keys in the environment: %v %v", keys, err)
 	}
 	f, err := ws.Load(filepath.Join(dir, ws.DefaultFile))

@@ -3,17 +3,14 @@ package workspace
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/lambdaapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 	"github.com/rudderctl/rudderctl/internal/stack"
@@ -74,7 +71,7 @@ type function struct {
 
 type route struct{ ID, Target string }
 
-func observe(ctx context.Context, c *awsapi.Clients, n Names) (*observed, error) {
+func observe(ctx context.Context, c *awsapi.Session, n Names) (*observed, error) {
 	o := &observed{Routes: map[string]route{}, OtherRoutes: map[string]string{}}
 	var err error
 	if o.Account, err = c.AccountID(ctx); err != nil {
@@ -89,7 +86,7 @@ func observe(ctx context.Context, c *awsapi.Clients, n Names) (*observed, error)
 	if o.Bucket, err = kinds.ObserveBucket(ctx, c, stack.BucketName(n.Stack, o.Account, c.Region), n.Stack); err != nil {
 		return nil, err
 	}
-	steps := []func(context.Context, *awsapi.Clients, Names, *observed) error{observeFunction, observeTransformer}
+	steps := []func(context.Context, *awsapi.Session, Names, *observed) error{observeFunction, observeTransformer}
 	for _, step := range steps {
 		if err := step(ctx, c, n, o); err != nil {
 			return nil, err
@@ -98,68 +95,52 @@ func observe(ctx context.Context, c *awsapi.Clients, n Names) (*observed, error)
 	return o, nil
 }
 
-func configOf(fc *ltypes.FunctionConfiguration) fnConfig {
-	cfg := fnConfig{Runtime: string(fc.Runtime), Handler: aws.ToString(fc.Handler), Role: aws.ToString(fc.Role),
-		Memory: aws.ToInt32(fc.MemorySize), Timeout: aws.ToInt32(fc.Timeout), Arch: "x86_64"}
-	if len(fc.Architectures) > 0 {
-		cfg.Arch = string(fc.Architectures[0])
-	}
-	if fc.Environment != nil && len(fc.Environment.Variables) > 0 {
-		cfg.Env = fc.Environment.Variables
-	}
-	return cfg
+func configOf(c lambdaapi.Config) fnConfig {
+	return fnConfig{Arch: c.Arch, Role: c.Role, Env: c.Env, Runtime: c.Runtime, Handler: c.Handler, Memory: c.Memory, Timeout: c.Timeout}
 }
 
-func observeFunction(ctx context.Context, c *awsapi.Clients, n Names, o *observed) error {
-	out, err := c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(n.Function)})
-	if awsapi.IsNotFound(err) {
+func observeFunction(ctx context.Context, c *awsapi.Session, n Names, o *observed) error {
+	fn := c.Lambda()
+	found, err := fn.FindFunction(ctx, n.Function)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return awsapi.Explain("read Lambda function "+n.Function, err)
 	}
-	fc := out.Configuration
-	f := &function{ARN: strings.TrimSuffix(aws.ToString(fc.FunctionArn), ":$LATEST"), Config: configOf(fc),
-		CodeSha256: aws.ToString(fc.CodeSha256), State: string(fc.State), LastUpdate: string(fc.LastUpdateStatus)}
-	f.Tagged, f.Other = stack.TagState(out.Tags, n.Stack)
+	f := &function{ARN: strings.TrimSuffix(found.ARN, ":$LATEST"), Config: configOf(found.Config),
+		CodeSha256: found.CodeSha256, State: found.State, LastUpdate: found.LastUpdate}
+	f.Tagged, f.Other = stack.TagState(found.Tags, n.Stack)
 	o.Func = f
 	if f.Other != "" {
 		return nil
 	}
-	var marker *string
-	for {
-		lv, err := c.Lambda.ListVersionsByFunction(ctx, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(n.Function), Marker: marker})
-		if err != nil {
-			return awsapi.Explain("list the versions of "+n.Function, err)
+	versions, err := fn.PublishedVersions(ctx, n.Function)
+	if err != nil {
+		return awsapi.Explain("list the versions of "+n.Function, err)
+	}
+	for _, v := range versions {
+		if versionNumber(v.Number) > 0 {
+			o.Versions = append(o.Versions, version{Number: v.Number, CodeSha256: v.CodeSha256, Config: configOf(v.Config)})
 		}
-		for i := range lv.Versions {
-			v := &lv.Versions[i]
-			if num := aws.ToString(v.Version); versionNumber(num) > 0 {
-				o.Versions = append(o.Versions, version{Number: num, CodeSha256: aws.ToString(v.CodeSha256), Config: configOf(v)})
-			}
-		}
-		if lv.NextMarker == nil {
-			break
-		}
-		marker = lv.NextMarker
 	}
 	sort.Slice(o.Versions, func(i, j int) bool { return versionNumber(o.Versions[i].Number) < versionNumber(o.Versions[j].Number) })
-	al, err := c.Lambda.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(n.Function), Name: aws.String(AliasName)})
-	if awsapi.IsNotFound(err) {
+	al, err := fn.FindAlias(ctx, n.Function, AliasName)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return awsapi.Explain("read alias "+AliasName+" of "+n.Function, err)
 	}
-	o.AliasVer = aws.ToString(al.FunctionVersion)
-	pol, err := c.Lambda.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(n.Function), Qualifier: aws.String(AliasName)})
-	if awsapi.IsNotFound(err) {
+	o.AliasVer = al.Version
+	pol, err := fn.ResourcePolicy(ctx, n.Function, AliasName)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return awsapi.Explain("read the resource policy of "+n.Function+":"+AliasName, err)
 	}
-	o.Permission = statementSourceARN(aws.ToString(pol.Policy), StatementID)
+	o.Permission = statementSourceARN(pol, StatementID)
 	return nil
 }
 
@@ -200,56 +181,40 @@ func statementSourceARN(doc, sid string) string {
 
 // observeTransformer reads what the workspace shares with the transformer: the secret (in
 // its function's environment) and its HTTP API with the routes and integrations on it.
-func observeTransformer(ctx context.Context, c *awsapi.Clients, n Names, o *observed) error {
+func observeTransformer(ctx context.Context, c *awsapi.Session, n Names, o *observed) error {
 	tn := n.Transformer
-	out, err := c.Lambda.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(tn.Function)})
+	cfg, err := c.Lambda().FindConfiguration(ctx, tn.Function, "")
 	switch {
-	case awsapi.IsNotFound(err):
+	case errors.Is(err, awsapi.ErrNotFound):
 		return nil
 	case err != nil:
 		return awsapi.Explain("read Lambda function "+tn.Function, err)
 	}
-	if out.Environment != nil {
-		o.Secret, _ = transformer.SecretFromPrefix(out.Environment.Variables[transformer.PrefixEnv])
+	o.Secret, _ = transformer.SecretFromPrefix(cfg.Config.Env[transformer.PrefixEnv])
+	apigw := c.APIGateway()
+	// The transformer's API is the oldest of its name and tag (the others are leftovers its
+	// next deploy deletes).
+	apis, err := apigw.FindAPIsByTag(ctx, stack.TagKey, n.Stack, tn.API)
+	if err != nil {
+		return awsapi.Explain("list HTTP APIs", err)
 	}
-	var token *string
-	for {
-		apis, err := c.APIGateway.GetApis(ctx, &apigatewayv2.GetApisInput{NextToken: token})
-		if err != nil {
-			return awsapi.Explain("list HTTP APIs", err)
-		}
-		for _, a := range apis.Items {
-			if a.Tags[stack.TagKey] == n.Stack && aws.ToString(a.Name) == tn.API && o.APIID == "" {
-				o.APIID, o.APIEndpoint = aws.ToString(a.ApiId), aws.ToString(a.ApiEndpoint)
-			}
-		}
-		if aws.ToString(apis.NextToken) == "" {
-			break
-		}
-		token = apis.NextToken
-	}
-	if o.APIID == "" {
+	if len(apis) == 0 {
 		return nil
 	}
+	o.APIID, o.APIEndpoint = apis[0].ID, apis[0].Endpoint
 	aliasARN := ""
 	if o.Func != nil {
 		aliasARN = o.Func.ARN + ":" + AliasName
 	}
-	token = nil
-	for {
-		ins, err := c.APIGateway.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(o.APIID), NextToken: token})
-		if err != nil {
-			return awsapi.Explain("list the integrations of API "+o.APIID, err)
-		}
-		for _, in := range ins.Items {
-			if aliasARN != "" && aws.ToString(in.IntegrationUri) == aliasARN && aws.ToString(in.PayloadFormatVersion) == "2.0" && o.Integration == "" {
-				o.Integration = aws.ToString(in.IntegrationId)
-			}
-		}
-		if aws.ToString(ins.NextToken) == "" {
+	ins, err := apigw.Integrations(ctx, o.APIID)
+	if err != nil {
+		return awsapi.Explain("list the integrations of API "+o.APIID, err)
+	}
+	for _, in := range ins {
+		if aliasARN != "" && in.URI == aliasARN && in.PayloadFormatVersion == "2.0" {
+			o.Integration = in.ID
 			break
 		}
-		token = ins.NextToken
 	}
 	ours := map[string]bool{}
 	if o.Secret != "" {
@@ -257,24 +222,16 @@ func observeTransformer(ctx context.Context, c *awsapi.Clients, n Names, o *obse
 			ours[k] = true
 		}
 	}
-	token = nil
-	for {
-		rs, err := c.APIGateway.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: aws.String(o.APIID), NextToken: token})
-		if err != nil {
-			return awsapi.Explain("list the routes of API "+o.APIID, err)
+	routes, err := apigw.Routes(ctx, o.APIID)
+	if err != nil {
+		return awsapi.Explain("list the routes of API "+o.APIID, err)
+	}
+	for _, r := range routes {
+		if ours[r.Key] {
+			o.Routes[r.Key] = route{ID: r.ID, Target: r.Target}
+		} else {
+			o.OtherRoutes[r.ID] = r.Key
 		}
-		for _, r := range rs.Items {
-			key := aws.ToString(r.RouteKey)
-			if ours[key] {
-				o.Routes[key] = route{ID: aws.ToString(r.RouteId), Target: aws.ToString(r.Target)}
-			} else {
-				o.OtherRoutes[aws.ToString(r.RouteId)] = key
-			}
-		}
-		if aws.ToString(rs.NextToken) == "" {
-			break
-		}
-		token = rs.NextToken
 	}
 	return nil
 }

@@ -24,7 +24,7 @@ import (
 func TestRealTransformerAgainstDeployedWorkspace(t *testing.T) {
 	appDir := testfn.RealTransformerDir(t)
 	startCloud(t)
-	cl, err := awsapi.New(context.Background(), testRegion)
+	cl, err := awsapi.NewSession(context.Background(), testRegion)
 	if err != nil {
 		t.Fatal(err)
 	}

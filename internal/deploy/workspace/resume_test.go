@@ -46,11 +46,11 @@ func TestDeployKilledAndResumed(t *testing.T) {
 	}
 	t.Cleanup(func() { cloud.Close() })
 	t.Setenv("AWS_ENDPOINT_URL", cloud.Endpoint())
-	cl, err := awsapi.New(context.Background(), testRegion)
+	cl, err := awsapi.NewSession(context.Background(), testRegion)
 	if err != nil {
 		t.Fatal(err)
 	}
-	killable, err := awsapi.New(context.Background(), testRegion, noRetryInjected)
+	killable, err := awsapi.NewSession(context.Background(), testRegion, noRetryInjected)
 	if err != nil {
 		t.Fatal(err)
 	}
