@@ -94,13 +94,16 @@ func (c *Client) FindAPIsByTag(ctx context.Context, key, value, name string) ([]
 		}
 		return out.NextToken, nil
 	})
+	if err != nil {
+		return nil, err
+	}
 	sort.SliceStable(apis, func(i, j int) bool {
 		if !apis[i].Created.Equal(apis[j].Created) {
 			return apis[i].Created.Before(apis[j].Created)
 		}
 		return apis[i].ID < apis[j].ID
 	})
-	return apis, err
+	return apis, nil
 }
 
 // Integrations of the API, every page.
@@ -116,7 +119,10 @@ func (c *Client) Integrations(ctx context.Context, apiID string) ([]Integration,
 		}
 		return out.NextToken, nil
 	})
-	return list, err
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // Routes of the API, every page.
@@ -132,7 +138,10 @@ func (c *Client) Routes(ctx context.Context, apiID string) ([]Route, error) {
 		}
 		return out.NextToken, nil
 	})
-	return list, err
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // Stages of the API, every page.
@@ -148,7 +157,10 @@ func (c *Client) Stages(ctx context.Context, apiID string) ([]Stage, error) {
 		}
 		return out.NextToken, nil
 	})
-	return list, err
+	if err != nil {
+		return nil, err
+	}
+	return list, nil
 }
 
 // CreateHTTPAPI creates an HTTP API.

@@ -235,7 +235,7 @@ func (c *Client) UpdateAlias(ctx context.Context, function, alias, version strin
 	return &Alias{Version: aws.ToString(out.FunctionVersion), ARN: aws.ToString(out.AliasArn)}, nil
 }
 
-// DeleteAlias deletes an alias; ErrNotFound when it is gone already.
+// DeleteAlias deletes an alias (Lambda answers success for a missing one).
 func (c *Client) DeleteAlias(ctx context.Context, function, alias string) error {
 	_, err := c.sdk.DeleteAlias(ctx, &lambda.DeleteAliasInput{FunctionName: aws.String(function), Name: aws.String(alias)})
 	return awserr.Wrap("delete alias "+alias+" of "+function, err, nil)
