@@ -17,6 +17,7 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/awstest"
+	"github.com/rudderctl/rudderctl/internal/awsapi/s3api"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
 )
 
@@ -159,12 +160,8 @@ func TestUnreachableIsExplained(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close() // nothing listens there any more
+	isolateEnv(t)
 	t.Setenv("AWS_ENDPOINT_URL", url)
-	t.Setenv("AWS_ACCESS_KEY_ID", "x")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "x")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	s, err := awsapi.NewSession(context.Background(), "eu-west-1")
 	if err != nil {
 		t.Fatal(err)
@@ -174,4 +171,62 @@ func TestUnreachableIsExplained(t *testing.T) {
 		!strings.HasSuffix(err.Error(), "AWS is unreachable from here; check the network, or AWS_ENDPOINT_URL if you target a local cloud") {
 		t.Fatalf("unreachable: %v", err)
 	}
+}
+
+// The Session's S3 client addresses buckets path-style only with an endpoint override
+// (a local endpoint has no per-bucket DNS names); against AWS it keeps virtual-hosted style.
+func TestSessionS3PathStyleOnlyWithAnEndpointOverride(t *testing.T) {
+	isolateEnv(t)
+	pathStyle := func() bool {
+		s, err := awsapi.NewSession(context.Background(), "eu-west-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.S3().SDK().Options().UsePathStyle
+	}
+	if pathStyle() {
+		t.Fatal("path style against AWS itself")
+	}
+	t.Setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1")
+	if !pathStyle() {
+		t.Fatal("AWS_ENDPOINT_URL_S3 set: want path style")
+	}
+	t.Setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+	if pathStyle() {
+		t.Fatal("endpoints ignored: want virtual-hosted style")
+	}
+}
+
+// A bucket S3 refuses to show (403: another account's, or no s3:ListBucket) is ErrForeign,
+// not "not found" and not a credentials problem.
+func TestFindBucketForbiddenIsForeign(t *testing.T) {
+	isolateEnv(t)
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Method + " " + r.Host + r.URL.Path
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer srv.Close()
+	t.Setenv("AWS_ENDPOINT_URL", srv.URL)
+	s, err := awsapi.NewSession(context.Background(), "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.S3().FindBucket(context.Background(), "their-bucket")
+	if !errors.Is(err, s3api.ErrForeign) || errors.Is(err, awsapi.ErrNotFound) || strings.Contains(err.Error(), "credentials") {
+		t.Fatalf("403 HeadBucket: %v; want ErrForeign", err)
+	}
+	if want := "HEAD " + srv.Listener.Addr().String() + "/their-bucket"; got != want {
+		t.Fatalf("request %q, want %q (path style)", got, want)
+	}
+}
+
+func isolateEnv(t *testing.T) {
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "AWS_PROFILE", "AWS_SESSION_TOKEN"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "x")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "x")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 }
