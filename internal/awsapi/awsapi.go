@@ -1,7 +1,7 @@
-// Package awsapi holds the narrow interfaces rudderctl uses for each AWS service (only
-// the calls it makes) and builds them from aws-sdk-go-v2 clients with the default
-// credential chain, AWS_ENDPOINT_URL(_<SERVICE>) and the one retry policy (retry.go).
 package awsapi
+
+// Clients and New are the SDK-shaped interfaces the deploy used before the per-service
+// clients of Session; they go once no call site is left.
 
 import (
 	"context"
