@@ -18,6 +18,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/config"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
+	"github.com/rudderctl/rudderctl/internal/stack"
 	"github.com/rudderctl/rudderctl/packaging"
 )
 
@@ -40,6 +41,9 @@ type target struct {
 	Stack  string
 	Region string
 }
+
+// stack is the target as the components see it (the account is read by each call).
+func (t *target) stack() stack.Stack { return stack.Stack{Name: t.Stack, Region: t.Region} }
 
 // resolveTarget reads the config and picks stack and region. No AWS call.
 func resolveTarget(c *cli.Context) (*target, error) {

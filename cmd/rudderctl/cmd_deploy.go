@@ -1,8 +1,6 @@
 package main
 
 import (
-	"fmt"
-	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
@@ -71,40 +69,14 @@ func runDeploy(c *cli.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	res, err := transformer.Deploy(c.Context, cl, in, zi, dryRun, progress)
+	comp := &transformer.Component{In: &in, Zip: zi}
+	res, err := comp.Deploy(c.Context, cl, t.stack(), dryRun, progress)
 	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, res)
 	}
-	printResult(c.App.Writer, res, dryRun)
+	res.WriteText(c.App.Writer)
 	return nil
-}
-
-func printResult(w io.Writer, r *transformer.Result, dryRun bool) {
-	if dryRun {
-		if r.Changes == 0 {
-			fmt.Fprintf(w, "stack %s (%s): no changes\n", r.Stack, r.Region)
-			return
-		}
-		fmt.Fprintf(w, "stack %s (%s): %d changes\n", r.Stack, r.Region, r.Changes)
-		for _, ch := range r.ChangeList {
-			fmt.Fprintln(w, "  "+ch)
-		}
-		return
-	}
-	endpoint := r.Endpoint
-	if endpoint == "" {
-		endpoint = "(none)"
-	}
-	fmt.Fprintf(w, "endpoint  %s  (+ the secret prefix: `rudderctl endpoints --show-secret`)\n", endpoint)
-	fmt.Fprintf(w, "function  %s\n", r.Function)
-	fmt.Fprintf(w, "version   %s\n", r.Version)
-	fmt.Fprintf(w, "alias     %s -> %s\n", r.Alias, r.Version)
-	if r.Changes == 0 {
-		fmt.Fprintln(w, "changes   no changes")
-	} else {
-		fmt.Fprintf(w, "changes   %d\n", r.Changes)
-	}
 }

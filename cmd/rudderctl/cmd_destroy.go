@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
+	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/components"
+	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 )
 
 // destroyCommand is `rudderctl destroy`.
@@ -42,7 +45,7 @@ Examples:
 				progress = os.Stderr
 			}
 			if !yes {
-				planned, err := transformer.Destroy(c.Context, cl, t.Stack, t.Region, true, nil)
+				planned, err := destroyAll(c, cl, t, true, nil)
 				if err != nil {
 					return err
 				}
@@ -59,7 +62,7 @@ Examples:
 					return fmt.Errorf("destroy cancelled: the answer was not %q; nothing was deleted", t.Stack)
 				}
 			}
-			done, err := transformer.Destroy(c.Context, cl, t.Stack, t.Region, false, progress)
+			done, err := destroyAll(c, cl, t, false, progress)
 			if err != nil {
 				return err
 			}
@@ -78,4 +81,19 @@ Examples:
 			return nil
 		},
 	}
+}
+
+// destroyAll destroys (dryRun: lists) every component of the stack, the last deployed
+// first.
+func destroyAll(c *cli.Context, cl *awsapi.Clients, t *target, dryRun bool, progress io.Writer) ([]engine.Change, error) {
+	all := components.All()
+	var changes []engine.Change
+	for i := len(all) - 1; i >= 0; i-- {
+		cs, err := all[i].Destroy(c.Context, cl, t.stack(), dryRun, progress)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, cs...)
+	}
+	return changes, nil
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/urfave/cli/v2"
 
-	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
+	"github.com/rudderctl/rudderctl/internal/deploy/components"
 )
 
 // endpointsCommand is `rudderctl endpoints`: DEST_TRANSFORM_URL for rudder-server.
@@ -27,17 +25,18 @@ Examples:
 			if err != nil {
 				return err
 			}
-			e, err := transformer.GetEndpoint(c.Context, cl, t.Stack, c.Bool("show-secret"))
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, e)
-			}
-			fmt.Fprintf(c.App.Writer, "url                 %s\n", e.URL)
-			fmt.Fprintf(c.App.Writer, "DEST_TRANSFORM_URL  %s\n", e.DestTransformURL)
-			if !e.SecretShown {
-				fmt.Fprintln(c.App.Writer, "(pass --show-secret to print the real prefix)")
+			for _, comp := range components.All() {
+				e, err := comp.Endpoints(c.Context, cl, t.stack(), c.Bool("show-secret"))
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					if err := printJSON(c.App.Writer, e); err != nil {
+						return err
+					}
+					continue
+				}
+				e.WriteText(c.App.Writer)
 			}
 			return nil
 		},

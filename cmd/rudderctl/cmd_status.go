@@ -1,12 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/urfave/cli/v2"
 
-	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
+	"github.com/rudderctl/rudderctl/internal/deploy/components"
 )
 
 // statusCommand is `rudderctl status`: what exists for the stack.
@@ -27,50 +24,19 @@ Examples:
 			if err != nil {
 				return err
 			}
-			s, err := transformer.GetStatus(c.Context, cl, t.Stack, t.Region)
-			if err != nil {
-				return err
-			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, s)
-			}
-			w := c.App.Writer
-			if !s.Deployed {
-				fmt.Fprintf(w, "stack %s (%s): nothing deployed\n", s.Stack, s.Region)
-				return nil
-			}
-			fmt.Fprintf(w, "stack %s (%s)\n", s.Stack, s.Region)
-			item := func(label string, it *transformer.StatusItem) {
-				if it == nil {
-					fmt.Fprintf(w, "  %-11s missing\n", label)
-					return
+			// One report per component of the stack (--json: one object each).
+			for _, comp := range components.All() {
+				s, err := comp.Status(c.Context, cl, t.stack())
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "  %-11s %s %s\n", label, it.Name, it.Detail)
-			}
-			item("role", s.Role)
-			item("log group", s.LogGroup)
-			if f := s.Function; f != nil {
-				fmt.Fprintf(w, "  %-11s %s %s/%s, %s %s, %d MB, %d s\n", "function", f.Name, f.State, f.LastUpdate, f.Runtime, f.Arch, f.Memory, f.Timeout)
-				fmt.Fprintf(w, "  %-11s %s\n", "versions", strings.Join(f.Versions, ", "))
-				fmt.Fprintf(w, "  %-11s live -> %s\n", "alias", f.AliasVersion)
-			} else {
-				fmt.Fprintf(w, "  %-11s missing\n", "function")
-			}
-			if a := s.API; a != nil {
-				fmt.Fprintf(w, "  %-11s %s, %d routes, %d integrations, $default stage %v\n", "api", a.ID, a.Routes, a.Integrations, a.Stage)
-				fmt.Fprintf(w, "  %-11s %s\n", "endpoint", a.Endpoint)
-			} else {
-				fmt.Fprintf(w, "  %-11s missing\n", "api")
-			}
-			fmt.Fprintf(w, "  %-11s %v\n", "permission", s.Permission)
-			if s.Bucket != nil {
-				item("s3 bucket", s.Bucket)
-			}
-			if s.Lock != "" {
-				fmt.Fprintf(w, "  %-11s held by %s\n", "lock", s.Lock)
-			}
-			for _, p := range s.Problems {
-				fmt.Fprintf(w, "  problem: %s\n", p)
+				if c.Bool("json") {
+					if err := printJSON(c.App.Writer, s); err != nil {
+						return err
+					}
+					continue
+				}
+				s.WriteText(c.App.Writer)
 			}
 			return nil
 		},

@@ -12,6 +12,7 @@ import (
 	"os"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/stack"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
@@ -143,6 +144,7 @@ type Result struct {
 	Changes     int      `json:"changes"`
 	ChangeList  []string `json:"change_list"`
 	Applied     bool     `json:"applied"`
+	plan        bool     // a dry run: WriteText shows the changes
 }
 
 // Deploy observes, plans and (unless dryRun) applies. Progress goes to progress.
@@ -185,7 +187,7 @@ func Deploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo, dryRu
 		if err != nil {
 			return nil, err
 		}
-		defer lock.release(context.WithoutCancel(ctx), progress)
+		defer lock.Release(context.WithoutCancel(ctx), progress)
 		// Plan again under the lock: a run that held it before may have done it all.
 		o, d, changes, err = planDeploy(ctx, c, in, zi)
 		if err != nil {
@@ -199,13 +201,10 @@ func Deploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo, dryRu
 		if len(changes) == 0 {
 			fmt.Fprintln(progress, "nothing left to do: another run made these changes while this one waited")
 		} else {
-			l, err = Apply(ctx, c, o, d, changes, progress)
-			var smokeErr *SmokeError
-			if errors.As(err, &smokeErr) {
+			// A stop part-way says "run it again to finish" (engine.Run); a failed health
+			// check does not (SmokeError).
+			if l, err = applyChanges(ctx, c, o, d, changes, progress, "deploy", nil); err != nil {
 				return nil, err
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%w\n(the deploy stopped part-way; run it again to finish: every step is found again and none is repeated)", err)
 			}
 			r.Applied = true
 		}
@@ -248,7 +247,7 @@ func planDeploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo) (
 
 // lockStack makes the bucket that holds the lock usable (first: its changes) and takes the
 // stack lock for operation.
-func lockStack(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, first []Change, operation string, progress io.Writer) (*stackLock, error) {
+func lockStack(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, first []Change, operation string, progress io.Writer) (*stack.Lock, error) {
 	if len(first) > 0 {
 		bd := &Desired{Names: d.Names, Region: d.Region, Account: d.Account, Bucket: d.Bucket}
 		if _, err := Apply(ctx, c, o, bd, first, progress); err != nil {
@@ -256,7 +255,7 @@ func lockStack(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, 
 		}
 	}
 	fmt.Fprintf(progress, "taking the stack lock s3://%s/%s...\n", d.Bucket, LockKey)
-	lock, err := acquireLock(ctx, c, d.Bucket, d.Stack, operation, progress)
+	lock, err := stack.AcquireLock(ctx, c, d.Bucket, d.Stack, operation, progress)
 	var held *LockHeldError
 	if err != nil && !errors.As(err, &held) {
 		return nil, fmt.Errorf("%w\n(the %s stopped before changing anything else; run it again)", err, operation)
@@ -292,7 +291,7 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stack, region string, dryRu
 	if err != nil {
 		return nil, err
 	}
-	defer lock.release(context.WithoutCancel(ctx), progress)
+	defer lock.Release(context.WithoutCancel(ctx), progress)
 	if o, err = Observe(ctx, c, n); err != nil {
 		return nil, err
 	}
@@ -301,9 +300,9 @@ func Destroy(ctx context.Context, c *awsapi.Clients, stack, region string, dryRu
 		d.Secret, _ = SecretFromPrefix(o.Func.Config.Env[PrefixEnv])
 	}
 	// The bucket goes last, and with it the lock: release it just before.
-	beforeBucket := func(ctx context.Context) error { lock.release(ctx, progress); return nil }
-	if _, err := applyChanges(ctx, c, o, d, changes, progress, beforeBucket); err != nil {
-		return nil, fmt.Errorf("%w\n(destroy stopped part-way; run it again to finish)", err)
+	beforeBucket := func(ctx context.Context) error { lock.Release(ctx, progress); return nil }
+	if _, err := applyChanges(ctx, c, o, d, changes, progress, "destroy", beforeBucket); err != nil {
+		return nil, err
 	}
 	return changes, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
+	stacklock "github.com/rudderctl/rudderctl/internal/stack"
 )
 
 // TestLocalCloudConcurrentDeploys: two deploys of one new stack started together. One
@@ -84,7 +85,7 @@ func TestLocalCloudConcurrentDeploys(t *testing.T) {
 			t.Errorf("endpoint %s printed by deploy %d: %d %s", r.Endpoint, i, code, body)
 		}
 	}
-	if _, etag, _ := readLock(context.Background(), cl, BucketName(stack, o.Account, testRegion)); etag != "" {
+	if _, etag, _ := stacklock.ReadLock(context.Background(), cl, BucketName(stack, o.Account, testRegion)); etag != "" {
 		t.Error("the lock was left behind")
 	}
 }
@@ -115,9 +116,9 @@ func TestLocalCloudStackLockHeldAndStale(t *testing.T) {
 	held := LockRecord{Stack: stack, Operation: "deploy", Host: "ci-runner-7", PID: 4242, Token: "t", Since: now.Add(-time.Minute), Expires: now.Add(time.Hour)}
 	putLock(t, cl, bucket, held)
 
-	saved := lockWait
-	lockWait = time.Second
-	t.Cleanup(func() { lockWait = saved })
+	saved := stacklock.LockWait
+	stacklock.LockWait = time.Second
+	t.Cleanup(func() { stacklock.LockWait = saved })
 	cloud.ResetStats()
 	in, zi, _ := testInput(stack, testZip(t, "C"), nil)
 	var progress bytes.Buffer
@@ -158,7 +159,7 @@ func TestLocalCloudStackLockHeldAndStale(t *testing.T) {
 	if !strings.Contains(progress.String(), "took over the stale lock of deploy on host ci-runner-7 (pid 4242") {
 		t.Errorf("takeover not reported:\n%s", progress.String())
 	}
-	if _, etag, _ := readLock(context.Background(), cl, bucket); etag != "" {
+	if _, etag, _ := stacklock.ReadLock(context.Background(), cl, bucket); etag != "" {
 		t.Error("the lock was left behind after the takeover")
 	}
 }
@@ -228,7 +229,7 @@ func TestLockStale(t *testing.T) {
 		{LockRecord{Host: host, PID: dead.Process.Pid, Expires: now.Add(time.Hour)}, true},
 		{LockRecord{Host: "elsewhere", PID: 1, Expires: now.Add(-time.Second)}, true},
 	} {
-		if got := tc.rec.stale(now, host); got != tc.stale {
+		if got := tc.rec.Stale(now, host); got != tc.stale {
 			t.Errorf("%+v: stale = %v", tc.rec, got)
 		}
 	}

@@ -15,11 +15,13 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+	"github.com/rudderctl/rudderctl/internal/stack"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
 
-// TagKey marks everything a stack owns.
-const TagKey = "rudderctl:stack"
+// TagKey marks everything a stack owns (stack.TagKey).
+const TagKey = stack.TagKey
 
 // Fixed names and values inside a stack.
 const (
@@ -37,24 +39,9 @@ const (
 	CodePrefix      = "transformer/"
 )
 
-// BucketName is the stack's artifacts bucket in one account and region, where zips over
-// MaxDirectUpload go: rudderctl-<stack>-<account>-<region>, a valid S3 name of at most 63
-// characters (bucket names are global, hence the account and region). When that is too
-// long the stack part is shortened and a hash of the full stack name keeps it unique.
-func BucketName(stack, account, region string) string {
-	tail := "-" + strings.ToLower(account) + "-" + strings.ToLower(region)
-	name := "rudderctl-" + stack + tail
-	if len(name) <= 63 {
-		return name
-	}
-	sum := sha256.Sum256([]byte(stack))
-	h := hex.EncodeToString(sum[:])[:8]
-	keep := 63 - len("rudderctl-") - len(tail) - len("-"+h)
-	short := strings.TrimRight(stack[:max(0, min(keep, len(stack)))], "-")
-	if short == "" {
-		return "rudderctl-" + h + tail
-	}
-	return "rudderctl-" + short + "-" + h + tail
+// BucketName is the stack's bucket (stack.BucketName), where zips over MaxDirectUpload go.
+func BucketName(stackName, account, region string) string {
+	return stack.BucketName(stackName, account, region)
 }
 
 // CodeKey is the object key of a zip in the bucket: content-addressed by its SHA-256, so an
@@ -112,12 +99,7 @@ func RouteKeys(secret string) []string {
 }
 
 // redact hides the secret in anything shown to a person.
-func redact(s, secret string) string {
-	if secret == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, secret, "<secret>")
-}
+func redact(s, secret string) string { return engine.Redact(s, secret) }
 
 // RoleARN, FunctionARN, ... build ARNs in the aws partition.
 func RoleARN(account, role string) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/stack"
 )
 
 // Status is what exists for a stack. It never holds the secret.
@@ -62,13 +63,13 @@ type APIStatus struct {
 }
 
 // GetStatus observes the stack (read-only).
-func GetStatus(ctx context.Context, c *awsapi.Clients, stack, region string) (*Status, error) {
-	n := NamesFor(stack)
+func GetStatus(ctx context.Context, c *awsapi.Clients, stackName, region string) (*Status, error) {
+	n := NamesFor(stackName)
 	o, err := Observe(ctx, c, n)
 	if err != nil {
 		return nil, err
 	}
-	s := &Status{Stack: stack, Region: region, Problems: []string{}}
+	s := &Status{Stack: stackName, Region: region, Problems: []string{}}
 	if o.Role != nil {
 		s.Role = &StatusItem{Name: n.Role, ARN: o.Role.ARN}
 		if o.Role.Policy == "" {
@@ -120,10 +121,10 @@ func GetStatus(ctx context.Context, c *awsapi.Clients, stack, region string) (*S
 			s.Problems = append(s.Problems, "S3 bucket "+b.Name+" is not tagged (an interrupted run): `rudderctl deploy` tags it, `rudderctl destroy` deletes it")
 		}
 		if b.Has(LockKey) {
-			if rec, etag, err := readLock(ctx, c, b.Name); err == nil && etag != "" {
+			if rec, etag, err := stack.ReadLock(ctx, c, b.Name); err == nil && etag != "" {
 				s.Lock = "held (unreadable record)"
 				if rec != nil {
-					s.Lock = rec.holder()
+					s.Lock = rec.Holder()
 				}
 			}
 		}
@@ -196,7 +197,7 @@ func RollbackWithProgress(ctx context.Context, c *awsapi.Clients, stack string, 
 	if err != nil {
 		return "", "", err
 	}
-	defer lock.release(context.WithoutCancel(ctx), progress)
+	defer lock.Release(context.WithoutCancel(ctx), progress)
 	// Again under the lock: a deploy may have moved the alias meanwhile.
 	if o, err = Observe(ctx, c, n); err != nil {
 		return "", "", err

@@ -14,6 +14,8 @@ import (
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 )
 
 // SmokeError says a published version failed its health check, so alias live was not
@@ -26,6 +28,9 @@ type SmokeError struct {
 	LogTail  string // the invocation's log tail (decoded, secret redacted)
 	Function string
 }
+
+// Final: a failed health check is not finished by running again (engine.Final).
+func (e *SmokeError) Final() {}
 
 func (e *SmokeError) Error() string {
 	live := "nothing is live yet (the API is not created until a version passes)"
@@ -75,29 +80,29 @@ func healthEvent(secret, path string, now time.Time) []byte {
 
 // smoke invokes the new version (not the alias: nothing routes to it yet) with the health
 // request and returns a *SmokeError unless it answers 2xx.
-func (a *applier) smoke(ctx context.Context, liveVersion string) error {
-	d, version := a.d, a.l.Version
+func (r *run) smoke(ctx context.Context, liveVersion string) error {
+	d, version := r.d, r.l.Version
 	path := d.HealthPath
 	if path == "" {
 		path = "/health"
 	}
 	// A version is invocable once Active (at once for a zip function; SnapStart and the
 	// like take a while).
-	w := lambda.NewPublishedVersionActiveWaiter(a.c.Lambda, func(o *lambda.PublishedVersionActiveWaiterOptions) {
-		o.MinDelay, o.MaxDelay = waitMin, waitMax
+	w := lambda.NewPublishedVersionActiveWaiter(r.c.Lambda, func(o *lambda.PublishedVersionActiveWaiterOptions) {
+		o.MinDelay, o.MaxDelay = kinds.WaitMin, kinds.WaitMax
 	})
-	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(d.Function), Qualifier: aws.String(version)}, waitFor); err != nil {
-		return awsapi.Explain("wait for version "+version+" of "+d.Function+" to become Active", err)
+	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(d.Function), Qualifier: aws.String(version)}, kinds.WaitFor); err != nil {
+		return engine.Plain(awsapi.Explain("wait for version "+version+" of "+d.Function+" to become Active", err))
 	}
-	fmt.Fprintf(a.progress, "  checking version %s: GET <secret>%s...\n", version, path)
-	out, err := a.c.Lambda.Invoke(ctx, &lambda.InvokeInput{
+	fmt.Fprintf(r.progress, "  checking version %s: GET <secret>%s...\n", version, path)
+	out, err := r.c.Lambda.Invoke(ctx, &lambda.InvokeInput{
 		FunctionName: aws.String(d.Function),
 		Qualifier:    aws.String(version),
 		LogType:      ltypes.LogTypeTail,
 		Payload:      healthEvent(d.Secret, path, time.Now()),
 	})
 	if err != nil {
-		return awsapi.Explain("invoke version "+version+" of "+d.Function+" for its health check", err)
+		return engine.Plain(awsapi.Explain("invoke version "+version+" of "+d.Function+" for its health check", err))
 	}
 	fail := func(why string) error {
 		tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
@@ -124,7 +129,7 @@ func (a *applier) smoke(ctx context.Context, liveVersion string) error {
 	if status < 200 || status > 299 {
 		return fail(fmt.Sprintf("GET %s answered HTTP %d", path, status))
 	}
-	fmt.Fprintf(a.progress, "  version %s answered HTTP %d\n", version, status)
+	fmt.Fprintf(r.progress, "  version %s answered HTTP %d\n", version, status)
 	return nil
 }
 

@@ -1,11 +1,10 @@
 package transformer
 
 import (
-	"encoding/json"
 	"maps"
-	"net/url"
-	"reflect"
 	"time"
+
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 )
 
 // FunctionConfig is the part of a function's configuration rudderctl manages.
@@ -73,44 +72,12 @@ type Observed struct {
 	Bucket *Bucket
 }
 
-// Bucket is the stack's S3 artifacts bucket.
-type Bucket struct {
-	Name       string
-	Tagged     bool
-	OtherStack string
-	Tags       map[string]string
-	// Foreign: HeadBucket was refused (403, or a redirect): the name belongs to another
-	// account, or the credentials may not read it. Nothing more is known.
-	Foreign bool
-	Keys    []string // every object key
-}
-
-// Has reports whether the bucket holds key.
-func (b *Bucket) Has(key string) bool {
-	for _, k := range b.Keys {
-		if k == key {
-			return true
-		}
-	}
-	return false
-}
-
-type Role struct {
-	ARN        string
-	Tagged     bool   // carries rudderctl:stack=<this stack>
-	OtherStack string // value of rudderctl:stack when it is another stack
-	Trust      string // assume-role policy document
-	Policy     string // inline policy PolicyName, "" when absent
-	// PolicyNames are all its inline policies.
-	PolicyNames []string
-}
-
-type LogGroup struct {
-	ARN        string
-	Retention  int32 // 0 = never expire
-	Tagged     bool
-	OtherStack string
-}
+// The shared kinds' found states (internal/deploy/kinds).
+type (
+	Bucket   = kinds.Bucket
+	Role     = kinds.Role
+	LogGroup = kinds.LogGroup
+)
 
 type Function struct {
 	ARN        string
@@ -177,49 +144,5 @@ type Desired struct {
 // ViaS3 reports whether the code is too large for a direct upload and goes through S3.
 func (d *Desired) ViaS3() bool { return d.ZipBytes > MaxDirectUpload }
 
-// policyEqual compares two IAM policy documents by meaning of their JSON (IAM returns
-// them URL-encoded and re-formatted).
-func policyEqual(a, b string) bool {
-	if a == "" || b == "" {
-		return a == b
-	}
-	pa, ok1 := parsePolicy(a)
-	pb, ok2 := parsePolicy(b)
-	if !ok1 || !ok2 {
-		return false
-	}
-	return reflect.DeepEqual(normalise(pa), normalise(pb))
-}
-
-func parsePolicy(s string) (any, bool) {
-	if u, err := url.QueryUnescape(s); err == nil && len(u) > 0 && u[0] == '{' {
-		s = u
-	}
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		return nil, false
-	}
-	return v, true
-}
-
-// normalise turns one-element lists into their element (IAM accepts both spellings).
-func normalise(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		m := map[string]any{}
-		for k, x := range t {
-			m[k] = normalise(x)
-		}
-		return m
-	case []any:
-		if len(t) == 1 {
-			return normalise(t[0])
-		}
-		l := make([]any, len(t))
-		for i, x := range t {
-			l[i] = normalise(x)
-		}
-		return l
-	}
-	return v
-}
+// policyEqual compares two IAM policy documents by meaning (kinds.PolicyEqual).
+func policyEqual(a, b string) bool { return kinds.PolicyEqual(a, b) }

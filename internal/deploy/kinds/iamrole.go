@@ -1,0 +1,261 @@
+package kinds
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"reflect"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	itypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+	"github.com/rudderctl/rudderctl/internal/stack"
+)
+
+// Role is an IAM role as found.
+type Role struct {
+	ARN        string
+	Tagged     bool   // carries rudderctl:stack=<this stack>
+	OtherStack string // value of rudderctl:stack when it is another stack
+	Trust      string // assume-role policy document
+	Policy     string // the inline policy RoleSpec.PolicyName, "" when absent
+	// PolicyNames are all its inline policies.
+	PolicyNames []string
+}
+
+// RoleSpec is the role a component wants: one inline policy, a trust policy.
+type RoleSpec struct {
+	Name, Path, Description string
+	Stack                   string
+	Trust                   string // assume-role policy document
+	PolicyName, Policy      string // the inline policy
+}
+
+// FindRole reads role name with its tags and its inline policy policyName.
+func FindRole(ctx context.Context, c *awsapi.Clients, name, stackName, policyName string) (*Role, error) {
+	out, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
+	if awsapi.IsNotFound(err) {
+		return nil, engine.ErrNotFound
+	}
+	if err != nil {
+		return nil, awsapi.Explain("read IAM role "+name, err)
+	}
+	r := &Role{ARN: aws.ToString(out.Role.Arn), Trust: aws.ToString(out.Role.AssumeRolePolicyDocument)}
+	tags, err := roleTags(ctx, c, name, out.Role.Tags)
+	if err != nil {
+		return nil, err
+	}
+	r.Tagged, r.OtherStack = stack.TagState(tags, stackName)
+	if r.PolicyNames, err = rolePolicyNames(ctx, c, name); err != nil {
+		return nil, err
+	}
+	for _, p := range r.PolicyNames {
+		if p != policyName {
+			continue
+		}
+		gp, err := c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(policyName)})
+		if err != nil && !awsapi.IsNotFound(err) {
+			return nil, awsapi.Explain("read the policy of IAM role "+name, err)
+		}
+		if err == nil {
+			r.Policy = aws.ToString(gp.PolicyDocument)
+		}
+	}
+	return r, nil
+}
+
+// ObserveRole is FindRole with nil for a role that does not exist.
+func ObserveRole(ctx context.Context, c *awsapi.Clients, name, stackName, policyName string) (*Role, error) {
+	return absent(FindRole(ctx, c, name, stackName, policyName))
+}
+
+// roleTags are the tags GetRole returned, or ListRoleTags' when it returned none (not
+// every IAM implementation includes them in GetRole).
+func roleTags(ctx context.Context, c *awsapi.Clients, name string, got []itypes.Tag) (map[string]string, error) {
+	tags := map[string]string{}
+	for _, t := range got {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	if len(got) > 0 {
+		return tags, nil
+	}
+	lt, err := c.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(name)})
+	if err != nil {
+		return nil, awsapi.Explain("read the tags of IAM role "+name, err)
+	}
+	for _, t := range lt.Tags {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
+}
+
+func rolePolicyNames(ctx context.Context, c *awsapi.Clients, name string) ([]string, error) {
+	var names []string
+	var marker *string
+	for {
+		lp, err := c.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name), Marker: marker})
+		if err != nil {
+			return nil, awsapi.Explain("list the policies of IAM role "+name, err)
+		}
+		names = append(names, lp.PolicyNames...)
+		if !lp.IsTruncated || lp.Marker == nil {
+			return names, nil
+		}
+		marker = lp.Marker
+	}
+}
+
+// DiffRole plans the role and its inline policy: created when missing; otherwise tagged,
+// its trust and policy put back when they differ. A role of another stack is refused.
+func DiffRole(found *Role, want RoleSpec) ([]engine.Change, error) {
+	policy := engine.Change{Action: PutRolePolicy, Resource: "IAM role policy", Name: want.Name + "/" + want.PolicyName, Reason: "missing"}
+	if found == nil {
+		return []engine.Change{{Action: CreateRole, Resource: "IAM role", Name: want.Name, Reason: "missing"}, policy}, nil
+	}
+	if found.OtherStack != "" {
+		return nil, stack.OwnedByOther("IAM role", want.Name, found.OtherStack)
+	}
+	var cs []engine.Change
+	if !found.Tagged {
+		cs = append(cs, TagChange(TagRole, "IAM role", want.Name))
+	}
+	if !PolicyEqual(found.Trust, want.Trust) {
+		cs = append(cs, engine.Change{Action: UpdateTrust, Resource: "IAM role", Name: want.Name, Reason: "trust policy differs"})
+	}
+	if !PolicyEqual(found.Policy, want.Policy) {
+		if found.Policy != "" {
+			policy.Reason = "differs"
+		}
+		cs = append(cs, policy)
+	}
+	return cs, nil
+}
+
+// DeleteRoleChanges deletes the role's inline policies, then the role.
+func DeleteRoleChanges(found *Role, name string) []engine.Change {
+	var cs []engine.Change
+	for _, p := range found.PolicyNames {
+		cs = append(cs, engine.Change{Action: DeleteRolePolicy, Resource: "IAM role policy", Name: name + "/" + p, Target: p})
+	}
+	return append(cs, engine.Change{Action: DeleteRole, Resource: "IAM role", Name: name})
+}
+
+// RoleKind creates, updates (trust) and deletes the role. ARN receives the role's ARN.
+type RoleKind struct {
+	C    *awsapi.Clients
+	Spec RoleSpec
+	ARN  *string
+}
+
+func (k RoleKind) Actions() []engine.Action {
+	return []engine.Action{CreateRole, UpdateTrust, DeleteRole}
+}
+
+func (k RoleKind) Create(ctx context.Context, _ engine.Change) error {
+	out, err := k.C.IAM.CreateRole(ctx, &iam.CreateRoleInput{
+		RoleName:                 aws.String(k.Spec.Name),
+		Path:                     aws.String(k.Spec.Path),
+		AssumeRolePolicyDocument: aws.String(k.Spec.Trust),
+		Description:              aws.String(k.Spec.Description),
+		Tags:                     []itypes.Tag{{Key: aws.String(stack.TagKey), Value: aws.String(k.Spec.Stack)}},
+	})
+	if err == nil {
+		*k.ARN = aws.ToString(out.Role.Arn)
+	}
+	return err
+}
+
+func (k RoleKind) AlreadyExists(err error) bool { return awsapi.IsCode(err, "EntityAlreadyExists") }
+
+func (k RoleKind) Adopt(ctx context.Context, _ engine.Change) error {
+	g, err := k.C.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(k.Spec.Name)})
+	if err == nil {
+		*k.ARN = aws.ToString(g.Role.Arn)
+	}
+	return err
+}
+
+func (k RoleKind) Update(ctx context.Context, _ engine.Change) error {
+	_, err := k.C.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(k.Spec.Name), PolicyDocument: aws.String(k.Spec.Trust)})
+	return err
+}
+
+func (k RoleKind) Delete(ctx context.Context, _ engine.Change) error {
+	_, err := k.C.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(k.Spec.Name)})
+	return err
+}
+
+// RolePolicyKind puts the role's inline policy (create and update alike) and deletes
+// inline policies by name (the change's Target).
+type RolePolicyKind struct {
+	C    *awsapi.Clients
+	Spec RoleSpec
+}
+
+func (k RolePolicyKind) Actions() []engine.Action {
+	return []engine.Action{PutRolePolicy, DeleteRolePolicy}
+}
+
+func (k RolePolicyKind) Create(ctx context.Context, ch engine.Change) error { return k.Update(ctx, ch) }
+
+func (k RolePolicyKind) Update(ctx context.Context, _ engine.Change) error {
+	_, err := k.C.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(k.Spec.Name), PolicyName: aws.String(k.Spec.PolicyName),
+		PolicyDocument: aws.String(k.Spec.Policy)})
+	return err
+}
+
+func (k RolePolicyKind) Delete(ctx context.Context, ch engine.Change) error {
+	_, err := k.C.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(k.Spec.Name), PolicyName: aws.String(ch.Target)})
+	return err
+}
+
+// PolicyEqual compares two IAM policy documents by meaning of their JSON (IAM returns
+// them URL-encoded and re-formatted).
+func PolicyEqual(a, b string) bool {
+	if a == "" || b == "" {
+		return a == b
+	}
+	pa, ok1 := ParsePolicy(a)
+	pb, ok2 := ParsePolicy(b)
+	if !ok1 || !ok2 {
+		return false
+	}
+	return reflect.DeepEqual(normalise(pa), normalise(pb))
+}
+
+// ParsePolicy decodes a policy document, URL-encoded (as IAM returns it) or not.
+func ParsePolicy(s string) (any, bool) {
+	if u, err := url.QueryUnescape(s); err == nil && len(u) > 0 && u[0] == '{' {
+		s = u
+	}
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		return nil, false
+	}
+	return v, true
+}
+
+// normalise turns one-element lists into their element (IAM accepts both spellings).
+func normalise(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		m := map[string]any{}
+		for k, x := range t {
+			m[k] = normalise(x)
+		}
+		return m
+	case []any:
+		if len(t) == 1 {
+			return normalise(t[0])
+		}
+		l := make([]any, len(t))
+		for i, x := range t {
+			l[i] = normalise(x)
+		}
+		return l
+	}
+	return v
+}

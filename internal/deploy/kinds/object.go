@@ -1,0 +1,73 @@
+package kinds
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+)
+
+// Objects in the stack's bucket are content-addressed (the key holds the content's
+// SHA-256): an object under its key is that content, so an upload is made only when the
+// key is missing, never repeated, and never updated. Found with the bucket (Bucket.Keys).
+
+// ObjectSpec is a local file to put under Key.
+type ObjectSpec struct {
+	Bucket, Key string
+	File        string // path of the content
+	Bytes       int64
+	SHA256      string // base64 SHA-256 of the content: S3 refuses a corrupted upload
+	ContentType string
+}
+
+// ObjectKind uploads an object (when its key is missing) and deletes objects by key (the
+// change's Target).
+type ObjectKind struct {
+	C        *awsapi.Clients
+	Spec     ObjectSpec
+	Progress io.Writer
+}
+
+func (k ObjectKind) Actions() []engine.Action { return []engine.Action{UploadObject, DeleteObject} }
+
+func (k ObjectKind) Create(ctx context.Context, ch engine.Change) error {
+	b, key := k.Spec.Bucket, ch.Target
+	_, err := k.C.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
+	if err == nil {
+		fmt.Fprintf(k.Progress, "  s3://%s/%s is already there\n", b, key)
+		return nil
+	}
+	if !awsapi.IsNotFound(err) {
+		return err
+	}
+	f, err := os.Open(k.Spec.File)
+	if err != nil {
+		return engine.Plain(fmt.Errorf("could not read %s: %v; check the --zip path", k.Spec.File, err))
+	}
+	defer f.Close()
+	fmt.Fprintf(k.Progress, "  uploading %d bytes to s3://%s/%s...\n", k.Spec.Bytes, b, key)
+	_, err = k.C.S3.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:         aws.String(b),
+		Key:            aws.String(key),
+		Body:           f,
+		ContentLength:  aws.Int64(k.Spec.Bytes),
+		ContentType:    aws.String(k.Spec.ContentType),
+		ChecksumSHA256: aws.String(k.Spec.SHA256),
+	})
+	return err
+}
+
+func (k ObjectKind) Update(ctx context.Context, ch engine.Change) error {
+	return engine.Unsupported{}.Update(ctx, ch)
+}
+
+func (k ObjectKind) Delete(ctx context.Context, ch engine.Change) error {
+	_, err := k.C.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(k.Spec.Bucket), Key: aws.String(ch.Target)})
+	return err
+}
