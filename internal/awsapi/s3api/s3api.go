@@ -77,18 +77,31 @@ func (c *Client) PutBucketTags(ctx context.Context, bucket string, tags map[stri
 // ListKeys are the bucket's object keys, every page.
 func (c *Client) ListKeys(ctx context.Context, bucket string) ([]string, error) {
 	var keys []string
-	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket)}
-	p := s3.NewListObjectsV2Paginator(c.sdk, in, func(o *s3.ListObjectsV2PaginatorOptions) { o.Limit = c.PageSize })
+	err := c.EachKeyPage(ctx, bucket, func(page []string) error { keys = append(keys, page...); return nil })
+	if err != nil {
+		return nil, err
+	}
+	return keys, nil
+}
+
+// EachKeyPage calls fn with the keys of each page of the bucket's listing, one page at a
+// time (fn may delete them before the next page is read); fn's error stops it.
+func (c *Client) EachKeyPage(ctx context.Context, bucket string, fn func(keys []string) error) error {
+	p := s3.NewListObjectsV2Paginator(c.sdk, &s3.ListObjectsV2Input{Bucket: aws.String(bucket)}, func(o *s3.ListObjectsV2PaginatorOptions) { o.Limit = c.PageSize })
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, awserr.Wrap("list the objects of S3 bucket "+bucket, err, nil)
+			return awserr.Wrap("list the objects of S3 bucket "+bucket, err, nil)
 		}
+		keys := []string{}
 		for _, o := range out.Contents {
 			keys = append(keys, aws.ToString(o.Key))
 		}
+		if err := fn(keys); err != nil {
+			return err
+		}
 	}
-	return keys, nil
+	return nil
 }
 
 // CreateBucket creates a bucket in region: ErrAlreadyExists when it is ours already,
