@@ -63,13 +63,13 @@ func resolveTarget(c *cli.Context) (*target, error) {
 }
 
 // clients builds the AWS clients (no call yet).
-func clients(ctx context.Context, region string) (*awsapi.Clients, error) {
-	return awsapi.New(ctx, region)
+func clients(ctx context.Context, region string) (*awsapi.Session, error) {
+	return awsapi.NewSession(ctx, region)
 }
 
 // openStack is the common start of the commands that act on an existing stack: no stray
 // arguments, the stack and region resolved and validated, then the AWS clients (no call yet).
-func openStack(c *cli.Context) (*target, *awsapi.Clients, error) {
+func openStack(c *cli.Context) (*target, *awsapi.Session, error) {
 	if err := noArgs(c); err != nil {
 		return nil, nil, err
 	}

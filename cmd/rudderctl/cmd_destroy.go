@@ -85,7 +85,7 @@ Examples:
 
 // destroyAll destroys (dryRun: lists) every component of the stack, the last deployed
 // first.
-func destroyAll(c *cli.Context, cl *awsapi.Clients, t *target, dryRun bool, progress io.Writer) ([]engine.Change, error) {
+func destroyAll(c *cli.Context, cl *awsapi.Session, t *target, dryRun bool, progress io.Writer) ([]engine.Change, error) {
 	all := components.All()
 	var changes []engine.Change
 	for i := len(all) - 1; i >= 0; i-- {

@@ -15,10 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/s3api"
 )
 
 // The stack lock: one object in the stack's bucket, written with S3's conditional writes so
@@ -88,7 +86,7 @@ func (e *LockHeldError) Error() string {
 
 // Lock is a held stack lock.
 type Lock struct {
-	c      *awsapi.Clients
+	c      *awsapi.Session
 	bucket string
 	rec    LockRecord
 	mu     sync.Mutex
@@ -106,7 +104,7 @@ func newToken() string {
 
 // AcquireLock takes the stack lock in bucket (which must exist), waiting up to LockWait
 // while another run holds it, and taking over a stale one.
-func AcquireLock(ctx context.Context, c *awsapi.Clients, bucket, stack, operation string, progress io.Writer) (*Lock, error) {
+func AcquireLock(ctx context.Context, c *awsapi.Session, bucket, stack, operation string, progress io.Writer) (*Lock, error) {
 	host, _ := os.Hostname()
 	rec := LockRecord{Stack: stack, Operation: operation, Host: host, PID: os.Getpid(), Token: newToken()}
 	if u, err := user.Current(); err == nil {
@@ -176,45 +174,34 @@ func (l *Lock) put(ctx context.Context, ifMatch string, ifNoneMatch bool) (bool,
 	}
 	rec.Expires = now.Add(lockTTL)
 	body, _ := json.Marshal(rec)
-	in := &s3.PutObjectInput{Bucket: aws.String(l.bucket), Key: aws.String(LockKey), Body: bytes.NewReader(body),
-		ContentLength: aws.Int64(int64(len(body))), ContentType: aws.String("application/json")}
-	if ifNoneMatch {
-		in.IfNoneMatch = aws.String("*")
-	} else {
-		in.IfMatch = aws.String(ifMatch)
-	}
-	out, err := l.c.S3.PutObject(ctx, in)
-	if awsapi.IsCode(err, "PreconditionFailed", "ConditionalRequestConflict", "NoSuchKey") {
+	etag, err := l.c.S3().PutObject(ctx, s3api.Object{Bucket: l.bucket, Key: LockKey, Body: bytes.NewReader(body),
+		Length: int64(len(body)), ContentType: "application/json", IfNoneMatch: ifNoneMatch, IfMatch: ifMatch})
+	if errors.Is(err, awsapi.ErrPreconditionFailed) { // NoSuchKey too: the lock we replace is gone
 		return false, nil
 	}
 	if err != nil {
 		return false, awsapi.Explain("take the stack lock s3://"+l.bucket+"/"+LockKey, err)
 	}
 	l.mu.Lock()
-	l.rec, l.etag = rec, aws.ToString(out.ETag)
+	l.rec, l.etag = rec, etag
 	l.mu.Unlock()
 	return true, nil
 }
 
 // ReadLock reads the lock; etag "" = there is none.
-func ReadLock(ctx context.Context, c *awsapi.Clients, bucket string) (*LockRecord, string, error) {
-	out, err := c.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(LockKey)})
-	if awsapi.IsNotFound(err) || awsapi.IsCode(err, "NoSuchKey") {
+func ReadLock(ctx context.Context, c *awsapi.Session, bucket string) (*LockRecord, string, error) {
+	b, etag, err := c.S3().GetObject(ctx, bucket, LockKey, 64<<10)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil, "", nil
 	}
 	if err != nil {
 		return nil, "", awsapi.Explain("read the stack lock s3://"+bucket+"/"+LockKey, err)
 	}
-	defer out.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(out.Body, 64<<10))
-	if err != nil {
-		return nil, "", awsapi.Explain("read the stack lock s3://"+bucket+"/"+LockKey, err)
-	}
 	var rec LockRecord
 	if json.Unmarshal(b, &rec) != nil || rec.Expires.IsZero() {
-		return nil, aws.ToString(out.ETag), nil
+		return nil, etag, nil
 	}
-	return &rec, aws.ToString(out.ETag), nil
+	return &rec, etag, nil
 }
 
 // startRenewing moves the expiry on while the lock is held, so a long deploy keeps it and a
@@ -277,8 +264,8 @@ func (l *Lock) deleteIfOurs(ctx context.Context) error {
 	if !ours {
 		return nil // taken over: not ours to delete
 	}
-	_, err = l.c.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(l.bucket), Key: aws.String(LockKey)})
-	if awsapi.IsNotFound(err) || awsapi.IsCode(err, "NoSuchBucket") {
+	err = l.c.S3().DeleteObject(ctx, l.bucket, LockKey)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil
 	}
 	return err

@@ -21,15 +21,15 @@ type Component interface {
 	Name() string
 	// Deploy observes, plans and, unless dryRun, applies (dryRun = `plan`). The input
 	// the deploy needs (code, settings) is given when the component is built.
-	Deploy(ctx context.Context, c *awsapi.Clients, st stack.Stack, dryRun bool, progress io.Writer) (Report, error)
+	Deploy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) (Report, error)
 	// Destroy deletes what the component owns in st (dryRun: lists it) and returns the
 	// deletions.
-	Destroy(ctx context.Context, c *awsapi.Clients, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error)
+	Destroy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error)
 	// Status reads what exists (read-only).
-	Status(ctx context.Context, c *awsapi.Clients, st stack.Stack) (Report, error)
+	Status(ctx context.Context, c *awsapi.Session, st stack.Stack) (Report, error)
 	// Endpoints are the URLs the component serves; the secret only when showSecret.
 	// ErrNotDeployed when there is nothing to show.
-	Endpoints(ctx context.Context, c *awsapi.Clients, st stack.Stack, showSecret bool) (Report, error)
+	Endpoints(ctx context.Context, c *awsapi.Session, st stack.Stack, showSecret bool) (Report, error)
 }
 
 // Report is what a component answers: printed as JSON with --json (its fields are the

@@ -2,16 +2,14 @@ package kinds
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/s3api"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
@@ -45,31 +43,26 @@ type BucketSpec struct {
 // FindBucket reads the bucket: whether it exists, its tags and its keys. A refused
 // HeadBucket (403, redirect) is a Foreign bucket, not an error: a stack that never needed
 // the bucket need not have S3 permissions to be read.
-func FindBucket(ctx context.Context, c *awsapi.Clients, name, stackName string) (*Bucket, error) {
-	_, err := c.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(name)})
+func FindBucket(ctx context.Context, c *awsapi.Session, name, stackName string) (*Bucket, error) {
+	err := c.S3().FindBucket(ctx, name)
 	switch {
-	case awsapi.IsNotFound(err):
+	case errors.Is(err, awsapi.ErrNotFound):
 		return nil, engine.ErrNotFound
-	case awsapi.IsCode(err, "Forbidden", "AccessDenied", "MovedPermanently", "PermanentRedirect", "Redirect"):
+	case errors.Is(err, s3api.ErrForeign):
 		return &Bucket{Name: name, Foreign: true}, nil
 	case err != nil:
 		return nil, awsapi.Explain("read S3 bucket "+name, err)
 	}
-	b := &Bucket{Name: name, Tags: map[string]string{}}
-	tags, err := c.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(name)})
-	if err != nil && !awsapi.IsCode(err, "NoSuchTagSet") {
+	tags, err := c.S3().BucketTags(ctx, name)
+	if err != nil {
 		return nil, awsapi.Explain("read the tags of S3 bucket "+name, err)
 	}
-	if err == nil {
-		for _, t := range tags.TagSet {
-			b.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-	}
+	b := &Bucket{Name: name, Tags: tags}
 	b.Tagged, b.OtherStack = stack.TagState(b.Tags, stackName)
 	if b.OtherStack != "" {
 		return b, nil // not ours: look no further
 	}
-	b.Keys, err = listKeys(ctx, c, name)
+	b.Keys, err = c.S3().ListKeys(ctx, name)
 	if err != nil {
 		return nil, awsapi.Explain("list the objects of S3 bucket "+name, err)
 	}
@@ -77,36 +70,8 @@ func FindBucket(ctx context.Context, c *awsapi.Clients, name, stackName string) 
 }
 
 // ObserveBucket is FindBucket with nil for a bucket that does not exist.
-func ObserveBucket(ctx context.Context, c *awsapi.Clients, name, stackName string) (*Bucket, error) {
+func ObserveBucket(ctx context.Context, c *awsapi.Session, name, stackName string) (*Bucket, error) {
 	return absent(FindBucket(ctx, c, name, stackName))
-}
-
-func listKeys(ctx context.Context, c *awsapi.Clients, bucket string) ([]string, error) {
-	var keys []string
-	err := eachPage(ctx, c, bucket, func(page []string) error { keys = append(keys, page...); return nil })
-	return keys, err
-}
-
-// eachPage calls fn with the keys of each page of the bucket's listing, page by page.
-func eachPage(ctx context.Context, c *awsapi.Clients, bucket string, fn func([]string) error) error {
-	var token *string
-	for {
-		out, err := c.S3.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), ContinuationToken: token})
-		if err != nil {
-			return err
-		}
-		var keys []string
-		for _, obj := range out.Contents {
-			keys = append(keys, aws.ToString(obj.Key))
-		}
-		if err := fn(keys); err != nil {
-			return err
-		}
-		if !aws.ToBool(out.IsTruncated) || out.NextContinuationToken == nil {
-			return nil
-		}
-		token = out.NextContinuationToken
-	}
 }
 
 // DiffBucket plans the bucket: created when missing, tagged when untagged; refused when
@@ -132,7 +97,7 @@ func DiffBucket(found *Bucket, want BucketSpec) ([]engine.Change, error) {
 // BucketKind creates the bucket (then tags it) and deletes it with what is left in it,
 // except another run's stack lock.
 type BucketKind struct {
-	C        *awsapi.Clients
+	C        *awsapi.Session
 	Spec     BucketSpec
 	Existing map[string]string // the tags found, kept when the stack tag is added
 	Progress io.Writer
@@ -144,12 +109,8 @@ type BucketKind struct {
 func (k BucketKind) Actions() []engine.Action { return []engine.Action{CreateBucket, DeleteBucket} }
 
 func (k BucketKind) Create(ctx context.Context, _ engine.Change) error {
-	in := &s3.CreateBucketInput{Bucket: aws.String(k.Spec.Name)}
-	if k.Spec.Region != "us-east-1" { // us-east-1 takes no location constraint
-		in.CreateBucketConfiguration = &s3types.CreateBucketConfiguration{LocationConstraint: s3types.BucketLocationConstraint(k.Spec.Region)}
-	}
-	_, err := k.C.S3.CreateBucket(ctx, in)
-	if awsapi.IsCode(err, "BucketAlreadyExists") {
+	err := k.C.S3().CreateBucket(ctx, k.Spec.Name, k.Spec.Region)
+	if errors.Is(err, s3api.ErrNameTaken) {
 		return engine.Plain(fmt.Errorf("could not create S3 bucket %s: the name is taken by another AWS account (bucket names are global); %s", k.Spec.Name, k.Spec.Taken))
 	}
 	return err
@@ -157,7 +118,7 @@ func (k BucketKind) Create(ctx context.Context, _ engine.Change) error {
 
 // AlreadyExists: ours already (an earlier attempt got through).
 func (k BucketKind) AlreadyExists(err error) bool {
-	return awsapi.IsCode(err, "BucketAlreadyOwnedByYou")
+	return errors.Is(err, awsapi.ErrAlreadyExists)
 }
 
 func (k BucketKind) Adopt(context.Context, engine.Change) error { return nil }
@@ -167,7 +128,7 @@ func (k BucketKind) Adopt(context.Context, engine.Change) error { return nil }
 func (k BucketKind) Wait(ctx context.Context, _ engine.Change) error {
 	for wait := WaitMin; ; wait *= 2 {
 		err := putBucketTags(ctx, k.C, k.Spec.Name, k.Spec.Stack, k.Existing)
-		if !awsapi.IsCode(err, "NoSuchBucket") || wait > WaitMax {
+		if !errors.Is(err, awsapi.ErrNotFound) || wait > WaitMax {
 			return err
 		}
 		select {
@@ -189,18 +150,15 @@ func (k BucketKind) Delete(ctx context.Context, _ engine.Change) error {
 			return err
 		}
 	}
-	del := func() error {
-		_, err := k.C.S3.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(k.Spec.Name)})
-		return err
-	}
+	del := func() error { return k.C.S3().DeleteBucket(ctx, k.Spec.Name) }
 	err := del()
-	if awsapi.IsCode(err, "BucketNotEmpty") { // objects put since observe
+	if errors.Is(err, s3api.ErrNotEmpty) { // objects put since observe
 		if err := k.empty(ctx); err != nil {
 			return err
 		}
 		err = del()
 	}
-	if awsapi.IsCode(err, "BucketNotEmpty") { // only a lock is left: another run's, now
+	if errors.Is(err, s3api.ErrNotEmpty) { // only a lock is left: another run's, now
 		fmt.Fprintf(k.Progress, "  S3 bucket %s kept: another run took the stack lock in it meanwhile\n", k.Spec.Name)
 		return nil
 	}
@@ -210,12 +168,12 @@ func (k BucketKind) Delete(ctx context.Context, _ engine.Change) error {
 // empty deletes every object of the bucket (objects that appeared after observe) but
 // another run's stack lock.
 func (k BucketKind) empty(ctx context.Context) error {
-	return eachPage(ctx, k.C, k.Spec.Name, func(keys []string) error {
+	return k.C.S3().EachKeyPage(ctx, k.Spec.Name, func(keys []string) error {
 		for _, key := range keys {
 			if key == stack.LockKey { // someone else's lock: not ours to delete
 				continue
 			}
-			if _, err := k.C.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(k.Spec.Name), Key: aws.String(key)}); err != nil && !awsapi.IsNotFound(err) {
+			if err := k.C.S3().DeleteObject(ctx, k.Spec.Name, key); err != nil && !errors.Is(err, awsapi.ErrNotFound) {
 				return err
 			}
 		}

@@ -3,14 +3,12 @@ package kinds
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"reflect"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	itypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/iamapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
@@ -35,77 +33,41 @@ type RoleSpec struct {
 }
 
 // FindRole reads role name with its tags and its inline policy policyName.
-func FindRole(ctx context.Context, c *awsapi.Clients, name, stackName, policyName string) (*Role, error) {
-	out, err := c.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(name)})
-	if awsapi.IsNotFound(err) {
+func FindRole(ctx context.Context, c *awsapi.Session, name, stackName, policyName string) (*Role, error) {
+	role, err := c.IAM().FindRole(ctx, name)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil, engine.ErrNotFound
 	}
 	if err != nil {
 		return nil, awsapi.Explain("read IAM role "+name, err)
 	}
-	r := &Role{ARN: aws.ToString(out.Role.Arn), Trust: aws.ToString(out.Role.AssumeRolePolicyDocument)}
-	tags, err := roleTags(ctx, c, name, out.Role.Tags)
-	if err != nil {
-		return nil, err
+	r := &Role{ARN: role.ARN, Trust: role.Trust}
+	tags := role.Tags
+	if len(tags) == 0 { // not every IAM implementation includes them in GetRole
+		if tags, err = c.IAM().Tags(ctx, name); err != nil {
+			return nil, awsapi.Explain("read the tags of IAM role "+name, err)
+		}
 	}
 	r.Tagged, r.OtherStack = stack.TagState(tags, stackName)
-	if r.PolicyNames, err = rolePolicyNames(ctx, c, name); err != nil {
-		return nil, err
+	if r.PolicyNames, err = c.IAM().ListRolePolicies(ctx, name); err != nil {
+		return nil, awsapi.Explain("list the policies of IAM role "+name, err)
 	}
 	for _, p := range r.PolicyNames {
 		if p != policyName {
 			continue
 		}
-		gp, err := c.IAM.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(name), PolicyName: aws.String(policyName)})
-		if err != nil && !awsapi.IsNotFound(err) {
+		doc, err := c.IAM().InlinePolicy(ctx, name, policyName)
+		if err != nil && !errors.Is(err, awsapi.ErrNotFound) {
 			return nil, awsapi.Explain("read the policy of IAM role "+name, err)
 		}
-		if err == nil {
-			r.Policy = aws.ToString(gp.PolicyDocument)
-		}
+		r.Policy = doc
 	}
 	return r, nil
 }
 
 // ObserveRole is FindRole with nil for a role that does not exist.
-func ObserveRole(ctx context.Context, c *awsapi.Clients, name, stackName, policyName string) (*Role, error) {
+func ObserveRole(ctx context.Context, c *awsapi.Session, name, stackName, policyName string) (*Role, error) {
 	return absent(FindRole(ctx, c, name, stackName, policyName))
-}
-
-// roleTags are the tags GetRole returned, or ListRoleTags' when it returned none (not
-// every IAM implementation includes them in GetRole).
-func roleTags(ctx context.Context, c *awsapi.Clients, name string, got []itypes.Tag) (map[string]string, error) {
-	tags := map[string]string{}
-	for _, t := range got {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	if len(got) > 0 {
-		return tags, nil
-	}
-	lt, err := c.IAM.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String(name)})
-	if err != nil {
-		return nil, awsapi.Explain("read the tags of IAM role "+name, err)
-	}
-	for _, t := range lt.Tags {
-		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-	}
-	return tags, nil
-}
-
-func rolePolicyNames(ctx context.Context, c *awsapi.Clients, name string) ([]string, error) {
-	var names []string
-	var marker *string
-	for {
-		lp, err := c.IAM.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(name), Marker: marker})
-		if err != nil {
-			return nil, awsapi.Explain("list the policies of IAM role "+name, err)
-		}
-		names = append(names, lp.PolicyNames...)
-		if !lp.IsTruncated || lp.Marker == nil {
-			return names, nil
-		}
-		marker = lp.Marker
-	}
 }
 
 // DiffRole plans the role and its inline policy: created when missing; otherwise tagged,
@@ -145,7 +107,7 @@ func DeleteRoleChanges(found *Role, name string) []engine.Change {
 
 // RoleKind creates, updates (trust) and deletes the role. ARN receives the role's ARN.
 type RoleKind struct {
-	C    *awsapi.Clients
+	C    *awsapi.Session
 	Spec RoleSpec
 	ARN  *string
 }
@@ -155,43 +117,36 @@ func (k RoleKind) Actions() []engine.Action {
 }
 
 func (k RoleKind) Create(ctx context.Context, _ engine.Change) error {
-	out, err := k.C.IAM.CreateRole(ctx, &iam.CreateRoleInput{
-		RoleName:                 aws.String(k.Spec.Name),
-		Path:                     aws.String(k.Spec.Path),
-		AssumeRolePolicyDocument: aws.String(k.Spec.Trust),
-		Description:              aws.String(k.Spec.Description),
-		Tags:                     []itypes.Tag{{Key: aws.String(stack.TagKey), Value: aws.String(k.Spec.Stack)}},
-	})
+	r, err := k.C.IAM().CreateRole(ctx, iamapi.RoleSpec{Name: k.Spec.Name, Path: k.Spec.Path, Trust: k.Spec.Trust,
+		Description: k.Spec.Description, Tags: map[string]string{stack.TagKey: k.Spec.Stack}})
 	if err == nil {
-		*k.ARN = aws.ToString(out.Role.Arn)
+		*k.ARN = r.ARN
 	}
 	return err
 }
 
-func (k RoleKind) AlreadyExists(err error) bool { return awsapi.IsCode(err, "EntityAlreadyExists") }
+func (k RoleKind) AlreadyExists(err error) bool { return errors.Is(err, awsapi.ErrAlreadyExists) }
 
 func (k RoleKind) Adopt(ctx context.Context, _ engine.Change) error {
-	g, err := k.C.IAM.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(k.Spec.Name)})
+	r, err := k.C.IAM().FindRole(ctx, k.Spec.Name)
 	if err == nil {
-		*k.ARN = aws.ToString(g.Role.Arn)
+		*k.ARN = r.ARN
 	}
 	return err
 }
 
 func (k RoleKind) Update(ctx context.Context, _ engine.Change) error {
-	_, err := k.C.IAM.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String(k.Spec.Name), PolicyDocument: aws.String(k.Spec.Trust)})
-	return err
+	return k.C.IAM().UpdateTrust(ctx, k.Spec.Name, k.Spec.Trust)
 }
 
 func (k RoleKind) Delete(ctx context.Context, _ engine.Change) error {
-	_, err := k.C.IAM.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String(k.Spec.Name)})
-	return err
+	return k.C.IAM().DeleteRole(ctx, k.Spec.Name)
 }
 
 // RolePolicyKind puts the role's inline policy (create and update alike) and deletes
 // inline policies by name (the change's Target).
 type RolePolicyKind struct {
-	C    *awsapi.Clients
+	C    *awsapi.Session
 	Spec RoleSpec
 }
 
@@ -202,14 +157,11 @@ func (k RolePolicyKind) Actions() []engine.Action {
 func (k RolePolicyKind) Create(ctx context.Context, ch engine.Change) error { return k.Update(ctx, ch) }
 
 func (k RolePolicyKind) Update(ctx context.Context, _ engine.Change) error {
-	_, err := k.C.IAM.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String(k.Spec.Name), PolicyName: aws.String(k.Spec.PolicyName),
-		PolicyDocument: aws.String(k.Spec.Policy)})
-	return err
+	return k.C.IAM().PutInlinePolicy(ctx, k.Spec.Name, k.Spec.PolicyName, k.Spec.Policy)
 }
 
 func (k RolePolicyKind) Delete(ctx context.Context, ch engine.Change) error {
-	_, err := k.C.IAM.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(k.Spec.Name), PolicyName: aws.String(ch.Target)})
-	return err
+	return k.C.IAM().DeleteInlinePolicy(ctx, k.Spec.Name, ch.Target)
 }
 
 // PolicyEqual compares two IAM policy documents by meaning of their JSON (IAM returns

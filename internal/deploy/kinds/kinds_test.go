@@ -16,7 +16,7 @@ import (
 
 const region = "eu-west-1"
 
-func cloudClients(t *testing.T) *awsapi.Clients {
+func cloudClients(t *testing.T) *awsapi.Session {
 	t.Helper()
 	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0"})
 	if err != nil {
@@ -31,7 +31,7 @@ func cloudClients(t *testing.T) *awsapi.Clients {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	cl, err := awsapi.New(context.Background(), region)
+	cl, err := awsapi.NewSession(context.Background(), region)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func cloudClients(t *testing.T) *awsapi.Clients {
 // sharedKinds is one target's use of the shared kinds, outside the transformer: a role
 // with its policy, a log group and the stack bucket.
 type sharedKinds struct {
-	c      *awsapi.Clients
+	c      *awsapi.Session
 	role   RoleSpec
 	logs   LogGroupSpec
 	bucket BucketSpec

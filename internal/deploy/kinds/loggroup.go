@@ -2,11 +2,8 @@ package kinds
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
@@ -29,38 +26,25 @@ type LogGroupSpec struct {
 }
 
 // FindLogGroup reads log group name and its tags.
-func FindLogGroup(ctx context.Context, c *awsapi.Clients, name, stackName string) (*LogGroup, error) {
-	var token *string
-	for {
-		out, err := c.Logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name), NextToken: token})
-		if err != nil {
-			return nil, awsapi.Explain("read log group "+name, err)
-		}
-		for _, g := range out.LogGroups {
-			if aws.ToString(g.LogGroupName) != name {
-				continue
-			}
-			arn := aws.ToString(g.LogGroupArn)
-			if arn == "" {
-				arn = strings.TrimSuffix(aws.ToString(g.Arn), ":*")
-			}
-			lg := &LogGroup{ARN: arn, Retention: aws.ToInt32(g.RetentionInDays)}
-			tags, err := c.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
-			if err != nil {
-				return nil, awsapi.Explain("read the tags of log group "+name, err)
-			}
-			lg.Tagged, lg.OtherStack = stack.TagState(tags.Tags, stackName)
-			return lg, nil
-		}
-		if out.NextToken == nil {
-			return nil, engine.ErrNotFound
-		}
-		token = out.NextToken
+func FindLogGroup(ctx context.Context, c *awsapi.Session, name, stackName string) (*LogGroup, error) {
+	g, err := c.Logs().FindLogGroup(ctx, name)
+	if errors.Is(err, awsapi.ErrNotFound) {
+		return nil, engine.ErrNotFound
 	}
+	if err != nil {
+		return nil, awsapi.Explain("read log group "+name, err)
+	}
+	lg := &LogGroup{ARN: g.ARN, Retention: g.Retention}
+	tags, err := c.Logs().Tags(ctx, g.ARN)
+	if err != nil {
+		return nil, awsapi.Explain("read the tags of log group "+name, err)
+	}
+	lg.Tagged, lg.OtherStack = stack.TagState(tags, stackName)
+	return lg, nil
 }
 
 // ObserveLogGroup is FindLogGroup with nil for a group that does not exist.
-func ObserveLogGroup(ctx context.Context, c *awsapi.Clients, name, stackName string) (*LogGroup, error) {
+func ObserveLogGroup(ctx context.Context, c *awsapi.Session, name, stackName string) (*LogGroup, error) {
 	return absent(FindLogGroup(ctx, c, name, stackName))
 }
 
@@ -89,7 +73,7 @@ func DiffLogGroup(found *LogGroup, want LogGroupSpec) []engine.Change {
 
 // LogGroupKind creates (tagged), sets the retention of, and deletes the log group.
 type LogGroupKind struct {
-	C    *awsapi.Clients
+	C    *awsapi.Session
 	Spec LogGroupSpec
 }
 
@@ -98,23 +82,20 @@ func (k LogGroupKind) Actions() []engine.Action {
 }
 
 func (k LogGroupKind) Create(ctx context.Context, _ engine.Change) error {
-	_, err := k.C.Logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String(k.Spec.Name), Tags: stack.Tags(k.Spec.Stack)})
-	return err
+	return k.C.Logs().CreateLogGroup(ctx, k.Spec.Name, stack.Tags(k.Spec.Stack))
 }
 
 func (k LogGroupKind) AlreadyExists(err error) bool {
-	return awsapi.IsCode(err, "ResourceAlreadyExistsException")
+	return errors.Is(err, awsapi.ErrAlreadyExists)
 }
 
 // Adopt has nothing to read: the group is known by its name.
 func (k LogGroupKind) Adopt(context.Context, engine.Change) error { return nil }
 
 func (k LogGroupKind) Update(ctx context.Context, _ engine.Change) error {
-	_, err := k.C.Logs.PutRetentionPolicy(ctx, &cloudwatchlogs.PutRetentionPolicyInput{LogGroupName: aws.String(k.Spec.Name), RetentionInDays: aws.Int32(k.Spec.Retention)})
-	return err
+	return k.C.Logs().PutRetention(ctx, k.Spec.Name, k.Spec.Retention)
 }
 
 func (k LogGroupKind) Delete(ctx context.Context, _ engine.Change) error {
-	_, err := k.C.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(k.Spec.Name)})
-	return err
+	return k.C.Logs().DeleteLogGroup(ctx, k.Spec.Name)
 }

@@ -6,10 +6,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/s3api"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 )
 
@@ -29,7 +27,7 @@ type ObjectSpec struct {
 // ObjectKind uploads an object (when its key is missing) and deletes objects by key (the
 // change's Target).
 type ObjectKind struct {
-	C        *awsapi.Clients
+	C        *awsapi.Session
 	Spec     ObjectSpec
 	Progress io.Writer
 }
@@ -38,13 +36,13 @@ func (k ObjectKind) Actions() []engine.Action { return []engine.Action{UploadObj
 
 func (k ObjectKind) Create(ctx context.Context, ch engine.Change) error {
 	b, key := k.Spec.Bucket, ch.Target
-	_, err := k.C.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(b), Key: aws.String(key)})
-	if err == nil {
+	there, err := k.C.S3().ObjectExists(ctx, b, key)
+	if err != nil {
+		return err
+	}
+	if there {
 		fmt.Fprintf(k.Progress, "  s3://%s/%s is already there\n", b, key)
 		return nil
-	}
-	if !awsapi.IsNotFound(err) {
-		return err
 	}
 	f, err := os.Open(k.Spec.File)
 	if err != nil {
@@ -52,14 +50,8 @@ func (k ObjectKind) Create(ctx context.Context, ch engine.Change) error {
 	}
 	defer f.Close()
 	fmt.Fprintf(k.Progress, "  uploading %d bytes to s3://%s/%s...\n", k.Spec.Bytes, b, key)
-	_, err = k.C.S3.PutObject(ctx, &s3.PutObjectInput{
-		Bucket:         aws.String(b),
-		Key:            aws.String(key),
-		Body:           f,
-		ContentLength:  aws.Int64(k.Spec.Bytes),
-		ContentType:    aws.String(k.Spec.ContentType),
-		ChecksumSHA256: aws.String(k.Spec.SHA256),
-	})
+	_, err = k.C.S3().PutObject(ctx, s3api.Object{Bucket: b, Key: key, Body: f, Length: k.Spec.Bytes,
+		ContentType: k.Spec.ContentType, ChecksumSHA256: k.Spec.SHA256})
 	return err
 }
 
@@ -68,6 +60,5 @@ func (k ObjectKind) Update(ctx context.Context, ch engine.Change) error {
 }
 
 func (k ObjectKind) Delete(ctx context.Context, ch engine.Change) error {
-	_, err := k.C.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(k.Spec.Bucket), Key: aws.String(ch.Target)})
-	return err
+	return k.C.S3().DeleteObject(ctx, k.Spec.Bucket, ch.Target)
 }

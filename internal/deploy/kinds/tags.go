@@ -3,13 +3,6 @@ package kinds
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	itypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/stack"
@@ -25,39 +18,32 @@ func TagChange(action engine.Action, resource, name string) engine.Change {
 }
 
 // RoleTags tags an IAM role.
-func RoleTags(c *awsapi.Clients, role, stackName string) engine.Kind {
+func RoleTags(c *awsapi.Session, role, stackName string) engine.Kind {
 	return engine.Func{Acts: []engine.Action{TagRole}, OnUpdate: func(ctx context.Context, _ engine.Change) error {
-		_, err := c.IAM.TagRole(ctx, &iam.TagRoleInput{RoleName: aws.String(role), Tags: []itypes.Tag{{Key: aws.String(stack.TagKey), Value: aws.String(stackName)}}})
-		return err
+		return c.IAM().TagRole(ctx, role, map[string]string{stack.TagKey: stackName})
 	}}
 }
 
 // LogGroupTags tags a log group by its ARN.
-func LogGroupTags(c *awsapi.Clients, arn, stackName string) engine.Kind {
+func LogGroupTags(c *awsapi.Session, arn, stackName string) engine.Kind {
 	return engine.Func{Acts: []engine.Action{TagLogGroup}, OnUpdate: func(ctx context.Context, _ engine.Change) error {
-		_, err := c.Logs.TagResource(ctx, &cloudwatchlogs.TagResourceInput{ResourceArn: aws.String(arn), Tags: stack.Tags(stackName)})
-		return err
+		return c.Logs().TagLogGroup(ctx, arn, stack.Tags(stackName))
 	}}
 }
 
 // BucketTags sets a bucket's tags to existing plus the stack tag (S3 replaces the whole
 // set, so the other tags are kept).
-func BucketTags(c *awsapi.Clients, bucket, stackName string, existing map[string]string) engine.Kind {
+func BucketTags(c *awsapi.Session, bucket, stackName string, existing map[string]string) engine.Kind {
 	return engine.Func{Acts: []engine.Action{TagBucket}, OnUpdate: func(ctx context.Context, _ engine.Change) error {
 		return putBucketTags(ctx, c, bucket, stackName, existing)
 	}}
 }
 
-func putBucketTags(ctx context.Context, c *awsapi.Clients, bucket, stackName string, existing map[string]string) error {
+func putBucketTags(ctx context.Context, c *awsapi.Session, bucket, stackName string, existing map[string]string) error {
 	tags := map[string]string{}
 	for k, v := range existing {
 		tags[k] = v
 	}
 	tags[stack.TagKey] = stackName
-	var set []s3types.Tag
-	for k, v := range tags {
-		set = append(set, s3types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
-	_, err := c.S3.PutBucketTagging(ctx, &s3.PutBucketTaggingInput{Bucket: aws.String(bucket), Tagging: &s3types.Tagging{TagSet: set}})
-	return err
+	return c.S3().PutBucketTags(ctx, bucket, tags)
 }

@@ -2,9 +2,7 @@ package transformer
 
 import (
 	"context"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"errors"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
@@ -45,42 +43,40 @@ func (k aliasKind) Ready(ctx context.Context, _ Change) error {
 }
 
 func (k aliasKind) Create(ctx context.Context, _ Change) error {
-	out, err := k.c.Lambda.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String(k.d.Function), Name: aws.String(AliasName), FunctionVersion: aws.String(k.l.Version),
-		Description: aws.String("the version API Gateway serves")})
+	al, err := k.c.Lambda().CreateAlias(ctx, k.d.Function, AliasName, k.l.Version, "the version API Gateway serves")
 	if err == nil {
-		k.l.AliasARN = aws.ToString(out.AliasArn)
+		k.l.AliasARN = al.ARN
 	}
 	return err
 }
 
 func (k aliasKind) AlreadyExists(err error) bool {
-	return awsapi.IsCode(err, "ResourceConflictException")
+	return errors.Is(err, awsapi.ErrAlreadyExists)
 }
 
 // Adopt moves the alias an earlier attempt created.
 func (k aliasKind) Adopt(ctx context.Context, ch Change) error { return k.Update(ctx, ch) }
 
 func (k aliasKind) Update(ctx context.Context, _ Change) error {
-	out, err := k.c.Lambda.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(k.d.Function), Name: aws.String(AliasName), FunctionVersion: aws.String(k.l.Version)})
+	al, err := k.c.Lambda().UpdateAlias(ctx, k.d.Function, AliasName, k.l.Version)
 	if err == nil {
-		k.l.AliasARN = aws.ToString(out.AliasArn)
+		k.l.AliasARN = al.ARN
 	}
 	return err
 }
 
 func (k aliasKind) Delete(ctx context.Context, _ Change) error {
-	_, err := k.c.Lambda.DeleteAlias(ctx, &lambda.DeleteAliasInput{FunctionName: aws.String(k.d.Function), Name: aws.String(AliasName)})
-	return err
+	return k.c.Lambda().DeleteAlias(ctx, k.d.Function, AliasName)
 }
 
 // findAlias reads alias live.
-func findAlias(ctx context.Context, c *awsapi.Clients, n Names) (*Alias, error) {
-	al, err := c.Lambda.GetAlias(ctx, &lambda.GetAliasInput{FunctionName: aws.String(n.Function), Name: aws.String(AliasName)})
-	if awsapi.IsNotFound(err) {
+func findAlias(ctx context.Context, c *awsapi.Session, n Names) (*Alias, error) {
+	al, err := c.Lambda().FindAlias(ctx, n.Function, AliasName)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil, engine.ErrNotFound
 	}
 	if err != nil {
 		return nil, awsapi.Explain("read alias "+AliasName+" of "+n.Function, err)
 	}
-	return &Alias{Version: aws.ToString(al.FunctionVersion), ARN: aws.ToString(al.AliasArn)}, nil
+	return &Alias{Version: al.Version, ARN: al.ARN}, nil
 }

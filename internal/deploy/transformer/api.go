@@ -3,13 +3,9 @@ package transformer
 import (
 	"context"
 	"fmt"
-	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"sort"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
-	atypes "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
-
+	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 )
 
@@ -70,42 +66,26 @@ type apiKind struct {
 func (k apiKind) Actions() []engine.Action { return []engine.Action{CreateAPI, DeleteAPI} }
 
 func (k apiKind) Create(ctx context.Context, _ Change) error {
-	out, err := k.c.APIGateway.CreateApi(ctx, &apigatewayv2.CreateApiInput{
-		Name:         aws.String(k.d.API),
-		ProtocolType: atypes.ProtocolTypeHttp,
-		Description:  aws.String("rudderctl: RudderStack transformer of stack " + k.d.Stack),
-		Tags:         k.d.Tags(),
-	})
+	api, err := k.c.APIGateway().CreateHTTPAPI(ctx, k.d.API, "rudderctl: RudderStack transformer of stack "+k.d.Stack, k.d.Tags())
 	if err == nil {
-		k.l.APIID, k.l.APIEndpoint = aws.ToString(out.ApiId), aws.ToString(out.ApiEndpoint)
+		k.l.APIID, k.l.APIEndpoint = api.ID, api.Endpoint
 	}
 	return err
 }
 
 func (k apiKind) Delete(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.DeleteApi(ctx, &apigatewayv2.DeleteApiInput{ApiId: aws.String(ch.Target)})
-	return err
+	return k.c.APIGateway().DeleteAPI(ctx, ch.Target)
 }
 
 // findAPIs lists the HTTP APIs with the stack tag and the API name, oldest first.
-func findAPIs(ctx context.Context, c *awsapi.Clients, n Names) ([]API, error) {
+func findAPIs(ctx context.Context, c *awsapi.Session, n Names) ([]API, error) {
+	found, err := c.APIGateway().FindAPIsByTag(ctx, TagKey, n.Stack, n.API)
+	if err != nil {
+		return nil, awsapi.Explain("list HTTP APIs", err)
+	}
 	var apis []API
-	var token *string
-	for {
-		out, err := c.APIGateway.GetApis(ctx, &apigatewayv2.GetApisInput{NextToken: token})
-		if err != nil {
-			return nil, awsapi.Explain("list HTTP APIs", err)
-		}
-		for _, a := range out.Items {
-			if a.Tags[TagKey] != n.Stack || aws.ToString(a.Name) != n.API {
-				continue
-			}
-			apis = append(apis, API{ID: aws.ToString(a.ApiId), Endpoint: aws.ToString(a.ApiEndpoint), Created: aws.ToTime(a.CreatedDate)})
-		}
-		if out.NextToken == nil || aws.ToString(out.NextToken) == "" {
-			break
-		}
-		token = out.NextToken
+	for _, a := range found {
+		apis = append(apis, API{ID: a.ID, Endpoint: a.Endpoint, Created: a.Created})
 	}
 	sortAPIs(apis)
 	return apis, nil

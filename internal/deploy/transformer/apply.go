@@ -6,10 +6,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/lambdaapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 )
@@ -53,7 +51,7 @@ func liveFrom(o *Observed, d *Desired) *Live {
 // other (plan order: each change needs the ids the ones before it made), so the kinds
 // read and write it without locks.
 type run struct {
-	c        *awsapi.Clients
+	c        *awsapi.Session
 	o        *Observed
 	d        *Desired
 	l        *Live
@@ -66,13 +64,13 @@ type run struct {
 
 // Apply makes the changes in order. It stops at the first error; running the deploy
 // again resumes (every change is found again by the next observe).
-func Apply(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, changes []Change, progress io.Writer) (*Live, error) {
+func Apply(ctx context.Context, c *awsapi.Session, o *Observed, d *Desired, changes []Change, progress io.Writer) (*Live, error) {
 	return applyChanges(ctx, c, o, d, changes, progress, "", nil)
 }
 
 // applyChanges runs changes with the transformer's kinds. operation, when set, is named
 // in the "run it again to finish" hint of an error.
-func applyChanges(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, changes []Change, progress io.Writer, operation string, beforeBucketDelete func(context.Context) error) (*Live, error) {
+func applyChanges(ctx context.Context, c *awsapi.Session, o *Observed, d *Desired, changes []Change, progress io.Writer, operation string, beforeBucketDelete func(context.Context) error) (*Live, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -109,25 +107,25 @@ func (r *run) kinds() []engine.Kind {
 }
 
 // apiID is the API a change acts on: its own, or the one being created or kept.
-func (r *run) apiID(ch Change) *string {
+func (r *run) apiID(ch Change) string {
 	if ch.API != "" {
-		return aws.String(ch.API)
+		return ch.API
 	}
-	return aws.String(r.l.APIID)
+	return r.l.APIID
 }
 
 // code is the function code: the zip itself, or for a zip over MaxDirectUpload the object
 // the UploadCode step put in the artifacts bucket.
-func (r *run) code() (*ltypes.FunctionCode, int64, error) {
+func (r *run) code() (lambdaapi.Code, int64, error) {
 	d := r.d
 	if d.ViaS3() {
-		return &ltypes.FunctionCode{S3Bucket: aws.String(d.Bucket), S3Key: aws.String(CodeKey(d.CodeSha256))}, d.ZipBytes, nil
+		return lambdaapi.Code{S3Bucket: d.Bucket, S3Key: CodeKey(d.CodeSha256)}, d.ZipBytes, nil
 	}
 	b, err := os.ReadFile(d.Zip)
 	if err != nil {
-		return nil, 0, engine.Plain(fmt.Errorf("could not read %s: %v; check the --zip path", d.Zip, err))
+		return lambdaapi.Code{}, 0, engine.Plain(fmt.Errorf("could not read %s: %v; check the --zip path", d.Zip, err))
 	}
-	return &ltypes.FunctionCode{ZipFile: b}, int64(len(b)), nil
+	return lambdaapi.Code{Zip: b}, int64(len(b)), nil
 }
 
 func (r *run) codeFrom() string {

@@ -27,7 +27,7 @@ func (*Component) Name() string { return "transformer" }
 
 // Deploy is Deploy with the component's input; the stack's name and region must be the
 // input's.
-func (k *Component) Deploy(ctx context.Context, c *awsapi.Clients, st stack.Stack, dryRun bool, progress io.Writer) (component.Report, error) {
+func (k *Component) Deploy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) (component.Report, error) {
 	if k.In == nil {
 		return nil, errors.New("internal: the transformer component was built without its deploy input")
 	}
@@ -42,15 +42,15 @@ func (k *Component) Deploy(ctx context.Context, c *awsapi.Clients, st stack.Stac
 	return r, nil
 }
 
-func (*Component) Destroy(ctx context.Context, c *awsapi.Clients, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {
+func (*Component) Destroy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {
 	return Destroy(ctx, c, st.Name, st.Region, dryRun, progress)
 }
 
-func (*Component) Status(ctx context.Context, c *awsapi.Clients, st stack.Stack) (component.Report, error) {
+func (*Component) Status(ctx context.Context, c *awsapi.Session, st stack.Stack) (component.Report, error) {
 	return GetStatus(ctx, c, st.Name, st.Region)
 }
 
-func (*Component) Endpoints(ctx context.Context, c *awsapi.Clients, st stack.Stack, showSecret bool) (component.Report, error) {
+func (*Component) Endpoints(ctx context.Context, c *awsapi.Session, st stack.Stack, showSecret bool) (component.Report, error) {
 	return GetEndpoint(ctx, c, st.Name, showSecret)
 }
 

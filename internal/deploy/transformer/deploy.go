@@ -152,7 +152,7 @@ type Result struct {
 // A plan with changes is applied under the stack lock (lock.go): plan, take the lock,
 // observe and plan again (another run may have done the work meanwhile), apply, release.
 // A plan without changes takes no lock and makes no mutating call.
-func Deploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo, dryRun bool, progress io.Writer) (*Result, error) {
+func Deploy(ctx context.Context, c *awsapi.Session, in Input, zi *ZipInfo, dryRun bool, progress io.Writer) (*Result, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
@@ -229,7 +229,7 @@ func withoutBucketChanges(changes, first []Change) []Change {
 }
 
 // planDeploy observes the stack and plans the deploy of in.
-func planDeploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo) (*Observed, *Desired, []Change, error) {
+func planDeploy(ctx context.Context, c *awsapi.Session, in Input, zi *ZipInfo) (*Observed, *Desired, []Change, error) {
 	o, err := Observe(ctx, c, NamesFor(in.Stack))
 	if err != nil {
 		return nil, nil, nil, err
@@ -247,7 +247,7 @@ func planDeploy(ctx context.Context, c *awsapi.Clients, in Input, zi *ZipInfo) (
 
 // lockStack makes the bucket that holds the lock usable (first: its changes) and takes the
 // stack lock for operation.
-func lockStack(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, first []Change, operation string, progress io.Writer) (*stack.Lock, error) {
+func lockStack(ctx context.Context, c *awsapi.Session, o *Observed, d *Desired, first []Change, operation string, progress io.Writer) (*stack.Lock, error) {
 	if len(first) > 0 {
 		bd := &Desired{Names: d.Names, Region: d.Region, Account: d.Account, Bucket: d.Bucket}
 		if _, err := Apply(ctx, c, o, bd, first, progress); err != nil {
@@ -265,7 +265,7 @@ func lockStack(ctx context.Context, c *awsapi.Clients, o *Observed, d *Desired, 
 
 // Destroy deletes everything the stack owns, in reverse order, under the stack lock.
 // dryRun only lists it.
-func Destroy(ctx context.Context, c *awsapi.Clients, stack, region string, dryRun bool, progress io.Writer) ([]Change, error) {
+func Destroy(ctx context.Context, c *awsapi.Session, stack, region string, dryRun bool, progress io.Writer) ([]Change, error) {
 	if progress == nil {
 		progress = io.Discard
 	}

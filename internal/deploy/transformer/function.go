@@ -2,14 +2,12 @@ package transformer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/lambdaapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/stack"
@@ -63,22 +61,10 @@ func (k functionKind) Create(ctx context.Context, _ Change) error {
 	}
 	d.Config.Role = l.RoleARN
 	fmt.Fprintf(k.progress, "  creating with %d bytes of code%s (Lambda retries while the new role propagates)...\n", size, k.codeFrom())
-	out, err := k.c.Lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{
-		FunctionName:  aws.String(d.Function),
-		Role:          aws.String(l.RoleARN),
-		Runtime:       ltypes.Runtime(d.Config.Runtime),
-		Handler:       aws.String(d.Config.Handler),
-		Architectures: []ltypes.Architecture{ltypes.Architecture(d.Config.Arch)},
-		MemorySize:    aws.Int32(d.Config.Memory),
-		Timeout:       aws.Int32(d.Config.Timeout),
-		Environment:   &ltypes.Environment{Variables: d.Config.Env},
-		Code:          code,
-		Description:   aws.String("RudderStack transformer (rudderctl stack " + d.Stack + ")"),
-		Tags:          d.Tags(),
-		Publish:       false,
-	})
+	arn, err := k.c.Lambda().CreateFunction(ctx, lambdaapi.FunctionSpec{Name: d.Function, Config: lambdaapi.Config(d.Config), Code: code,
+		Description: "RudderStack transformer (rudderctl stack " + d.Stack + ")", Tags: d.Tags()})
 	if err == nil {
-		k.setARN(aws.ToString(out.FunctionArn))
+		k.setARN(arn)
 	}
 	return err
 }
@@ -89,13 +75,13 @@ func (k functionKind) setARN(arn string) {
 }
 
 func (k functionKind) AlreadyExists(err error) bool {
-	return awsapi.IsCode(err, "ResourceConflictException")
+	return errors.Is(err, awsapi.ErrAlreadyExists)
 }
 
 func (k functionKind) Adopt(ctx context.Context, _ Change) error {
-	g, err := k.c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(k.d.Function)})
+	f, err := k.c.Lambda().FindFunction(ctx, k.d.Function)
 	if err == nil {
-		k.setARN(aws.ToString(g.Configuration.FunctionArn))
+		k.setARN(f.ARN)
 	}
 	return err
 }
@@ -103,15 +89,13 @@ func (k functionKind) Adopt(ctx context.Context, _ Change) error {
 func (k functionKind) Wait(ctx context.Context, _ Change) error { return k.waitActive(ctx) }
 
 func (k functionKind) Delete(ctx context.Context, _ Change) error {
-	_, err := k.c.Lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(k.d.Function)})
-	return err
+	return k.c.Lambda().DeleteFunction(ctx, k.d.Function)
 }
 
 // functionTags puts the stack tag on the function.
 func functionTags(r *run) engine.Kind {
 	return engine.Func{Acts: []engine.Action{TagFunction}, OnUpdate: func(ctx context.Context, _ Change) error {
-		_, err := r.c.Lambda.TagResource(ctx, &lambda.TagResourceInput{Resource: aws.String(r.l.FunctionARN), Tags: r.d.Tags()})
-		return err
+		return r.c.Lambda().TagFunction(ctx, r.l.FunctionARN, r.d.Tags())
 	}}
 }
 
@@ -131,13 +115,7 @@ func (k codeKind) Update(ctx context.Context, _ Change) error {
 		return err
 	}
 	fmt.Fprintf(k.progress, "  updating with %d bytes of code%s...\n", size, k.codeFrom())
-	_, err = k.c.Lambda.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{
-		FunctionName:  aws.String(k.d.Function),
-		ZipFile:       code.ZipFile,
-		S3Bucket:      code.S3Bucket,
-		S3Key:         code.S3Key,
-		Architectures: []ltypes.Architecture{ltypes.Architecture(k.d.Config.Arch)},
-	})
+	err = k.c.Lambda().UpdateCode(ctx, k.d.Function, code, k.d.Config.Arch)
 	if err == nil {
 		k.settled = false
 	}
@@ -157,16 +135,9 @@ func (k configKind) Actions() []engine.Action { return []engine.Action{UpdateCon
 func (k configKind) Ready(ctx context.Context, _ Change) error { return k.settle(ctx) }
 
 func (k configKind) Update(ctx context.Context, _ Change) error {
-	d := k.d
-	_, err := k.c.Lambda.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{
-		FunctionName: aws.String(d.Function),
-		Role:         aws.String(k.l.RoleARN),
-		Runtime:      ltypes.Runtime(d.Config.Runtime),
-		Handler:      aws.String(d.Config.Handler),
-		MemorySize:   aws.Int32(d.Config.Memory),
-		Timeout:      aws.Int32(d.Config.Timeout),
-		Environment:  &ltypes.Environment{Variables: d.Config.Env},
-	})
+	cfg := lambdaapi.Config(k.d.Config)
+	cfg.Role = k.l.RoleARN
+	err := k.c.Lambda().UpdateConfig(ctx, k.d.Function, cfg)
 	if err == nil {
 		k.settled = false
 	}
@@ -175,12 +146,15 @@ func (k configKind) Update(ctx context.Context, _ Change) error {
 
 func (k configKind) Wait(ctx context.Context, _ Change) error { return k.waitUpdated(ctx) }
 
+// waitPolicy is how the function's waits poll: short first polls (it is usually ready
+// within a second or two), growing to a few seconds.
+func waitPolicy() lambdaapi.Wait {
+	return lambdaapi.Wait{MinDelay: kinds.WaitMin, MaxDelay: kinds.WaitMax, For: kinds.WaitFor}
+}
+
 func (r *run) waitActive(ctx context.Context) error {
 	fmt.Fprintf(r.progress, "  waiting for %s to become Active...\n", r.d.Function)
-	w := lambda.NewFunctionActiveV2Waiter(r.c.Lambda, func(o *lambda.FunctionActiveV2WaiterOptions) {
-		o.MinDelay, o.MaxDelay = kinds.WaitMin, kinds.WaitMax
-	})
-	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(r.d.Function)}, kinds.WaitFor); err != nil {
+	if err := r.c.Lambda().WaitActive(ctx, r.d.Function, waitPolicy()); err != nil {
 		return r.waitFailed(ctx, "wait for "+r.d.Function+" to become Active", err)
 	}
 	r.settled = true
@@ -189,10 +163,7 @@ func (r *run) waitActive(ctx context.Context) error {
 
 func (r *run) waitUpdated(ctx context.Context) error {
 	fmt.Fprintf(r.progress, "  waiting for the update of %s to finish...\n", r.d.Function)
-	w := lambda.NewFunctionUpdatedV2Waiter(r.c.Lambda, func(o *lambda.FunctionUpdatedV2WaiterOptions) {
-		o.MinDelay, o.MaxDelay = kinds.WaitMin, kinds.WaitMax
-	})
-	if err := w.Wait(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(r.d.Function)}, kinds.WaitFor); err != nil {
+	if err := r.c.Lambda().WaitUpdated(ctx, r.d.Function, waitPolicy()); err != nil {
 		return r.waitFailed(ctx, "wait for the update of "+r.d.Function+" to finish", err)
 	}
 	r.settled = true
@@ -201,16 +172,15 @@ func (r *run) waitUpdated(ctx context.Context) error {
 
 // waitFailed explains a failed wait with Lambda's own reason when there is one.
 func (r *run) waitFailed(ctx context.Context, what string, err error) error {
-	out, gerr := r.c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(r.d.Function)})
-	if gerr == nil && out.Configuration != nil {
-		fc := out.Configuration
-		reason := aws.ToString(fc.StateReason)
-		if s := aws.ToString(fc.LastUpdateStatusReason); s != "" {
+	f, gerr := r.c.Lambda().FindFunction(ctx, r.d.Function)
+	if gerr == nil {
+		reason := f.StateReason
+		if s := f.LastUpdateReason; s != "" {
 			reason = s
 		}
-		if fc.State == ltypes.StateFailed || fc.LastUpdateStatus == ltypes.LastUpdateStatusFailed {
+		if f.State == "Failed" || f.LastUpdate == "Failed" {
 			return engine.Plain(fmt.Errorf("could not %s: Lambda reports state %s, last update %s: %s; fix the cause (code, role, settings) and deploy again",
-				what, fc.State, fc.LastUpdateStatus, reason))
+				what, f.State, f.LastUpdate, reason))
 		}
 	}
 	return engine.Plain(awsapi.Explain(what, err))
@@ -225,22 +195,21 @@ func (r *run) settle(ctx context.Context) error {
 }
 
 // findFunction reads the function and its tags.
-func findFunction(ctx context.Context, c *awsapi.Clients, n Names) (*Function, error) {
-	out, err := c.Lambda.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(n.Function)})
-	if awsapi.IsNotFound(err) {
+func findFunction(ctx context.Context, c *awsapi.Session, n Names) (*Function, error) {
+	fn, err := c.Lambda().FindFunction(ctx, n.Function)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil, engine.ErrNotFound
 	}
 	if err != nil {
 		return nil, awsapi.Explain("read Lambda function "+n.Function, err)
 	}
-	fc := out.Configuration
 	f := &Function{
-		ARN:        strings.TrimSuffix(aws.ToString(fc.FunctionArn), ":$LATEST"),
-		Config:     configOf(fc),
-		CodeSha256: aws.ToString(fc.CodeSha256),
-		State:      string(fc.State),
-		LastUpdate: string(fc.LastUpdateStatus),
+		ARN:        strings.TrimSuffix(fn.ARN, ":$LATEST"),
+		Config:     FunctionConfig(fn.Config),
+		CodeSha256: fn.CodeSha256,
+		State:      fn.State,
+		LastUpdate: fn.LastUpdate,
 	}
-	f.Tagged, f.OtherStack = tagState(out.Tags, n.Stack)
+	f.Tagged, f.OtherStack = tagState(fn.Tags, n.Stack)
 	return f, nil
 }

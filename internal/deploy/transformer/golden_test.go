@@ -34,7 +34,7 @@ var deterministicDelays = localcloud.Delays{RolePropagation: -1, Active: 100 * t
 // normalizer replaces what varies from run to run (API ids, the secret, the cloud's port,
 // the account, the code hashes and the host's architecture) with fixed placeholders.
 type normalizer struct {
-	cl *awsapi.Clients
+	cl *awsapi.Session
 	// codes maps a zip's CodeSha256 to its placeholder (CODE_A...).
 	codes map[string]string
 }
@@ -133,7 +133,7 @@ func lineDiff(want, got string) string {
 
 // planJSON is what `rudderctl plan transformer --lambda --json` prints (runDeploy with
 // dryRun: transformer.Deploy, then printJSON's two-space indented encoding).
-func planJSON(t *testing.T, cl *awsapi.Clients, stack, zip string) string {
+func planJSON(t *testing.T, cl *awsapi.Session, stack, zip string) string {
 	t.Helper()
 	in, zi, err := testInput(stack, zip, nil)
 	if err != nil {
@@ -155,7 +155,7 @@ func planJSON(t *testing.T, cl *awsapi.Clients, stack, zip string) string {
 // destroyPlanJSON is the list `rudderctl destroy transformer` shows before it asks, in the
 // shape of its --json output, normalized. The route deletions follow the cloud's order of
 // random route ids, so that run of lines is sorted.
-func destroyPlanJSON(t *testing.T, cl *awsapi.Clients, n *normalizer, stack string) string {
+func destroyPlanJSON(t *testing.T, cl *awsapi.Session, n *normalizer, stack string) string {
 	t.Helper()
 	planned, err := Destroy(context.Background(), cl, stack, testRegion, true, nil)
 	if err != nil {
@@ -189,7 +189,7 @@ func sortRuns(list []string, in func(string) bool) {
 	}
 }
 
-func goldenSetup(t *testing.T) (*localcloud.Cloud, *awsapi.Clients, *normalizer, string, string) {
+func goldenSetup(t *testing.T) (*localcloud.Cloud, *awsapi.Session, *normalizer, string, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test")

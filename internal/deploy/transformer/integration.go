@@ -2,12 +2,8 @@ package transformer
 
 import (
 	"context"
+
 	"github.com/rudderctl/rudderctl/internal/awsapi"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
-	atypes "github.com/aws/aws-sdk-go-v2/service/apigatewayv2/types"
-
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 )
 
@@ -46,29 +42,15 @@ func (k integrationKind) Actions() []engine.Action {
 }
 
 func (k integrationKind) Create(ctx context.Context, ch Change) error {
-	out, err := k.c.APIGateway.CreateIntegration(ctx, &apigatewayv2.CreateIntegrationInput{
-		ApiId:                k.apiID(ch),
-		IntegrationType:      atypes.IntegrationTypeAwsProxy,
-		IntegrationUri:       aws.String(k.l.AliasARN),
-		IntegrationMethod:    aws.String("POST"),
-		PayloadFormatVersion: aws.String("2.0"),
-		TimeoutInMillis:      aws.Int32(30000),
-	})
+	id, err := k.c.APIGateway().CreateLambdaIntegration(ctx, k.apiID(ch), k.l.AliasARN)
 	if err == nil {
-		k.l.IntegrationID = aws.ToString(out.IntegrationId)
+		k.l.IntegrationID = id
 	}
 	return err
 }
 
 func (k integrationKind) Update(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.UpdateIntegration(ctx, &apigatewayv2.UpdateIntegrationInput{
-		ApiId:                k.apiID(ch),
-		IntegrationId:        aws.String(ch.Target),
-		IntegrationType:      atypes.IntegrationTypeAwsProxy,
-		IntegrationUri:       aws.String(k.l.AliasARN),
-		IntegrationMethod:    aws.String("POST"),
-		PayloadFormatVersion: aws.String("2.0"),
-	})
+	err := k.c.APIGateway().UpdateLambdaIntegration(ctx, k.apiID(ch), ch.Target, k.l.AliasARN)
 	if err == nil {
 		k.l.IntegrationID = ch.Target
 	}
@@ -76,25 +58,18 @@ func (k integrationKind) Update(ctx context.Context, ch Change) error {
 }
 
 func (k integrationKind) Delete(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.DeleteIntegration(ctx, &apigatewayv2.DeleteIntegrationInput{ApiId: k.apiID(ch), IntegrationId: aws.String(ch.Target)})
-	return err
+	return k.c.APIGateway().DeleteIntegration(ctx, k.apiID(ch), ch.Target)
 }
 
 // findIntegrations lists the integrations of API id.
-func findIntegrations(ctx context.Context, c *awsapi.Clients, id string) ([]Integration, error) {
-	var ins []Integration
-	var token *string
-	for {
-		out, err := c.APIGateway.GetIntegrations(ctx, &apigatewayv2.GetIntegrationsInput{ApiId: aws.String(id), NextToken: token})
-		if err != nil {
-			return nil, awsapi.Explain("list the integrations of API "+id, err)
-		}
-		for _, in := range out.Items {
-			ins = append(ins, Integration{ID: aws.ToString(in.IntegrationId), Type: string(in.IntegrationType), URI: aws.ToString(in.IntegrationUri), PayloadFormatVersion: aws.ToString(in.PayloadFormatVersion)})
-		}
-		if aws.ToString(out.NextToken) == "" {
-			return ins, nil
-		}
-		token = out.NextToken
+func findIntegrations(ctx context.Context, c *awsapi.Session, id string) ([]Integration, error) {
+	found, err := c.APIGateway().Integrations(ctx, id)
+	if err != nil {
+		return nil, awsapi.Explain("list the integrations of API "+id, err)
 	}
+	var ins []Integration
+	for _, in := range found {
+		ins = append(ins, Integration{ID: in.ID, Type: in.Type, URI: in.URI, PayloadFormatVersion: in.PayloadFormatVersion})
+	}
+	return ins, nil
 }

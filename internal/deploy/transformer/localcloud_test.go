@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -21,7 +22,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
@@ -57,8 +57,8 @@ func startCloud(t testing.TB, d localcloud.Delays) *localcloud.Cloud {
 	return c
 }
 
-func testClients(t testing.TB, opts ...awsapi.RetryOption) *awsapi.Clients {
-	cl, err := awsapi.New(context.Background(), testRegion, opts...)
+func testClients(t testing.TB, opts ...awsapi.RetryOption) *awsapi.Session {
+	cl, err := awsapi.NewSession(context.Background(), testRegion, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func testInput(stack, zipPath string, env map[string]string) (Input, *ZipInfo, e
 		Memory: 256, Timeout: 10, LogRetention: 7, Env: env}, zi, nil
 }
 
-func mustDeploy(t testing.TB, cl *awsapi.Clients, stack, zipPath string, env map[string]string) *Result {
+func mustDeploy(t testing.TB, cl *awsapi.Session, stack, zipPath string, env map[string]string) *Result {
 	t.Helper()
 	in, zi, err := testInput(stack, zipPath, env)
 	if err != nil {
@@ -109,7 +109,7 @@ func lines(path string) int {
 
 // snapshot is a normalised picture of a stack: what the cloud holds, with ids, names
 // and the secret replaced, so two stacks deployed the same way compare equal.
-func snapshot(t testing.TB, c *localcloud.Cloud, cl *awsapi.Clients, stack string) string {
+func snapshot(t testing.TB, c *localcloud.Cloud, cl *awsapi.Session, stack string) string {
 	t.Helper()
 	o, err := Observe(context.Background(), cl, NamesFor(stack))
 	if err != nil {
@@ -361,7 +361,7 @@ func noRetryInjected(o *retry.StandardOptions) {
 // stop there) and checks that the fault fired once and stopped the deploy with advice to run it
 // again. The one failure a deploy may survive is the stack lock's release (DeleteObject, retried;
 // the lock expires by itself anyway): then it must have succeeded.
-func deployKilledAt(t *testing.T, cloud *localcloud.Cloud, killable *awsapi.Clients, stack, zip string, k int) {
+func deployKilledAt(t *testing.T, cloud *localcloud.Cloud, killable *awsapi.Session, stack, zip string, k int) {
 	t.Helper()
 	if err := cloud.SetFaults(fmt.Sprintf("fail-mutating=%d", k)); err != nil {
 		t.Fatal(err)
@@ -565,7 +565,7 @@ func TestLocalCloudDeployViaS3(t *testing.T) {
 	if res := cloud.Resources(TagKey, stack); len(res) != 0 {
 		t.Fatalf("after destroy: %+v", res)
 	}
-	if _, err := cl.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); !awsapi.IsNotFound(err) {
+	if err := cl.S3().FindBucket(ctx, bucket); !errors.Is(err, awsapi.ErrNotFound) {
 		t.Fatalf("bucket after destroy: %v", err)
 	}
 	changes, err = Destroy(ctx, cl, stack, testRegion, false, io.Discard)

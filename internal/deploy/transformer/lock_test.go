@@ -12,10 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/s3api"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
 	stacklock "github.com/rudderctl/rudderctl/internal/stack"
 )
@@ -91,10 +89,10 @@ func TestLocalCloudConcurrentDeploys(t *testing.T) {
 }
 
 // putLock writes a lock record as another machine would have.
-func putLock(t *testing.T, cl *awsapi.Clients, bucket string, rec LockRecord) {
+func putLock(t *testing.T, cl *awsapi.Session, bucket string, rec LockRecord) {
 	t.Helper()
 	b, _ := json.Marshal(rec)
-	if _, err := cl.S3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(LockKey), Body: bytes.NewReader(b)}); err != nil {
+	if _, err := cl.S3().PutObject(context.Background(), s3api.Object{Bucket: bucket, Key: LockKey, Body: bytes.NewReader(b)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -187,7 +185,7 @@ func TestLocalCloudDestroyAfterKillAtCreateBucket(t *testing.T) {
 	if err == nil || cloud.Stats().ByOperation["s3:CreateBucket"] != 1 {
 		t.Fatalf("want a deploy killed after CreateBucket: %v %v", err, cloud.Stats().ByOperation)
 	}
-	if _, err := cl.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); err != nil {
+	if err := cl.S3().FindBucket(ctx, bucket); err != nil {
 		t.Fatalf("the bucket was not created: %v", err)
 	}
 	if res := cloud.Resources(TagKey, stack); len(res) != 0 {
@@ -201,7 +199,7 @@ func TestLocalCloudDestroyAfterKillAtCreateBucket(t *testing.T) {
 	if err != nil || len(changes) == 0 {
 		t.Fatalf("destroy: %v %v", changes, err)
 	}
-	if _, err := cl.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)}); !awsapi.IsNotFound(err) {
+	if err := cl.S3().FindBucket(ctx, bucket); !errors.Is(err, awsapi.ErrNotFound) {
 		t.Fatalf("bucket after destroy: %v", err)
 	}
 	if s, err := GetStatus(ctx, cl, stack, testRegion); err != nil || s.Deployed {

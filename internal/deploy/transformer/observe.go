@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
@@ -14,7 +11,7 @@ import (
 )
 
 // Observe reads what exists for the stack, with read-only calls only.
-func Observe(ctx context.Context, c *awsapi.Clients, n Names) (*Observed, error) {
+func Observe(ctx context.Context, c *awsapi.Session, n Names) (*Observed, error) {
 	o := &Observed{}
 	acct, err := c.AccountID(ctx)
 	if err != nil {
@@ -44,27 +41,9 @@ func tagState(tags map[string]string, stackName string) (ours bool, other string
 	return stack.TagState(tags, stackName)
 }
 
-func configOf(fc *ltypes.FunctionConfiguration) FunctionConfig {
-	cfg := FunctionConfig{
-		Runtime: string(fc.Runtime),
-		Handler: aws.ToString(fc.Handler),
-		Role:    aws.ToString(fc.Role),
-		Memory:  aws.ToInt32(fc.MemorySize),
-		Timeout: aws.ToInt32(fc.Timeout),
-		Arch:    "x86_64",
-	}
-	if len(fc.Architectures) > 0 {
-		cfg.Arch = string(fc.Architectures[0])
-	}
-	if fc.Environment != nil && len(fc.Environment.Variables) > 0 {
-		cfg.Env = fc.Environment.Variables
-	}
-	return cfg
-}
-
 // observeFunction reads the function, and when it is ours its versions, alias live and
 // the permission on it (each in its kind's file).
-func observeFunction(ctx context.Context, c *awsapi.Clients, n Names, o *Observed) error {
+func observeFunction(ctx context.Context, c *awsapi.Session, n Names, o *Observed) error {
 	f, err := findFunction(ctx, c, n)
 	if f == nil || err != nil {
 		return skipNotFound(err)
@@ -93,7 +72,7 @@ func skipNotFound(err error) error {
 
 // observeAPI reads the stack's APIs (oldest first) and the first one's integrations,
 // routes and stages (each in its kind's file).
-func observeAPI(ctx context.Context, c *awsapi.Clients, n Names, o *Observed) error {
+func observeAPI(ctx context.Context, c *awsapi.Session, n Names, o *Observed) error {
 	var err error
 	if o.APIs, err = findAPIs(ctx, c, n); err != nil || len(o.APIs) == 0 {
 		return err

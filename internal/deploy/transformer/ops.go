@@ -9,11 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/logsapi"
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
 
@@ -63,7 +60,7 @@ type APIStatus struct {
 }
 
 // GetStatus observes the stack (read-only).
-func GetStatus(ctx context.Context, c *awsapi.Clients, stackName, region string) (*Status, error) {
+func GetStatus(ctx context.Context, c *awsapi.Session, stackName, region string) (*Status, error) {
 	n := NamesFor(stackName)
 	o, err := Observe(ctx, c, n)
 	if err != nil {
@@ -151,7 +148,7 @@ type Endpoint struct {
 var ErrNotDeployed = errors.New("not deployed")
 
 // GetEndpoint returns the endpoint; the secret is included only when showSecret.
-func GetEndpoint(ctx context.Context, c *awsapi.Clients, stack string, showSecret bool) (*Endpoint, error) {
+func GetEndpoint(ctx context.Context, c *awsapi.Session, stack string, showSecret bool) (*Endpoint, error) {
 	n := NamesFor(stack)
 	o, err := Observe(ctx, c, n)
 	if err != nil {
@@ -174,12 +171,12 @@ func GetEndpoint(ctx context.Context, c *awsapi.Clients, stack string, showSecre
 }
 
 // Rollback points the alias at the previous published version, under the stack lock.
-func Rollback(ctx context.Context, c *awsapi.Clients, stack string) (from, to string, err error) {
+func Rollback(ctx context.Context, c *awsapi.Session, stack string) (from, to string, err error) {
 	return RollbackWithProgress(ctx, c, stack, io.Discard)
 }
 
 // RollbackWithProgress is Rollback reporting the lock steps on progress.
-func RollbackWithProgress(ctx context.Context, c *awsapi.Clients, stack string, progress io.Writer) (from, to string, err error) {
+func RollbackWithProgress(ctx context.Context, c *awsapi.Session, stack string, progress io.Writer) (from, to string, err error) {
 	n := NamesFor(stack)
 	o, err := Observe(ctx, c, n)
 	if err != nil {
@@ -206,7 +203,7 @@ func RollbackWithProgress(ctx context.Context, c *awsapi.Clients, stack string, 
 	if err != nil {
 		return "", "", err
 	}
-	_, err = c.Lambda.UpdateAlias(ctx, &lambda.UpdateAliasInput{FunctionName: aws.String(n.Function), Name: aws.String(AliasName), FunctionVersion: aws.String(prev)})
+	_, err = c.Lambda().UpdateAlias(ctx, n.Function, AliasName, prev)
 	if err != nil {
 		return "", "", awsapi.Explain("point alias "+AliasName+" at version "+prev, err)
 	}
@@ -240,51 +237,45 @@ type LogEvent struct {
 
 // Logs prints the function's log events since the given time, as text lines or (jsonLines)
 // one JSON object per event; follow keeps polling until ctx is done.
-func Logs(ctx context.Context, c *awsapi.Clients, stack string, since time.Time, follow, jsonLines bool, out io.Writer) error {
+func Logs(ctx context.Context, c *awsapi.Session, stack string, since time.Time, follow, jsonLines bool, out io.Writer) error {
 	enc := json.NewEncoder(out)
 	enc.SetEscapeHTML(false)
 	n := NamesFor(stack)
 	start := since.UnixMilli()
 	seen := map[string]bool{}
 	for {
-		var token *string
 		last := start
-		for {
-			res, err := c.Logs.FilterLogEvents(ctx, &cloudwatchlogs.FilterLogEventsInput{
-				LogGroupName: aws.String(n.LogGroup), StartTime: aws.Int64(start), NextToken: token,
-			})
-			if awsapi.IsNotFound(err) {
-				return fmt.Errorf("no logs: log group %s does not exist; deploy the stack first (`rudderctl deploy transformer --lambda`)", n.LogGroup)
+		var writeErr error
+		err := c.Logs().FilterEvents(ctx, n.LogGroup, start, func(e logsapi.Event) error {
+			if e.ID != "" && seen[e.ID] {
+				return nil
 			}
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil
+			seen[e.ID] = true
+			ts := time.UnixMilli(e.Timestamp).UTC().Format(time.RFC3339Nano)
+			msg := strings.TrimRight(e.Message, "\n")
+			if jsonLines {
+				if writeErr = enc.Encode(LogEvent{Timestamp: ts, Stream: e.Stream, Message: msg}); writeErr != nil {
+					return writeErr
 				}
-				return awsapi.Explain("read log group "+n.LogGroup, err)
+			} else {
+				fmt.Fprintf(out, "%s %s %s\n", ts, e.Stream, msg)
 			}
-			for _, e := range res.Events {
-				id := aws.ToString(e.EventId)
-				if id != "" && seen[id] {
-					continue
-				}
-				seen[id] = true
-				ts := time.UnixMilli(aws.ToInt64(e.Timestamp)).UTC().Format(time.RFC3339Nano)
-				msg := strings.TrimRight(aws.ToString(e.Message), "\n")
-				if jsonLines {
-					if err := enc.Encode(LogEvent{Timestamp: ts, Stream: aws.ToString(e.LogStreamName), Message: msg}); err != nil {
-						return err
-					}
-				} else {
-					fmt.Fprintf(out, "%s %s %s\n", ts, aws.ToString(e.LogStreamName), msg)
-				}
-				if t := aws.ToInt64(e.Timestamp); t > last {
-					last = t
-				}
+			if e.Timestamp > last {
+				last = e.Timestamp
 			}
-			if aws.ToString(res.NextToken) == "" {
-				break
+			return nil
+		})
+		if writeErr != nil {
+			return writeErr
+		}
+		if errors.Is(err, awsapi.ErrNotFound) {
+			return fmt.Errorf("no logs: log group %s does not exist; deploy the stack first (`rudderctl deploy transformer --lambda`)", n.LogGroup)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
-			token = res.NextToken
+			return awsapi.Explain("read log group "+n.LogGroup, err)
 		}
 		if !follow {
 			return nil

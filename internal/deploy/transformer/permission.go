@@ -3,12 +3,11 @@ package transformer
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/lambdaapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 )
 
@@ -35,20 +34,13 @@ func (k permissionKind) Actions() []engine.Action {
 }
 
 func (k permissionKind) Create(ctx context.Context, _ Change) error {
-	_, err := k.c.Lambda.AddPermission(ctx, &lambda.AddPermissionInput{
-		FunctionName: aws.String(k.d.Function),
-		Qualifier:    aws.String(AliasName),
-		StatementId:  aws.String(StatementID),
-		Action:       aws.String("lambda:InvokeFunction"),
-		Principal:    aws.String("apigateway.amazonaws.com"),
-		SourceArn:    aws.String(SourceARN(k.d.Region, k.d.Account, k.l.APIID)),
-	})
-	return err
+	return k.c.Lambda().AddPermission(ctx, k.d.Function, AliasName, lambdaapi.Permission{StatementID: StatementID,
+		Action: "lambda:InvokeFunction", Principal: "apigateway.amazonaws.com", SourceARN: SourceARN(k.d.Region, k.d.Account, k.l.APIID)})
 }
 
 // AlreadyExists: a statement with our id is there: an earlier attempt got through.
 func (k permissionKind) AlreadyExists(err error) bool {
-	return awsapi.IsCode(err, "ResourceConflictException")
+	return errors.Is(err, awsapi.ErrAlreadyExists)
 }
 
 func (k permissionKind) Adopt(context.Context, Change) error { return nil }
@@ -58,21 +50,20 @@ func (k permissionKind) Update(ctx context.Context, ch Change) error {
 }
 
 func (k permissionKind) Delete(ctx context.Context, _ Change) error {
-	_, err := k.c.Lambda.RemovePermission(ctx, &lambda.RemovePermissionInput{FunctionName: aws.String(k.d.Function), Qualifier: aws.String(AliasName), StatementId: aws.String(StatementID)})
-	return err
+	return k.c.Lambda().RemovePermission(ctx, k.d.Function, AliasName, StatementID)
 }
 
 // findPermission reads statement StatementID of the alias's resource policy; nil when the
 // policy has no such statement.
-func findPermission(ctx context.Context, c *awsapi.Clients, n Names) (*Permission, error) {
-	pol, err := c.Lambda.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(n.Function), Qualifier: aws.String(AliasName)})
-	if awsapi.IsNotFound(err) {
+func findPermission(ctx context.Context, c *awsapi.Session, n Names) (*Permission, error) {
+	pol, err := c.Lambda().ResourcePolicy(ctx, n.Function, AliasName)
+	if errors.Is(err, awsapi.ErrNotFound) {
 		return nil, engine.ErrNotFound
 	}
 	if err != nil {
 		return nil, awsapi.Explain("read the resource policy of "+n.Function+":"+AliasName, err)
 	}
-	return findStatement(aws.ToString(pol.Policy), StatementID), nil
+	return findStatement(pol, StatementID), nil
 }
 
 // findStatement extracts one statement of a Lambda resource policy.

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
 	"github.com/rudderctl/rudderctl/internal/testfn"
@@ -32,8 +29,14 @@ func TestLocalCloudUpdateConflictRetried(t *testing.T) {
 	mustDeploy(t, cl, "conflict", testZip(t, "A"), nil)
 	cloud.ResetStats()
 	n := NamesFor("conflict").Function
+	f, err := cl.Lambda().FindFunction(context.Background(), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := f.Config
 	for _, mem := range []int32{512, 640} {
-		if _, err := cl.Lambda.UpdateFunctionConfiguration(context.Background(), &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String(n), MemorySize: aws.Int32(mem)}); err != nil {
+		cfg.Memory = mem
+		if err := cl.Lambda().UpdateConfig(context.Background(), n, cfg); err != nil {
 			t.Fatalf("memory %d: %v", mem, err)
 		}
 	}
@@ -132,7 +135,7 @@ func packageExample(t *testing.T, extra string) string {
 
 // checkExampleAnswers calls the deployed example through the stack's API: with the secret
 // prefix it answers as rudder-transformer does; without it, 404.
-func checkExampleAnswers(t *testing.T, cl *awsapi.Clients, stack string) {
+func checkExampleAnswers(t *testing.T, cl *awsapi.Session, stack string) {
 	t.Helper()
 	e, err := GetEndpoint(context.Background(), cl, stack, true)
 	if err != nil {

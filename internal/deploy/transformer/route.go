@@ -2,9 +2,7 @@ package transformer
 
 import (
 	"context"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"errors"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
@@ -53,39 +51,30 @@ func (k routeKind) Actions() []engine.Action {
 }
 
 func (k routeKind) Create(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.CreateRoute(ctx, &apigatewayv2.CreateRouteInput{ApiId: k.apiID(ch), RouteKey: aws.String(ch.Target), Target: aws.String("integrations/" + k.l.IntegrationID)})
-	return err
+	return k.c.APIGateway().CreateRoute(ctx, k.apiID(ch), ch.Target, "integrations/"+k.l.IntegrationID)
 }
 
-func (k routeKind) AlreadyExists(err error) bool { return awsapi.IsCode(err, "ConflictException") }
+func (k routeKind) AlreadyExists(err error) bool { return errors.Is(err, awsapi.ErrAlreadyExists) }
 
 func (k routeKind) Adopt(context.Context, Change) error { return nil }
 
 func (k routeKind) Update(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.UpdateRoute(ctx, &apigatewayv2.UpdateRouteInput{ApiId: k.apiID(ch), RouteId: aws.String(ch.Target), Target: aws.String("integrations/" + k.l.IntegrationID)})
-	return err
+	return k.c.APIGateway().UpdateRoute(ctx, k.apiID(ch), ch.Target, "integrations/"+k.l.IntegrationID)
 }
 
 func (k routeKind) Delete(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.DeleteRoute(ctx, &apigatewayv2.DeleteRouteInput{ApiId: k.apiID(ch), RouteId: aws.String(ch.Target)})
-	return err
+	return k.c.APIGateway().DeleteRoute(ctx, k.apiID(ch), ch.Target)
 }
 
 // findRoutes lists the routes of API id.
-func findRoutes(ctx context.Context, c *awsapi.Clients, id string) ([]Route, error) {
-	var rs []Route
-	var token *string
-	for {
-		out, err := c.APIGateway.GetRoutes(ctx, &apigatewayv2.GetRoutesInput{ApiId: aws.String(id), NextToken: token})
-		if err != nil {
-			return nil, awsapi.Explain("list the routes of API "+id, err)
-		}
-		for _, r := range out.Items {
-			rs = append(rs, Route{ID: aws.ToString(r.RouteId), Key: aws.ToString(r.RouteKey), Target: aws.ToString(r.Target)})
-		}
-		if aws.ToString(out.NextToken) == "" {
-			return rs, nil
-		}
-		token = out.NextToken
+func findRoutes(ctx context.Context, c *awsapi.Session, id string) ([]Route, error) {
+	found, err := c.APIGateway().Routes(ctx, id)
+	if err != nil {
+		return nil, awsapi.Explain("list the routes of API "+id, err)
 	}
+	var rs []Route
+	for _, r := range found {
+		rs = append(rs, Route{ID: r.ID, Key: r.Key, Target: r.Target})
+	}
+	return rs, nil
 }

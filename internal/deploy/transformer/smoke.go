@@ -2,20 +2,14 @@ package transformer
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
-
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
-	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 )
 
 // SmokeError says a published version failed its health check, so alias live was not
@@ -88,27 +82,18 @@ func (r *run) smoke(ctx context.Context, liveVersion string) error {
 	}
 	// A version is invocable once Active (at once for a zip function; SnapStart and the
 	// like take a while).
-	w := lambda.NewPublishedVersionActiveWaiter(r.c.Lambda, func(o *lambda.PublishedVersionActiveWaiterOptions) {
-		o.MinDelay, o.MaxDelay = kinds.WaitMin, kinds.WaitMax
-	})
-	if err := w.Wait(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(d.Function), Qualifier: aws.String(version)}, kinds.WaitFor); err != nil {
+	if err := r.c.Lambda().WaitVersionActive(ctx, d.Function, version, waitPolicy()); err != nil {
 		return engine.Plain(awsapi.Explain("wait for version "+version+" of "+d.Function+" to become Active", err))
 	}
 	fmt.Fprintf(r.progress, "  checking version %s: GET <secret>%s...\n", version, path)
-	out, err := r.c.Lambda.Invoke(ctx, &lambda.InvokeInput{
-		FunctionName: aws.String(d.Function),
-		Qualifier:    aws.String(version),
-		LogType:      ltypes.LogTypeTail,
-		Payload:      healthEvent(d.Secret, path, time.Now()),
-	})
+	out, err := r.c.Lambda().Invoke(ctx, d.Function, version, healthEvent(d.Secret, path, time.Now()))
 	if err != nil {
 		return engine.Plain(awsapi.Explain("invoke version "+version+" of "+d.Function+" for its health check", err))
 	}
 	fail := func(why string) error {
-		tail, _ := base64.StdEncoding.DecodeString(aws.ToString(out.LogResult))
-		return &SmokeError{Version: version, Live: liveVersion, Function: d.Function, Why: redact(why, d.Secret), LogTail: redact(string(tail), d.Secret)}
+		return &SmokeError{Version: version, Live: liveVersion, Function: d.Function, Why: redact(why, d.Secret), LogTail: redact(out.LogTail, d.Secret)}
 	}
-	if fe := aws.ToString(out.FunctionError); fe != "" {
+	if fe := out.FunctionError; fe != "" {
 		var perr struct{ ErrorType, ErrorMessage string }
 		_ = json.Unmarshal(out.Payload, &perr)
 		why := "the function failed (" + fe + ")"

@@ -2,9 +2,7 @@ package transformer
 
 import (
 	"context"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"errors"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
@@ -36,39 +34,30 @@ func (k stageKind) Actions() []engine.Action {
 }
 
 func (k stageKind) Create(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.CreateStage(ctx, &apigatewayv2.CreateStageInput{ApiId: k.apiID(ch), StageName: aws.String(StageName), AutoDeploy: aws.Bool(true), Tags: k.d.Tags()})
-	return err
+	return k.c.APIGateway().CreateStage(ctx, k.apiID(ch), StageName, true, k.d.Tags())
 }
 
-func (k stageKind) AlreadyExists(err error) bool { return awsapi.IsCode(err, "ConflictException") }
+func (k stageKind) AlreadyExists(err error) bool { return errors.Is(err, awsapi.ErrAlreadyExists) }
 
 func (k stageKind) Adopt(context.Context, Change) error { return nil }
 
 func (k stageKind) Update(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.UpdateStage(ctx, &apigatewayv2.UpdateStageInput{ApiId: k.apiID(ch), StageName: aws.String(StageName), AutoDeploy: aws.Bool(true)})
-	return err
+	return k.c.APIGateway().UpdateStage(ctx, k.apiID(ch), StageName, true)
 }
 
 func (k stageKind) Delete(ctx context.Context, ch Change) error {
-	_, err := k.c.APIGateway.DeleteStage(ctx, &apigatewayv2.DeleteStageInput{ApiId: k.apiID(ch), StageName: aws.String(ch.Target)})
-	return err
+	return k.c.APIGateway().DeleteStage(ctx, k.apiID(ch), ch.Target)
 }
 
 // findStages lists the stages of API id.
-func findStages(ctx context.Context, c *awsapi.Clients, id string) ([]Stage, error) {
-	var ss []Stage
-	var token *string
-	for {
-		out, err := c.APIGateway.GetStages(ctx, &apigatewayv2.GetStagesInput{ApiId: aws.String(id), NextToken: token})
-		if err != nil {
-			return nil, awsapi.Explain("list the stages of API "+id, err)
-		}
-		for _, s := range out.Items {
-			ss = append(ss, Stage{Name: aws.ToString(s.StageName), AutoDeploy: aws.ToBool(s.AutoDeploy)})
-		}
-		if aws.ToString(out.NextToken) == "" {
-			return ss, nil
-		}
-		token = out.NextToken
+func findStages(ctx context.Context, c *awsapi.Session, id string) ([]Stage, error) {
+	found, err := c.APIGateway().Stages(ctx, id)
+	if err != nil {
+		return nil, awsapi.Explain("list the stages of API "+id, err)
 	}
+	var ss []Stage
+	for _, st := range found {
+		ss = append(ss, Stage{Name: st.Name, AutoDeploy: st.AutoDeploy})
+	}
+	return ss, nil
 }

@@ -2,12 +2,9 @@ package transformer
 
 import (
 	"context"
-	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"sort"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-
+	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 )
 
@@ -49,43 +46,29 @@ func (k versionKind) Actions() []engine.Action {
 func (k versionKind) Ready(ctx context.Context, _ Change) error { return k.settle(ctx) }
 
 func (k versionKind) Create(ctx context.Context, _ Change) error {
-	out, err := k.c.Lambda.PublishVersion(ctx, &lambda.PublishVersionInput{
-		FunctionName: aws.String(k.d.Function),
-		CodeSha256:   aws.String(k.d.CodeSha256),
-		Description:  aws.String("rudderctl deploy"),
-	})
+	v, err := k.c.Lambda().PublishVersion(ctx, k.d.Function, k.d.CodeSha256, "rudderctl deploy")
 	if err == nil {
-		k.l.Version = aws.ToString(out.Version)
+		k.l.Version = v
 	}
 	return err
 }
 
 func (k versionKind) Delete(ctx context.Context, ch Change) error {
-	_, err := k.c.Lambda.DeleteFunction(ctx, &lambda.DeleteFunctionInput{FunctionName: aws.String(k.d.Function), Qualifier: aws.String(ch.Target)})
-	return err
+	return k.c.Lambda().DeleteVersion(ctx, k.d.Function, ch.Target)
 }
 
 // findVersions lists the published versions, ascending.
-func findVersions(ctx context.Context, c *awsapi.Clients, n Names) ([]Version, error) {
+func findVersions(ctx context.Context, c *awsapi.Session, n Names) ([]Version, error) {
+	found, err := c.Lambda().PublishedVersions(ctx, n.Function)
+	if err != nil {
+		return nil, awsapi.Explain("list the versions of "+n.Function, err)
+	}
 	var vs []Version
-	var marker *string
-	for {
-		lv, err := c.Lambda.ListVersionsByFunction(ctx, &lambda.ListVersionsByFunctionInput{FunctionName: aws.String(n.Function), Marker: marker})
-		if err != nil {
-			return nil, awsapi.Explain("list the versions of "+n.Function, err)
+	for _, v := range found {
+		if versionNumber(v.Number) < 0 {
+			continue
 		}
-		for i := range lv.Versions {
-			v := &lv.Versions[i]
-			num := aws.ToString(v.Version)
-			if num == "$LATEST" || versionNumber(num) < 0 {
-				continue
-			}
-			vs = append(vs, Version{Number: num, Config: configOf(v), CodeSha256: aws.ToString(v.CodeSha256)})
-		}
-		if lv.NextMarker == nil {
-			break
-		}
-		marker = lv.NextMarker
+		vs = append(vs, Version{Number: v.Number, Config: FunctionConfig(v.Config), CodeSha256: v.CodeSha256})
 	}
 	sort.Slice(vs, func(i, j int) bool { return versionNumber(vs[i].Number) < versionNumber(vs[j].Number) })
 	return vs, nil
