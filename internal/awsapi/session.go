@@ -3,6 +3,8 @@ package awsapi
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -121,4 +123,16 @@ func (s *Session) S3() *s3api.Client {
 // AccountID asks STS who we are.
 func (s *Session) AccountID(ctx context.Context) (string, error) {
 	return s.STS().AccountID(ctx)
+}
+
+// EndpointOverridden reports whether AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_<service> points
+// the SDK somewhere else than AWS (and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS does not cancel
+// it). S3 then needs path-style addressing (http://HOST/bucket/key): a local endpoint has no
+// per-bucket DNS names. Against AWS itself the SDK's virtual-hosted style is kept.
+func EndpointOverridden(service string) bool {
+	if strings.EqualFold(strings.TrimSpace(os.Getenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")), "true") {
+		return false
+	}
+	return strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL")) != "" ||
+		strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL_"+strings.ToUpper(service))) != ""
 }
