@@ -5,13 +5,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/stack"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
 )
@@ -246,21 +246,9 @@ func planDeploy(ctx context.Context, c *awsapi.Session, in Input, zi *ZipInfo) (
 }
 
 // lockStack makes the bucket that holds the lock usable (first: its changes) and takes the
-// stack lock for operation.
+// stack lock for operation (kinds.TakeLock).
 func lockStack(ctx context.Context, c *awsapi.Session, o *Observed, d *Desired, first []Change, operation string, progress io.Writer) (*stack.Lock, error) {
-	if len(first) > 0 {
-		bd := &Desired{Names: d.Names, Region: d.Region, Account: d.Account, Bucket: d.Bucket}
-		if _, err := Apply(ctx, c, o, bd, first, progress); err != nil {
-			return nil, fmt.Errorf("%w\n(the %s stopped before changing anything else; run it again)", err, operation)
-		}
-	}
-	fmt.Fprintf(progress, "taking the stack lock s3://%s/%s...\n", d.Bucket, LockKey)
-	lock, err := stack.AcquireLock(ctx, c, d.Bucket, d.Stack, operation, progress)
-	var held *LockHeldError
-	if err != nil && !errors.As(err, &held) {
-		return nil, fmt.Errorf("%w\n(the %s stopped before changing anything else; run it again)", err, operation)
-	}
-	return lock, err
+	return kinds.TakeLock(ctx, c, stack.Stack{Name: d.Stack, Account: d.Account, Region: d.Region}, o.Bucket, first, operation, progress)
 }
 
 // Destroy deletes everything the stack owns, in reverse order, under the stack lock.
