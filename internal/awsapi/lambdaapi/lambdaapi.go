@@ -48,11 +48,17 @@ type Function struct {
 	Tags             map[string]string
 }
 
-// Version is one published version.
+// Version is one published version (or $LATEST, or what an alias points at, from
+// FindConfiguration).
 type Version struct {
-	Number     string
-	Config     Config
-	CodeSha256 string
+	Number      string
+	Config      Config
+	CodeSha256  string
+	Description string
+}
+
+func versionOf(v *types.FunctionConfiguration) Version {
+	return Version{Number: aws.ToString(v.Version), Config: configOf(v), CodeSha256: aws.ToString(v.CodeSha256), Description: aws.ToString(v.Description)}
 }
 
 // Alias is what an alias points at.
@@ -107,10 +113,30 @@ func (c *Client) PublishedVersions(ctx context.Context, name string) ([]Version,
 			if aws.ToString(v.Version) == "$LATEST" {
 				continue
 			}
-			vs = append(vs, Version{Number: aws.ToString(v.Version), Config: configOf(v), CodeSha256: aws.ToString(v.CodeSha256)})
+			vs = append(vs, versionOf(v))
 		}
 	}
 	return vs, nil
+}
+
+// FindConfiguration reads the configuration of function:qualifier (a version number, an
+// alias; "" = $LATEST) with lambda:GetFunctionConfiguration; ErrNotFound when either is
+// missing.
+func (c *Client) FindConfiguration(ctx context.Context, function, qualifier string) (*Version, error) {
+	in := &lambda.GetFunctionConfigurationInput{FunctionName: aws.String(function)}
+	what := "read Lambda function " + function
+	if qualifier != "" {
+		in.Qualifier = aws.String(qualifier)
+		what += ":" + qualifier
+	}
+	out, err := c.sdk.GetFunctionConfiguration(ctx, in)
+	if err != nil {
+		return nil, awserr.Wrap(what, err, nil)
+	}
+	v := versionOf(&types.FunctionConfiguration{Version: out.Version, Runtime: out.Runtime, Handler: out.Handler, Role: out.Role,
+		MemorySize: out.MemorySize, Timeout: out.Timeout, Architectures: out.Architectures, Environment: out.Environment,
+		CodeSha256: out.CodeSha256, Description: out.Description})
+	return &v, nil
 }
 
 // FindAlias reads an alias; ErrNotFound when there is none.
@@ -183,11 +209,15 @@ func (c *Client) TagFunction(ctx context.Context, arn string, tags map[string]st
 	return awserr.Wrap("tag Lambda function "+arn, err, nil)
 }
 
-// UpdateCode replaces the code of $LATEST; the update runs on (WaitUpdated).
+// UpdateCode replaces the code of $LATEST, and its architecture unless arch is ""; the
+// update runs on (WaitUpdated).
 func (c *Client) UpdateCode(ctx context.Context, name string, code Code, arch string) error {
 	sc := code.sdk()
-	_, err := c.sdk.UpdateFunctionCode(ctx, &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name),
-		ZipFile: sc.ZipFile, S3Bucket: sc.S3Bucket, S3Key: sc.S3Key, Architectures: []types.Architecture{types.Architecture(arch)}})
+	in := &lambda.UpdateFunctionCodeInput{FunctionName: aws.String(name), ZipFile: sc.ZipFile, S3Bucket: sc.S3Bucket, S3Key: sc.S3Key}
+	if arch != "" {
+		in.Architectures = []types.Architecture{types.Architecture(arch)}
+	}
+	_, err := c.sdk.UpdateFunctionCode(ctx, in)
 	return awserr.Wrap("update the code of "+name, err, awserr.Codes{"ResourceConflictException": awserr.ErrConflict})
 }
 
@@ -218,8 +248,11 @@ func (c *Client) PublishVersion(ctx context.Context, name, codeSha256, descripti
 
 // CreateAlias points a new alias at version; ErrAlreadyExists when it exists.
 func (c *Client) CreateAlias(ctx context.Context, function, alias, version, description string) (*Alias, error) {
-	out, err := c.sdk.CreateAlias(ctx, &lambda.CreateAliasInput{FunctionName: aws.String(function), Name: aws.String(alias),
-		FunctionVersion: aws.String(version), Description: aws.String(description)})
+	in := &lambda.CreateAliasInput{FunctionName: aws.String(function), Name: aws.String(alias), FunctionVersion: aws.String(version)}
+	if description != "" {
+		in.Description = aws.String(description)
+	}
+	out, err := c.sdk.CreateAlias(ctx, in)
 	if err != nil {
 		return nil, awserr.Wrap("create alias "+alias+" of "+function, err, awserr.Codes{"ResourceConflictException": awserr.ErrAlreadyExists})
 	}

@@ -125,6 +125,16 @@ func TestFunctionLifecycle(t *testing.T) {
 	if a, err := c.FindAlias(ctx, "f", "live"); err != nil || a.Version != versions[0] {
 		t.Fatalf("FindAlias: %+v %v", a, err)
 	}
+	// The configuration behind the alias is version 1's: its code and description.
+	if v, err := c.FindConfiguration(ctx, "f", "live"); err != nil || v.Number != versions[0] || v.CodeSha256 != sha1 || v.Description != "v" || v.Config.Env["A"] != "1" {
+		t.Fatalf("FindConfiguration(live): %+v %v", v, err)
+	}
+	if v, err := c.FindConfiguration(ctx, "f", ""); err != nil || v.Number != "$LATEST" {
+		t.Fatalf("FindConfiguration($LATEST): %+v %v", v, err)
+	}
+	if _, err := c.FindConfiguration(ctx, "f", "nope"); !errors.Is(err, awserr.ErrNotFound) {
+		t.Fatalf("FindConfiguration(missing alias): %v", err)
+	}
 
 	if _, err := c.ResourcePolicy(ctx, "f", "live"); !errors.Is(err, awserr.ErrNotFound) {
 		t.Fatalf("ResourcePolicy before a permission: %v", err)
