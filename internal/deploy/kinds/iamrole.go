@@ -105,11 +105,18 @@ func DeleteRoleChanges(found *Role, name string) []engine.Change {
 	return append(cs, engine.Change{Action: DeleteRole, Resource: "IAM role", Name: name})
 }
 
-// RoleKind creates, updates (trust) and deletes the role. ARN receives the role's ARN.
+// RoleKind creates, updates (trust) and deletes the role. ARN, when set, receives the
+// role's ARN (created or adopted) for the steps after it.
 type RoleKind struct {
 	C    *awsapi.Session
 	Spec RoleSpec
 	ARN  *string
+}
+
+func (k RoleKind) setARN(arn string) {
+	if k.ARN != nil {
+		*k.ARN = arn
+	}
 }
 
 func (k RoleKind) Actions() []engine.Action {
@@ -120,7 +127,7 @@ func (k RoleKind) Create(ctx context.Context, _ engine.Change) error {
 	r, err := k.C.IAM().CreateRole(ctx, iamapi.RoleSpec{Name: k.Spec.Name, Path: k.Spec.Path, Trust: k.Spec.Trust,
 		Description: k.Spec.Description, Tags: map[string]string{stack.TagKey: k.Spec.Stack}})
 	if err == nil {
-		*k.ARN = r.ARN
+		k.setARN(r.ARN)
 	}
 	return err
 }
@@ -130,7 +137,7 @@ func (k RoleKind) AlreadyExists(err error) bool { return errors.Is(err, awsapi.E
 func (k RoleKind) Adopt(ctx context.Context, _ engine.Change) error {
 	r, err := k.C.IAM().FindRole(ctx, k.Spec.Name)
 	if err == nil {
-		*k.ARN = r.ARN
+		k.setARN(r.ARN)
 	}
 	return err
 }
