@@ -1,6 +1,6 @@
 // Package stack is what every component of a rudderctl stack shares: the stack's name and
 // tags, the naming rules of its AWS resources, its S3 bucket and the lock in that bucket.
-// It knows nothing of any one component (the transformer, the workspace...).
+// It knows nothing of any one component.
 //
 // The cloud is the only record: everything a stack owns carries TagKey=<stack> and is
 // found again by tag or by name; there is no local state file.
@@ -17,8 +17,8 @@ import (
 const TagKey = "rudderctl:stack"
 
 // ComponentTagKey names the component a resource belongs to (rudderctl:component=<name>),
-// for components whose resources cannot be told apart by name alone. The transformer's
-// resources predate it and carry TagKey only.
+// for components whose resources cannot be told apart by name alone (resources made
+// before it carry TagKey only).
 const ComponentTagKey = "rudderctl:component"
 
 // Stack is one deployed stack in one account and region.

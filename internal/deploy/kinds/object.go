@@ -19,6 +19,7 @@ import (
 type ObjectSpec struct {
 	Bucket, Key string
 	File        string // path of the content
+	FileHint    string // what to do when File cannot be read ("check the --zip path")
 	Bytes       int64
 	SHA256      string // base64 SHA-256 of the content: S3 refuses a corrupted upload
 	ContentType string
@@ -46,7 +47,7 @@ func (k ObjectKind) Create(ctx context.Context, ch engine.Change) error {
 	}
 	f, err := os.Open(k.Spec.File)
 	if err != nil {
-		return engine.Plain(fmt.Errorf("could not read %s: %v; check the --zip path", k.Spec.File, err))
+		return engine.Plain(fmt.Errorf("could not read %s: %v; %s", k.Spec.File, err, k.Spec.FileHint))
 	}
 	defer f.Close()
 	fmt.Fprintf(k.Progress, "  uploading %d bytes to s3://%s/%s...\n", k.Spec.Bytes, b, key)

@@ -132,7 +132,7 @@ func bucketSpec(d *Desired) kinds.BucketSpec {
 }
 
 func codeObject(d *Desired) kinds.ObjectSpec {
-	return kinds.ObjectSpec{Bucket: d.Bucket, Key: CodeKey(d.CodeSha256), File: d.Zip, Bytes: d.ZipBytes, SHA256: d.CodeSha256, ContentType: "application/zip"}
+	return kinds.ObjectSpec{Bucket: d.Bucket, Key: CodeKey(d.CodeSha256), File: d.Zip, FileHint: "check the --zip path", Bytes: d.ZipBytes, SHA256: d.CodeSha256, ContentType: "application/zip"}
 }
 
 // planCode plans, for code too large for a direct upload, the bucket and the object,
