@@ -5,7 +5,9 @@
 #   3. packages examples/transformer for nodejs22.x and deploys it with the same code that
 #      targets AWS (Lambda function + alias + HTTP API);
 #   4. calls the deployed transformer through API Gateway -> Lambda (RIE) -> adapter -> app;
-#   5. keeps the local cloud running in the foreground until Ctrl-C.
+#   5. deploys examples/workspace (the stack serves it as rudder-server's config backend) and
+#      fetches it with the workspace token;
+#   6. keeps the local cloud running in the foreground until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,6 +53,13 @@ curl -sS -i -X POST "$url/v0/destinations/webhook" -H 'Content-Type: application
 echo
 step "without the secret prefix the gateway answers 404 and Lambda is never invoked"
 curl -sS -o /dev/null -w '%{http_code}\n' "${url%/*}/health"
-step "the transformer is deployed; rudder-server would use: DEST_TRANSFORM_URL=<printed by 'rudderctl endpoints --show-secret'>"
+step "deploying examples/workspace (rudder-server's config backend, on the same API)"
+bin/rudderctl deploy workspace --file examples/workspace/workspace.yaml --stack "$stack"
+eps=$(bin/rudderctl endpoints --stack "$stack" --show-secret --json)
+cfg=$(printf '%s' "$eps" | sed -n 's/.*"config_backend_url": *"\([^"]*\)".*/\1/p')
+token=$(printf '%s' "$eps" | sed -n 's/.*"workspace_token": *"\([^"]*\)".*/\1/p')
+step "GET /workspaceConfig with the workspace token (as rudder-server fetches it): status and size"
+curl -sS -o /dev/null -w '%{http_code} %{size_download} bytes\n' -u "$token:" "$cfg/workspaceConfig?fetchAll=true"
+step "deployed; rudder-server would use DEST_TRANSFORM_URL, CONFIG_BACKEND_URL and WORKSPACE_TOKEN from 'rudderctl endpoints --show-secret'"
 step "local cloud running at http://$addr (export AWS_ENDPOINT_URL=http://$addr); Ctrl-C to stop"
 wait "$cloud"
