@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi/awserr"
 )
 
 // The retry policy, in one place. The SDK's standard retryer already retries throttling
@@ -88,18 +90,7 @@ func IsLambdaTransient(err error) bool {
 }
 
 // IsCode reports whether err is an AWS API error with one of the codes.
-func IsCode(err error, codes ...string) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	for _, c := range codes {
-		if ae.ErrorCode() == c {
-			return true
-		}
-	}
-	return false
-}
+func IsCode(err error, codes ...string) bool { return awserr.IsCode(err, codes...) }
 
 // IsNotFound reports the "does not exist" errors of the services rudderctl uses.
 func IsNotFound(err error) bool {

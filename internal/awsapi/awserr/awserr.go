@@ -124,7 +124,7 @@ func explain(what string, err error) string {
 	todo := "check the error above and run the command again (every step is idempotent)"
 	low := strings.ToLower(err.Error())
 	switch {
-	case isCode(err, credentialCodes...):
+	case IsCode(err, credentialCodes...):
 		todo = "check the AWS credentials (AWS_PROFILE, `aws sts get-caller-identity`) and that they allow this call"
 	case strings.Contains(low, "failed to retrieve credentials") || strings.Contains(low, "no ec2 imds role found") || strings.Contains(low, "get credentials"):
 		todo = "configure AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or `aws sso login`)"
@@ -136,7 +136,8 @@ func explain(what string, err error) string {
 	return fmt.Sprintf("could not %s: %s; %s", what, why, todo)
 }
 
-func isCode(err error, codes ...string) bool {
+// IsCode reports whether err is an AWS API error with one of the codes.
+func IsCode(err error, codes ...string) bool {
 	var ae smithy.APIError
 	if !errors.As(err, &ae) {
 		return false
