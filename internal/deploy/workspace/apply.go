@@ -20,7 +20,9 @@ import (
 // Waiter timing, as the transformer's.
 var lambdaWait = lambdaapi.Wait{MinDelay: 250 * time.Millisecond, MaxDelay: 5 * time.Second, For: 10 * time.Minute}
 
-// applier is the one kind carrying out every workspace change; it learns ids as it goes.
+// applier carries out the workspace's changes, learning ids as it goes (the function's
+// ARN, the version it published, the integration it created). Each action is its own small
+// kind (kinds), so the engine calls exactly one function per change: no switch on actions.
 type applier struct {
 	c        *awsapi.Session
 	d        *desired
@@ -41,16 +43,38 @@ func newApplier(c *awsapi.Session, o *observed, d *desired, progress io.Writer) 
 	return a
 }
 
-func (a *applier) Actions() []engine.Action {
-	return []engine.Action{CreateFunction, TagFunction, UpdateCode, UpdateConfig, PublishVersion, CreateAlias, UpdateAlias,
-		AddPermission, RemovePermission, CreateIntegration, UpdateIntegration, CreateRoute, UpdateRoute, DeleteRoute,
-		DeleteIntegration, DeleteFunction}
+type step = func(context.Context, engine.Change) error
+
+// makes is the kind of an action that creates or changes (the engine may call it as either
+// verb: a "missing" resource is a create); removes, of one that deletes (the engine then
+// treats "not found" as done).
+func makes(act engine.Action, fn step) engine.Kind {
+	return engine.Func{Acts: []engine.Action{act}, OnCreate: fn, OnUpdate: fn}
 }
 
-// kinds are the applier and the shared kinds of the role and the log group.
+func removes(act engine.Action, fn step) engine.Kind {
+	return engine.Func{Acts: []engine.Action{act}, OnDelete: fn}
+}
+
+// kinds are the workspace's own actions and the shared kinds of the role and the log group.
 func (a *applier) kinds() []engine.Kind {
 	d := a.d
-	return []engine.Kind{a,
+	return []engine.Kind{
+		makes(CreateFunction, a.createFunction),
+		makes(TagFunction, a.tagFunction),
+		makes(UpdateCode, a.updateCode),
+		makes(UpdateConfig, a.updateConfig),
+		makes(PublishVersion, a.publishVersion),
+		makes(CreateAlias, a.moveAlias),
+		makes(UpdateAlias, a.moveAlias),
+		makes(AddPermission, a.addPermission),
+		makes(CreateIntegration, a.createIntegration),
+		makes(CreateRoute, a.createRoute),
+		makes(UpdateRoute, a.updateRoute),
+		removes(RemovePermission, a.removePermission),
+		removes(DeleteRoute, a.deleteRoute),
+		removes(DeleteIntegration, a.deleteIntegration),
+		removes(DeleteFunction, a.deleteFunction),
 		kinds.RoleKind{C: a.c, Spec: roleSpec(d), ARN: &a.roleARN},
 		kinds.RolePolicyKind{C: a.c, Spec: roleSpec(d)},
 		kinds.RoleTags(a.c, d.Role, d.Stack),
@@ -59,78 +83,89 @@ func (a *applier) kinds() []engine.Kind {
 	}
 }
 
-func (a *applier) Create(ctx context.Context, ch engine.Change) error { return a.Update(ctx, ch) }
+func (a *applier) tagFunction(ctx context.Context, _ engine.Change) error {
+	return a.c.Lambda().TagFunction(ctx, a.fnARN, a.d.Tags())
+}
 
-func (a *applier) Update(ctx context.Context, ch engine.Change) error {
-	d := a.d
-	fn, apigw := a.c.Lambda(), a.c.APIGateway()
-	switch ch.Action {
-	case CreateFunction:
-		return a.createFunction(ctx)
-	case TagFunction:
-		return fn.TagFunction(ctx, a.fnARN, d.Tags())
-	case UpdateCode:
-		if err := a.waitUpdated(ctx); err != nil {
-			return err
-		}
-		if err := fn.UpdateCode(ctx, d.Function, lambdaapi.Code{Zip: d.Zip}, ""); err != nil {
-			return err
-		}
-		return a.waitUpdated(ctx)
-	case UpdateConfig:
-		if err := a.waitUpdated(ctx); err != nil {
-			return err
-		}
-		if err := fn.UpdateConfig(ctx, d.Function, a.lambdaConfig()); err != nil {
-			return err
-		}
-		return a.waitUpdated(ctx)
-	case PublishVersion:
-		if err := a.waitUpdated(ctx); err != nil {
-			return err
-		}
-		v, err := fn.PublishVersion(ctx, d.Function, d.CodeSha256, d.Description)
-		if err != nil {
-			return err
-		}
-		a.published = v
-	case CreateAlias, UpdateAlias:
-		target := ch.Target
-		if target == "" {
-			target = a.published
-		}
-		if err := a.check(ctx, target); err != nil {
-			return err
-		}
-		if ch.Action == CreateAlias {
-			_, err := fn.CreateAlias(ctx, d.Function, AliasName, target, "")
-			if !errors.Is(err, awsapi.ErrAlreadyExists) {
-				return err
-			}
-		}
-		_, err := fn.UpdateAlias(ctx, d.Function, AliasName, target)
+// settled runs call between two waits for the function's last update: Lambda refuses a
+// change while an earlier one is in progress, and the next step needs this one finished.
+func (a *applier) settled(ctx context.Context, call func() error) error {
+	if err := a.waitUpdated(ctx); err != nil {
 		return err
-	case AddPermission:
-		err := fn.AddPermission(ctx, d.Function, AliasName, lambdaapi.Permission{StatementID: StatementID,
-			Action: "lambda:InvokeFunction", Principal: "apigateway.amazonaws.com", SourceARN: sourceARN(d.Region, d.Account, d.APIID)})
-		if errors.Is(err, awsapi.ErrAlreadyExists) {
-			return nil
-		}
-		return err
-	case CreateIntegration:
-		id, err := apigw.CreateDescribedLambdaIntegration(ctx, d.APIID, d.aliasARN(a.fnARN), "rudderctl workspace server of stack "+d.Stack)
-		if err != nil {
-			return err
-		}
-		a.integration = id
-	case CreateRoute:
-		return apigw.CreateRoute(ctx, d.APIID, ch.Target, "integrations/"+a.integration)
-	case UpdateRoute:
-		return apigw.UpdateRoute(ctx, d.APIID, ch.Target, "integrations/"+a.integration)
-	default:
-		return fmt.Errorf("internal: the workspace cannot %s", ch.Action)
 	}
-	return nil
+	if err := call(); err != nil {
+		return err
+	}
+	return a.waitUpdated(ctx)
+}
+
+func (a *applier) updateCode(ctx context.Context, _ engine.Change) error {
+	return a.settled(ctx, func() error {
+		return a.c.Lambda().UpdateCode(ctx, a.d.Function, lambdaapi.Code{Zip: a.d.Zip}, "")
+	})
+}
+
+func (a *applier) updateConfig(ctx context.Context, _ engine.Change) error {
+	return a.settled(ctx, func() error { return a.c.Lambda().UpdateConfig(ctx, a.d.Function, a.lambdaConfig()) })
+}
+
+func (a *applier) publishVersion(ctx context.Context, _ engine.Change) error {
+	if err := a.waitUpdated(ctx); err != nil {
+		return err
+	}
+	v, err := a.c.Lambda().PublishVersion(ctx, a.d.Function, a.d.CodeSha256, a.d.Description)
+	if err == nil {
+		a.published = v
+	}
+	return err
+}
+
+// moveAlias points live at the change's version (or the one just published) once that
+// version passed its check; a create that finds the alias already there moves it.
+func (a *applier) moveAlias(ctx context.Context, ch engine.Change) error {
+	fn := a.c.Lambda()
+	target := ch.Target
+	if target == "" {
+		target = a.published
+	}
+	if err := a.check(ctx, target); err != nil {
+		return err
+	}
+	if ch.Action == CreateAlias {
+		_, err := fn.CreateAlias(ctx, a.d.Function, AliasName, target, "")
+		if !errors.Is(err, awsapi.ErrAlreadyExists) {
+			return err
+		}
+	}
+	_, err := fn.UpdateAlias(ctx, a.d.Function, AliasName, target)
+	return err
+}
+
+func (a *applier) addPermission(ctx context.Context, _ engine.Change) error {
+	d := a.d
+	err := a.c.Lambda().AddPermission(ctx, d.Function, AliasName, lambdaapi.Permission{StatementID: StatementID,
+		Action: "lambda:InvokeFunction", Principal: "apigateway.amazonaws.com", SourceARN: sourceARN(d.Region, d.Account, d.APIID)})
+	if errors.Is(err, awsapi.ErrAlreadyExists) {
+		return nil
+	}
+	return err
+}
+
+func (a *applier) createIntegration(ctx context.Context, _ engine.Change) error {
+	d := a.d
+	id, err := a.c.APIGateway().CreateDescribedLambdaIntegration(ctx, d.APIID, d.aliasARN(a.fnARN), "rudderctl workspace server of stack "+d.Stack)
+	if err == nil {
+		a.integration = id
+	}
+	return err
+}
+
+func (a *applier) createRoute(ctx context.Context, ch engine.Change) error {
+	return a.c.APIGateway().CreateRoute(ctx, a.d.APIID, ch.Target, "integrations/"+a.integration)
+}
+
+func (a *applier) updateRoute(ctx context.Context, ch engine.Change) error {
+	return a.c.APIGateway().UpdateRoute(ctx, a.d.APIID, ch.Target, "integrations/"+a.integration)
 }
 
 // lambdaConfig is the function's desired configuration, with the role as it is known now.
@@ -139,23 +174,23 @@ func (a *applier) lambdaConfig() lambdaapi.Config {
 	return lambdaapi.Config{Runtime: c.Runtime, Handler: c.Handler, Arch: c.Arch, Role: a.roleARN, Memory: c.Memory, Timeout: c.Timeout, Env: c.Env}
 }
 
-func (a *applier) Delete(ctx context.Context, ch engine.Change) error {
-	d := a.d
-	switch ch.Action {
-	case RemovePermission:
-		return a.c.Lambda().RemovePermission(ctx, d.Function, AliasName, StatementID)
-	case DeleteRoute:
-		return a.c.APIGateway().DeleteRoute(ctx, d.APIID, ch.Target)
-	case DeleteIntegration:
-		return a.c.APIGateway().DeleteIntegration(ctx, d.APIID, ch.Target)
-	case DeleteFunction:
-		return a.c.Lambda().DeleteFunction(ctx, d.Function)
-	default:
-		return fmt.Errorf("internal: the workspace cannot %s", ch.Action)
-	}
+func (a *applier) removePermission(ctx context.Context, _ engine.Change) error {
+	return a.c.Lambda().RemovePermission(ctx, a.d.Function, AliasName, StatementID)
 }
 
-func (a *applier) createFunction(ctx context.Context) error {
+func (a *applier) deleteRoute(ctx context.Context, ch engine.Change) error {
+	return a.c.APIGateway().DeleteRoute(ctx, a.d.APIID, ch.Target)
+}
+
+func (a *applier) deleteIntegration(ctx context.Context, ch engine.Change) error {
+	return a.c.APIGateway().DeleteIntegration(ctx, a.d.APIID, ch.Target)
+}
+
+func (a *applier) deleteFunction(ctx context.Context, _ engine.Change) error {
+	return a.c.Lambda().DeleteFunction(ctx, a.d.Function)
+}
+
+func (a *applier) createFunction(ctx context.Context, _ engine.Change) error {
 	d := a.d
 	fn := a.c.Lambda()
 	fmt.Fprintf(a.progress, "  creating with %d bytes of code (Lambda retries while the new role propagates)...\n", len(d.Zip))
