@@ -19,6 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	ltypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
 func TestSTSAndIAM(t *testing.T) {
@@ -487,7 +489,7 @@ func TestLambdaUnzippedLimit(t *testing.T) {
 	cl := sdk(c, false)
 	ctx := context.Background()
 	role := mkRole(t, cl, "limit-role")
-	big := makeZip(t, map[string]zipEntry{"zeros.bin": {0o644, make([]byte, 263_000_000)}})
+	big := testfn.Zip(t, []testfn.File{{Name: "zeros.bin", Mode: 0o644, Data: make([]byte, 263_000_000)}})
 	_, err := cl.lambda.CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String("big"), Runtime: ltypes.RuntimeNodejs22x,
 		Role: aws.String(role), Handler: aws.String("h.h"), Code: &ltypes.FunctionCode{ZipFile: big}})
 	wantCode(t, err, "InvalidParameterValueException")

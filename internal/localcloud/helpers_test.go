@@ -1,8 +1,6 @@
 package localcloud
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -18,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
 const trustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
@@ -103,30 +103,8 @@ func must(t *testing.T, err error) {
 	}
 }
 
-// makeZip builds a zip from name -> (mode, content).
-func makeZip(t *testing.T, files map[string]zipEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, e := range files {
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		h.SetMode(e.mode)
-		w, err := zw.CreateHeader(h)
-		must(t, err)
-		_, err = w.Write(e.data)
-		must(t, err)
-	}
-	must(t, zw.Close())
-	return buf.Bytes()
-}
-
-type zipEntry struct {
-	mode os.FileMode
-	data []byte
-}
-
 func dummyZip(t *testing.T, content string) []byte {
-	return makeZip(t, map[string]zipEntry{"index.js": {0o644, []byte(content)}})
+	return testfn.Zip(t, []testfn.File{{Name: "index.js", Mode: 0o644, Data: []byte(content)}})
 }
 
 // mkRole creates a role usable by Lambda.

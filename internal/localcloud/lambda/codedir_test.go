@@ -1,8 +1,6 @@
 package lambda
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/rudderctl/rudderctl/internal/testfn"
 )
 
 // storeTestZip writes a zip as the cloud stores code and returns its hex sha.
@@ -39,11 +39,16 @@ func leftovers(t *testing.T, stateDir string) []string {
 
 func TestTaskDirsUnpackOnce(t *testing.T) {
 	state := t.TempDir()
-	files := map[string]zipEntry{"rudderctl-wrapper": {0o755, []byte("#!/bin/sh\n")}}
+	files := []testfn.File{{Name: "rudderctl-wrapper", Mode: 0o755, Data: []byte("#!/bin/sh\n")}}
+	seen := map[string]bool{}
 	for i := range 300 {
-		files[filepath.Join("node_modules", "p"+string(rune('a'+i%26)), "f"+strings.Repeat("x", i%40)+".js")] = zipEntry{0o644, []byte(strings.Repeat("y", i))}
+		name := filepath.Join("node_modules", "p"+string(rune('a'+i%26)), "f"+strings.Repeat("x", i%40)+".js")
+		if !seen[name] {
+			seen[name] = true
+			files = append(files, testfn.File{Name: name, Mode: 0o644, Data: []byte(strings.Repeat("y", i))})
+		}
 	}
-	h := storeTestZip(t, state, makeZip(t, files))
+	h := storeTestZip(t, state, testfn.Zip(t, files))
 	// What an interrupted earlier run left: never used, swept at start.
 	must(t, os.MkdirAll(filepath.Join(state, "tasks", unpackPrefix+h+"-123", "half"), 0o755))
 	var unpacks atomic.Int32
@@ -95,7 +100,7 @@ func TestTaskDirsUnpackOnce(t *testing.T) {
 // and no partial one, and the failure is reported again on the next get, not hidden.
 func TestTaskDirsRefusedZipLeavesNothing(t *testing.T) {
 	state := t.TempDir()
-	good := makeZip(t, map[string]zipEntry{"a.js": {0o644, []byte("a")}})
+	good := testfn.Zip(t, []testfn.File{{Name: "a.js", Mode: 0o644, Data: []byte("a")}})
 	bad := lyingZip(t)
 	hg, hb := storeTestZip(t, state, good), storeTestZip(t, state, bad)
 	td := newTaskDirs(state, func(hx string) string { return filepath.Join(state, "code", hx+".zip") }, t.Logf)
@@ -119,7 +124,7 @@ func TestTaskDirsRefusedZipLeavesNothing(t *testing.T) {
 // lyingZip has one entry whose headers declare 10 bytes and whose data holds 1 MB.
 func lyingZip(t *testing.T) []byte {
 	t.Helper()
-	z := makeZip(t, map[string]zipEntry{"liar.bin": {0o644, make([]byte, 1<<20)}})
+	z := testfn.Zip(t, []testfn.File{{Name: "liar.bin", Mode: 0o644, Data: make([]byte, 1<<20)}})
 	// Patch the uncompressed size (local header offset 22, central directory offset 24).
 	local := []byte("PK\x03\x04")
 	central := []byte("PK\x01\x02")
@@ -140,26 +145,4 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// makeZip builds a zip from name -> (mode, content).
-func makeZip(t *testing.T, files map[string]zipEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, e := range files {
-		h := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		h.SetMode(e.mode)
-		w, err := zw.CreateHeader(h)
-		must(t, err)
-		_, err = w.Write(e.data)
-		must(t, err)
-	}
-	must(t, zw.Close())
-	return buf.Bytes()
-}
-
-type zipEntry struct {
-	mode os.FileMode
-	data []byte
 }
