@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rudderctl/rudderctl/internal/awsapi/awstest"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
 	"github.com/rudderctl/rudderctl/internal/testfn"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
@@ -44,16 +45,9 @@ func TestCLIAgainstLocalCloud(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration test")
 	}
-	cloud, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", Delays: localcloud.Delays{RolePropagation: 300 * time.Millisecond}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cloud.Close()
-	for k, v := range map[string]string{"AWS_ENDPOINT_URL": cloud.Endpoint(), "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": "", "AWS_DEFAULT_REGION": "", "AWS_PROFILE": "", "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-		"AWS_EC2_METADATA_DISABLED": "true"} {
-		t.Setenv(k, v)
-	}
+	cloud := awstest.Cloud(t, localcloud.Delays{RolePropagation: 300 * time.Millisecond})
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
 	zipPath := cliZip(t)
 	t.Chdir(t.TempDir()) // no rudderctl.yaml around
 	cfg := filepath.Join(t.TempDir(), "bad.yaml")

@@ -14,9 +14,21 @@ import (
 // Region is the tests' region.
 const Region = "us-east-1"
 
-// Start starts a local cloud with its state in a temp dir, isolates the AWS environment
-// (no profile, no shared files, static test keys) and returns a Session for it.
+// Start starts a local cloud (Cloud) and returns a Session for it.
 func Start(t testing.TB, d localcloud.Delays, opts ...awsapi.RetryOption) (*localcloud.Cloud, *awsapi.Session) {
+	t.Helper()
+	c := Cloud(t, d)
+	s, err := awsapi.NewSession(context.Background(), Region, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, s
+}
+
+// Cloud starts a local cloud with its state in a temp dir, closed when the test ends, and
+// isolates the AWS environment (the cloud's endpoint, no profile, no shared files, static
+// test keys), so anything using the standard chain (a Session, the CLI) reaches it.
+func Cloud(t testing.TB, d localcloud.Delays) *localcloud.Cloud {
 	t.Helper()
 	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", StateDir: t.TempDir(), Delays: d})
 	if err != nil {
@@ -31,9 +43,5 @@ func Start(t testing.TB, d localcloud.Delays, opts ...awsapi.RetryOption) (*loca
 	} {
 		t.Setenv(k, v)
 	}
-	s, err := awsapi.NewSession(context.Background(), Region, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, s
+	return c
 }

@@ -11,9 +11,10 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi"
 )
 
 // Action is one kind of mutating call (or short sequence of calls) a change makes.
@@ -85,8 +86,9 @@ func (c Change) String() string {
 	return s
 }
 
-// ErrNotFound is what a kind's find returns when the resource does not exist.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is what a kind's find returns when the resource does not exist: the AWS
+// clients' own not-found, so a find may pass a client's error through.
+var ErrNotFound = awsapi.ErrNotFound
 
 // Redact hides secret in anything shown to a person.
 func Redact(s, secret string) string {

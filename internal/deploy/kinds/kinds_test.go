@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/awstest"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
 	"github.com/rudderctl/rudderctl/internal/stack"
@@ -18,19 +18,7 @@ const region = "eu-west-1"
 
 func cloudClients(t *testing.T) *awsapi.Session {
 	t.Helper()
-	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	t.Setenv("AWS_ENDPOINT_URL", c.Endpoint())
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	awstest.Cloud(t, localcloud.Delays{})
 	cl, err := awsapi.NewSession(context.Background(), region)
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/awstest"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
 	"github.com/rudderctl/rudderctl/internal/testfn"
 	"github.com/rudderctl/rudderctl/lambda/manifest"
@@ -41,20 +42,7 @@ func testZip(t testing.TB, variant string) string {
 
 // startCloud starts a local cloud and points the SDK at it.
 func startCloud(t testing.TB, d localcloud.Delays) *localcloud.Cloud {
-	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", Delays: d})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	t.Setenv("AWS_ENDPOINT_URL", c.Endpoint())
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	return c
+	return awstest.Cloud(t, d)
 }
 
 func testClients(t testing.TB, opts ...awsapi.RetryOption) *awsapi.Session {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/awstest"
 	"github.com/rudderctl/rudderctl/internal/awsapi/logsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 	"github.com/rudderctl/rudderctl/internal/localcloud"
@@ -36,20 +37,7 @@ func TestMain(m *testing.M) {
 
 func startCloud(t *testing.T) *localcloud.Cloud {
 	t.Helper()
-	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	t.Setenv("AWS_ENDPOINT_URL", c.Endpoint())
-	t.Setenv("AWS_ACCESS_KEY_ID", "test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	return c
+	return awstest.Cloud(t, localcloud.Delays{})
 }
 
 // deployTransformer deploys a stand-in transformer (the deploy tests' fake adapter): the
