@@ -27,6 +27,12 @@ type Options struct {
 	Faults   string    // fault SPEC, see SetFaults
 	Delays   Delays    // zero fields = defaults
 	Log      io.Writer // access log; nil = discard
+	// ImageMap is the file that maps upstream container images to local programs, for the
+	// ECS tasks the cloud runs ("" = none; docs/LOCALCLOUD.md, "Images").
+	ImageMap string
+	// Sandbox chooses how ECS tasks get their own address: "netns" (a network namespace
+	// each, needs root), "loopback" (distinct loopback ports), "" = netns when root.
+	Sandbox string
 }
 
 // Delays are the simulated eventual-consistency windows. A zero field takes its default;
@@ -181,6 +187,9 @@ func (c *Cloud) register(rooms []Room) error {
 	}
 	return nil
 }
+
+// Options returns the options the cloud was started with.
+func (c *Cloud) Options() Options { return c.opts }
 
 // Endpoint is the base URL of the cloud, e.g. "http://127.0.0.1:4566".
 func (c *Cloud) Endpoint() string { return c.endpoint }

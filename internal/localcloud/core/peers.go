@@ -41,3 +41,52 @@ type Functions interface {
 	// there or not ready; a function that fails is a FunctionError, not err.
 	InvokeFunction(ctx context.Context, fn, qual string, payload []byte) (payload2 []byte, functionError string, err error)
 }
+
+// LogLines is where any program the cloud runs writes its lines (CloudWatch Logs): an ECS
+// task's awslogs driver. The group and stream are created when missing, as the awslogs
+// driver does with awslogs-create-group.
+type LogLines interface {
+	AppendLogLine(region, group, stream, line string)
+}
+
+// Network is what ECS asks EC2 about a task's awsvpc configuration.
+type Network interface {
+	// Subnet returns a subnet's CIDR and VPC id; ok is false when there is no such subnet.
+	Subnet(region, subnetID string) (cidr, vpcID string, ok bool)
+	// SecurityGroupVPC returns the VPC of a security group; ok is false when it is absent.
+	SecurityGroupVPC(region, groupID string) (vpcID string, ok bool)
+}
+
+// Targets is what ECS tells ELBv2 about the tasks of a service with a load balancer.
+// Targets are ip:port (target type ip), dialled by the load balancer's proxy as they are.
+type Targets interface {
+	// TargetGroupPort returns the target group's port and whether it exists.
+	TargetGroupPort(tgARN string) (port int, ok bool)
+	// RegisterTarget adds ip:port to the group; its health starts "initial".
+	RegisterTarget(tgARN, ip string, port int) error
+	// DeregisterTarget starts draining ip:port: no new requests, in-flight ones finish,
+	// removed after the group's deregistration delay.
+	DeregisterTarget(tgARN, ip string, port int)
+	// TargetHealth is the target's state as DescribeTargetHealth gives it: "initial",
+	// "healthy", "unhealthy", "draining" or "unused" (not registered).
+	TargetHealth(tgARN, ip string, port int) string
+}
+
+// Images is what a task's container image is read from (the ECR registry).
+type Images interface {
+	// UnpackImage resolves an image reference to an unpacked root filesystem. mine is false
+	// when the reference is not in this registry (its host is not the local ECR's); err
+	// is set when it is, but the repository, tag or digest is missing (ECS turns it into a
+	// CannotPullContainerError stop reason).
+	UnpackImage(ref string) (img *UnpackedImage, mine bool, err error)
+}
+
+// UnpackedImage is an image of the local registry, unpacked once per digest.
+type UnpackedImage struct {
+	Digest     string   // sha256:... of the manifest
+	Root       string   // directory holding the unpacked layers
+	Entrypoint []string // from the image config
+	Cmd        []string
+	Env        []string // KEY=VALUE
+	WorkingDir string
+}
