@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"sync"
 	"time"
 )
@@ -108,20 +109,27 @@ func (s *Sidecar) StatsLine() string {
 	return "sidecar stats: " + string(b)
 }
 
-// LogStats logs StatsLine every interval until ctx ends, and once more then.
+// LogStats logs StatsLine every interval while the counters change, until ctx ends, and once
+// more then.
 func (s *Sidecar) LogStats(ctx context.Context, interval time.Duration, logf func(string)) {
 	if interval <= 0 {
 		return
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var last Stats
 	for {
 		select {
 		case <-ctx.Done():
 			logf(s.StatsLine())
 			return
 		case <-t.C:
-			logf(s.StatsLine())
+			now := s.Stats()
+			now.UptimeSeconds = 0
+			if !reflect.DeepEqual(now, last) {
+				last = now
+				logf(s.StatsLine())
+			}
 		}
 	}
 }
