@@ -32,6 +32,7 @@ func main() {
 			destroyCommand(),
 			workspaceCommand(),
 			sidecarCommand(),
+			exportCommand(),
 		},
 		// Errors are printed once, by main, in the "what happened: why, what to do" form.
 		ExitErrHandler: func(*cli.Context, error) {},
