@@ -25,6 +25,9 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	testfn.Cleanup()
+	if example.dir != "" {
+		os.RemoveAll(example.dir)
+	}
 	os.Exit(code)
 }
 
@@ -140,6 +143,18 @@ func get(t *testing.T, u string) string {
 	return ""
 }
 
+// getOnce makes one request (the server is known to be up) and returns status and body.
+func getOnce(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func addrURL(task *Task, port int, path string) string {
 	ip, p := task.Addr(port)
 	return "http://" + ip + ":" + strconv.Itoa(p) + path
@@ -193,19 +208,15 @@ func TestNetnsBridgeReachesHostLoopback(t *testing.T) {
 	defer host.Close()
 	r := newRunner(t, ModeNetns, echoMap(t))
 	task := start(t, r, "bridge", echo("web", 9090, map[string]string{"CLOUD": host.URL + "/the/path"}, nil))
-	if got := get(t, addrURL(task, 9090, "/fetch?env=CLOUD")); got != "host service saw /the/path" {
-		t.Fatalf("through the bridge: %q", got)
+	get(t, addrURL(task, 9090, "/"))
+	if code, got := getOnce(t, addrURL(task, 9090, "/fetch?env=CLOUD")); code != 200 || got != "host service saw /the/path" {
+		t.Fatalf("through the bridge: %d %q", code, got)
 	}
 	// A loopback port the environment does not name stays unreachable: no route out.
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer other.Close()
-	resp, err := http.Get(addrURL(task, 9090, "/fetch?url="+url.QueryEscape(other.URL)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadGateway {
-		t.Fatalf("an unnamed host port answered %d inside the task, want 502 (unreachable)", resp.StatusCode)
+	if code, body := getOnce(t, addrURL(task, 9090, "/fetch?url="+url.QueryEscape(other.URL))); code != http.StatusBadGateway {
+		t.Fatalf("an unnamed host port answered %d %q inside the task, want 502 (unreachable)", code, body)
 	}
 }
 
