@@ -94,7 +94,7 @@ func TestLoopbackAddrsInEnv(t *testing.T) {
 		Env: map[string]string{
 			"A": "http://127.0.0.1:4566/path",
 			"B": "http://localhost:9090/", // the task's own port: not bridged
-			"C": "http://127.77.0.1", // port 80 by the scheme
+			"C": "http://127.77.0.1",      // port 80 by the scheme
 			"D": "127.0.0.5:7000,localhost:7001",
 			"E": "https://example.com:443 10.0.0.1:80 localhost", // not loopback / no port
 			"F": "http://LOCALHOST:4566/again",
