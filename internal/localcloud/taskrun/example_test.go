@@ -80,3 +80,31 @@ func TestExampleTransformerAsMappedImage(t *testing.T) {
 		})
 	}
 }
+
+// TestRealTransformerAsMappedImage runs the real rudder-transformer's production tree
+// (RUDDER_TRANSFORMER_DIR, opt-in) as the mapped image, the way docs/LOCALCLOUD.md "Tasks"
+// says to map it: `node dist/src/index.js` (cluster mode on, as its image runs it).
+func TestRealTransformerAsMappedImage(t *testing.T) {
+	dir := testfn.RealTransformerDir(t)
+	m := filepath.Join(t.TempDir(), "images.yaml")
+	writeFile(t, m, "images:\n  - image: rudderstack/rudder-transformer\n    dir: "+dir+
+		"\n    command: [node, dist/src/index.js]\n    node: 22\n    portEnv: PORT\n")
+	mode := ModeLoopback
+	if probeNetns() == nil {
+		mode = ModeNetns
+	}
+	r := newRunner(t, mode, m)
+	var out lines
+	task := start(t, r, "real", Container{Name: "transformer", Image: "rudderstack/rudder-transformer:ut-1.145.0",
+		Essential: true, Ports: []int{9090}, Log: out.add,
+		Env: map[string]string{"PORT": "9090", "NODE_OPTIONS": "--no-node-snapshot"}})
+	if got := get(t, addrURL(task, 9090, "/health")); !strings.Contains(got, "UP") {
+		t.Fatalf("/health: %q\n%s", got, out.String())
+	}
+	task.Stop("test over")
+	if _, exits := task.Stopped(); exits[0].ExitCode == nil {
+		t.Fatalf("exits %+v", exits)
+	} else {
+		t.Logf("%s mode: /health answered at %s; stopped with exit code %d", mode, task.IP(), *exits[0].ExitCode)
+	}
+}
