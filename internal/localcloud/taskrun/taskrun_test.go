@@ -1,6 +1,7 @@
 package taskrun
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("TASKRUN_CRASH_CHILD"); dir != "" {
+		crashChild(dir, os.Getenv("TASKRUN_CRASH_MAP"))
+	}
 	code := m.Run()
 	testfn.Cleanup()
 	if example.dir != "" {
@@ -390,21 +394,51 @@ func TestCloseLeavesNoNamespace(t *testing.T) {
 	}
 }
 
+// crashChild is the child side of TestStaleNamespacesRemovedAtNew: a cloud that starts a
+// task, says which namespace it made, and waits to be killed.
+func crashChild(dir, imageMap string) {
+	r, err := New(Options{Dir: dir, ImageMap: imageMap, Sandbox: ModeNetns})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	task, err := r.Start(context.Background(), Spec{TaskID: "crashed", SubnetCIDR: subnet, Containers: []Container{echo("web", 9090, nil, nil)}})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	ents, _ := os.ReadDir(r.recordDir())
+	fmt.Printf("ready %s %s %d\n", ents[0].Name(), task.IP(), task.Pid("web"))
+	select {}
+}
+
 func TestStaleNamespacesRemovedAtNew(t *testing.T) {
 	needNetns(t)
 	dir := t.TempDir()
-	// A namespace recorded by a process that is gone (a crashed run).
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
+	// A cloud that crashes (SIGKILL) with a task running leaves its namespace behind.
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "TASKRUN_CRASH_CHILD="+dir, "TASKRUN_CRASH_MAP="+echoMap(t))
+	stdout, err := child.StdoutPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	name := nsPrefix + "stale-" + randHex(4)
-	if err := ipCmd("netns", "add", name); err != nil {
+	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var name, ip string
+	var pid int
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if _, err := fmt.Sscanf(line, "ready %s %s %d", &name, &ip, &pid); err != nil {
+		child.Process.Kill()
+		child.Wait()
+		t.Fatalf("the crashing cloud said %q", line)
+	}
+	child.Process.Kill()
+	child.Wait()
 	defer ipCmd("netns", "del", name)
-	os.MkdirAll(filepath.Join(dir, "netns"), 0o755)
-	writeFile(t, filepath.Join(dir, "netns", name), fmt.Sprintf("%d rctlstale\n", dead.Process.Pid))
+	if !strings.Contains(namespaces(t), name) {
+		t.Fatalf("namespace %s did not outlive its cloud; nothing to test", name)
+	}
 	// One not recorded is not the runner's: it stays.
 	foreign := nsPrefix + "foreign-" + randHex(4)
 	if err := ipCmd("netns", "add", foreign); err != nil {
@@ -421,7 +455,25 @@ func TestStaleNamespacesRemovedAtNew(t *testing.T) {
 	if strings.Contains(ns, name) {
 		t.Errorf("stale namespace %s was not removed", name)
 	}
+	if out, _ := exec.Command("ip", "route", "show", ip).Output(); len(out) != 0 {
+		t.Errorf("route to %s left: %s", ip, out)
+	}
+	if running(pid) {
+		t.Errorf("the crashed cloud's task process %d is still running", pid)
+	}
 	if !strings.Contains(ns, foreign) {
 		t.Errorf("namespace %s, not recorded by the runner, was removed", foreign)
 	}
+}
+
+// running reports whether pid is a live process (a zombie waiting for its new parent to
+// reap it is not).
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndex(s, ")")
+	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
 }
