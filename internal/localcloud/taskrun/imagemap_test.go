@@ -135,13 +135,16 @@ func TestImageFromLocalECR(t *testing.T) {
 			if mode == ModeNetns {
 				needNetns(t)
 			}
-			r, err := New(Options{Dir: t.TempDir(), Sandbox: mode, Images: registry{root}, ImageMap: echoMap(t)})
+			r, err := New(Options{Dir: t.TempDir(), Sandbox: mode, Images: registry{root}, ImageMap: echoMap(t, mode)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer r.Close()
 			repo := "000000000000.dkr.ecr.us-east-1.localhost/rudderctl/"
 			c := Container{Name: "app", Image: repo + "echo:v1", Essential: true, Ports: []int{9090}}
+			if mode == ModeLoopback {
+				c.Env = map[string]string{"HOST": "127.0.0.1"}
+			}
 			task, err := r.Start(context.Background(), Spec{TaskID: "ecr", SubnetCIDR: subnet, Containers: []Container{c}})
 			if err != nil {
 				t.Fatal(err)

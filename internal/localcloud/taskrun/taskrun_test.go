@@ -37,8 +37,9 @@ func TestMain(m *testing.M) {
 
 const subnet = "172.31.0.0/20"
 
-// echoMap builds the echo program and writes an image map that runs it as image test/echo.
-func echoMap(t *testing.T) string {
+// echoMap builds the echo program and writes an image map that runs it as image test/echo,
+// listening on every interface of its namespace (netns) or on loopback only (loopback mode).
+func echoMap(t *testing.T, mode string) string {
 	t.Helper()
 	bin := testfn.Build(t, "./testdata/echo")
 	dir := t.TempDir()
@@ -54,7 +55,11 @@ func echoMap(t *testing.T) string {
 		t.Fatal(err)
 	}
 	m := filepath.Join(dir, "images.yaml")
-	writeFile(t, m, "images:\n  - image: test/echo\n    dir: app\n    command: [./echo]\n    portEnv: PORT\n")
+	host := "0.0.0.0"
+	if mode == ModeLoopback {
+		host = "127.0.0.1"
+	}
+	writeFile(t, m, "images:\n  - image: test/echo\n    dir: app\n    command: [./echo]\n    portEnv: PORT\n    env: {HOST: "+host+"}\n")
 	return m
 }
 
@@ -174,7 +179,7 @@ func namespaces(t *testing.T) string {
 }
 
 func TestNetnsTwoTasksSamePortSideBySide(t *testing.T) {
-	r := newRunner(t, ModeNetns, echoMap(t))
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
 	a := start(t, r, "aaaaaaaa1111", echo("web", 9090, nil, nil))
 	b := start(t, r, "bbbbbbbb2222", echo("web", 9090, nil, nil))
 	if a.IP() == b.IP() {
@@ -195,7 +200,7 @@ func TestNetnsTwoTasksSamePortSideBySide(t *testing.T) {
 }
 
 func TestNetnsContainersShareLocalhost(t *testing.T) {
-	r := newRunner(t, ModeNetns, echoMap(t))
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
 	task := start(t, r, "shared",
 		echo("app", 9090, nil, nil),
 		echo("sidecar", 9091, map[string]string{"PEER": "http://localhost:9090/"}, nil))
@@ -210,7 +215,7 @@ func TestNetnsBridgeReachesHostLoopback(t *testing.T) {
 		fmt.Fprintf(w, "host service saw %s", r.URL.Path)
 	}))
 	defer host.Close()
-	r := newRunner(t, ModeNetns, echoMap(t))
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
 	task := start(t, r, "bridge", echo("web", 9090, map[string]string{"CLOUD": host.URL + "/the/path"}, nil))
 	get(t, addrURL(task, 9090, "/"))
 	if code, got := getOnce(t, addrURL(task, 9090, "/fetch?env=CLOUD")); code != 200 || got != "host service saw /the/path" {
@@ -227,7 +232,7 @@ func TestNetnsBridgeReachesHostLoopback(t *testing.T) {
 func TestKilledProcessStopsTask(t *testing.T) {
 	for _, mode := range []string{ModeNetns, ModeLoopback} {
 		t.Run(mode, func(t *testing.T) {
-			r := newRunner(t, mode, echoMap(t))
+			r := newRunner(t, mode, echoMap(t, mode))
 			var out lines
 			task := start(t, r, "killed", echo("web", 9090, nil, &out))
 			get(t, addrURL(task, 9090, "/"))
@@ -257,7 +262,7 @@ func TestKilledProcessStopsTask(t *testing.T) {
 }
 
 func TestEssentialExitStopsTheOthers(t *testing.T) {
-	r := newRunner(t, ModeNetns, echoMap(t))
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
 	side := echo("side", 9091, nil, nil)
 	side.Essential = false
 	task := start(t, r, "essential", echo("main", 9090, nil, nil), side)
@@ -275,7 +280,7 @@ func TestEssentialExitStopsTheOthers(t *testing.T) {
 }
 
 func TestStopTermThenKill(t *testing.T) {
-	r := newRunner(t, ModeLoopback, echoMap(t))
+	r := newRunner(t, ModeLoopback, echoMap(t, ModeLoopback))
 	stubborn := echo("stubborn", 9091, map[string]string{"IGNORE_TERM": "1"}, nil)
 	task, err := r.Start(context.Background(), Spec{TaskID: "stop", Containers: []Container{echo("polite", 9090, nil, nil), stubborn}, StopTimeout: 300 * time.Millisecond})
 	if err != nil {
@@ -296,7 +301,7 @@ func TestStopTermThenKill(t *testing.T) {
 func TestUnmappedImageCannotPull(t *testing.T) {
 	for _, mode := range []string{ModeNetns, ModeLoopback} {
 		t.Run(mode, func(t *testing.T) {
-			r := newRunner(t, mode, echoMap(t))
+			r := newRunner(t, mode, echoMap(t, mode))
 			c := echo("web", 9090, nil, nil)
 			c.Image = "rudderlabs/not-mapped:1.0"
 			task, err := r.Start(context.Background(), Spec{TaskID: "nope", SubnetCIDR: subnet, Containers: []Container{echo("ok", 9091, nil, nil), c}})
@@ -315,7 +320,7 @@ func TestUnmappedImageCannotPull(t *testing.T) {
 }
 
 func TestLoopbackTwoTasksSamePort(t *testing.T) {
-	r := newRunner(t, ModeLoopback, echoMap(t))
+	r := newRunner(t, ModeLoopback, echoMap(t, ModeLoopback))
 	a := start(t, r, "a", echo("web", 9090, nil, nil))
 	b := start(t, r, "b", echo("web", 9090, nil, nil))
 	ipA, portA := a.Addr(9090)
@@ -336,7 +341,7 @@ func TestLoopbackTwoTasksSamePort(t *testing.T) {
 func TestHealthChecks(t *testing.T) {
 	for _, mode := range []string{ModeNetns, ModeLoopback} {
 		t.Run(mode, func(t *testing.T) {
-			r := newRunner(t, mode, echoMap(t))
+			r := newRunner(t, mode, echoMap(t, mode))
 			hc := func(cmd ...string) *HealthCheck {
 				return &HealthCheck{Command: cmd, Interval: 200 * time.Millisecond, Timeout: 2 * time.Second, Retries: 2}
 			}
@@ -367,7 +372,7 @@ func waitHealth(t *testing.T, task *Task, want string) {
 
 func TestCloseLeavesNoNamespace(t *testing.T) {
 	needNetns(t)
-	r, err := New(Options{Dir: t.TempDir(), ImageMap: echoMap(t), Sandbox: ModeNetns})
+	r, err := New(Options{Dir: t.TempDir(), ImageMap: echoMap(t, ModeNetns), Sandbox: ModeNetns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +422,7 @@ func TestStaleNamespacesRemovedAtNew(t *testing.T) {
 	dir := t.TempDir()
 	// A cloud that crashes (SIGKILL) with a task running leaves its namespace behind.
 	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), "TASKRUN_CRASH_CHILD="+dir, "TASKRUN_CRASH_MAP="+echoMap(t))
+	child.Env = append(os.Environ(), "TASKRUN_CRASH_CHILD="+dir, "TASKRUN_CRASH_MAP="+echoMap(t, ModeNetns))
 	stdout, err := child.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
