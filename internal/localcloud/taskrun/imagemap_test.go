@@ -3,6 +3,7 @@ package taskrun
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -162,5 +163,44 @@ func TestImageFromLocalECR(t *testing.T) {
 				t.Errorf("a missing tag: %v", err)
 			}
 		})
+	}
+}
+
+func TestHealthStateAsDocker(t *testing.T) {
+	h := &healthState{status: healthUnknown}
+	for i := 0; i < 5; i++ {
+		h.record(false, true, 3) // failures in the start period do not count
+	}
+	if h.get() != healthUnknown {
+		t.Fatalf("after failures in the start period: %s", h.get())
+	}
+	h.record(true, true, 3)
+	if h.get() != healthHealthy {
+		t.Fatalf("after a success: %s", h.get())
+	}
+	h.record(false, false, 3)
+	h.record(false, false, 3)
+	if h.get() != healthHealthy {
+		t.Fatalf("after 2 of 3 failures: %s", h.get())
+	}
+	h.record(false, false, 3)
+	if h.get() != healthUnhealthy {
+		t.Fatalf("after 3 failures in a row: %s", h.get())
+	}
+	h.record(true, false, 3)
+	if h.get() != healthHealthy {
+		t.Fatalf("a success after UNHEALTHY: %s", h.get())
+	}
+}
+
+func TestLoopbackModeIsLogged(t *testing.T) {
+	var logged []string
+	r, err := New(Options{Dir: t.TempDir(), Sandbox: ModeLoopback, Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Mode() != ModeLoopback || len(logged) != 1 || !strings.Contains(logged[0], "loopback sandbox in use (asked for with sandbox loopback)") {
+		t.Fatalf("mode %s, logged %q", r.Mode(), logged)
 	}
 }
