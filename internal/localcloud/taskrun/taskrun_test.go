@@ -482,3 +482,54 @@ func running(pid int) bool {
 	i := strings.LastIndex(s, ")")
 	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
 }
+
+// fillSubnet is a subnet no other local cloud on this machine uses, so this test can fill it.
+const fillSubnet = "10.213.77.0/28"
+
+func TestNetnsConcurrentStartsGetDistinctIPs(t *testing.T) {
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
+	const n = 6
+	tasks := make([]*Task, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tasks[i], errs[i] = r.Start(context.Background(), Spec{TaskID: fmt.Sprintf("conc%d", i), SubnetCIDR: fillSubnet, Containers: []Container{echo("web", 9090, nil, nil)}})
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, task := range tasks {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		defer task.Stop("test over")
+		if seen[task.IP()] {
+			t.Fatalf("two tasks got %s", task.IP())
+		}
+		seen[task.IP()] = true
+		if got := get(t, addrURL(task, 9090, "/")); !strings.HasPrefix(got, "ip="+task.IP()+" ") {
+			t.Errorf("task %s answered %q", task.IP(), got)
+		}
+	}
+	// A /28 has 16 addresses, 5 reserved: 11 tasks fit, the 12th does not.
+	var extra []*Task
+	for i := n; i < 11; i++ {
+		task, err := r.Start(context.Background(), Spec{TaskID: fmt.Sprintf("fill%d", i), SubnetCIDR: fillSubnet, Containers: []Container{echo("web", 9090, nil, nil)}})
+		if err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+		extra = append(extra, task)
+	}
+	defer func() {
+		for _, task := range extra {
+			task.Stop("test over")
+		}
+	}()
+	_, err := r.Start(context.Background(), Spec{TaskID: "full", SubnetCIDR: fillSubnet, Containers: []Container{echo("web", 9090, nil, nil)}})
+	if err == nil || !strings.Contains(err.Error(), "no free address") {
+		t.Fatalf("a 12th task in a /28: %v", err)
+	}
+}
