@@ -204,3 +204,14 @@ func TestLoopbackModeIsLogged(t *testing.T) {
 		t.Fatalf("mode %s, logged %q", r.Mode(), logged)
 	}
 }
+
+func TestMappedProgramMissing(t *testing.T) {
+	r := newRunner(t, ModeLoopback, echoMap(t, ModeLoopback))
+	c := echo("web", 9090, nil, nil)
+	c.Command = []string{"./no-such-program"}
+	_, err := r.Start(context.Background(), Spec{TaskID: "missing", Containers: []Container{c}})
+	var se *StartError
+	if !errors.As(err, &se) || !strings.HasPrefix(se.Reason, "CannotStartContainerError: exec: \"./no-such-program\": no such executable file") {
+		t.Fatalf("Start: %v", err)
+	}
+}

@@ -131,6 +131,9 @@ func (r *Runner) fromMap(ctx context.Context, c Container, e mapEntry) (program,
 		if !filepath.IsAbs(p.path) {
 			p.path = filepath.Join(e.Dir, p.path)
 		}
+		if st, err := os.Stat(p.path); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+			return program{}, &StartError{Reason: fmt.Sprintf("CannotStartContainerError: exec: %q: no such executable file (relative paths resolve against the image map's dir %s)", argv[0], e.Dir)}
+		}
 	default:
 		exe, err := exec.LookPath(argv[0])
 		if err != nil {
