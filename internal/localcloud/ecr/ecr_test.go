@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -515,5 +516,88 @@ func TestAWSCLI(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `"repositoryUri": "`+host(c)+`/cli-repo"`) {
 		t.Fatalf("aws ecr describe-repositories: %s", out)
+	}
+	// get-login-password decodes the token as docker login would use it.
+	cmd = exec.Command(awsBin, "--endpoint-url", c.Endpoint(), "--region", region, "ecr", "get-login-password")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "HOME="+t.TempDir())
+	pw, err := cmd.Output()
+	must(t, err)
+	req, _ := http.NewRequest(http.MethodGet, c.Endpoint()+"/v2/", nil)
+	req.SetBasicAuth("AWS", strings.TrimSpace(string(pw)))
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v2/ with the CLI's login password: %d", resp.StatusCode)
+	}
+}
+
+// TestIndex: an image index pushes with its images; UnpackImage picks this machine's
+// platform; an untagged-count rule does not expire the images the index lists.
+func TestIndex(t *testing.T) {
+	c, cl := start(t)
+	ctx := context.Background()
+	mkRepo(t, cl, "multi")
+	pol := `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}`
+	_, err := cl.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String("multi"), LifecyclePolicyText: aws.String(pol)})
+	must(t, err)
+	auth, _ := login(t, cl)
+	mine := image(t, []string{"/bin/hello"}, layerTar(t, map[string]string{"bin/hello": "native"}))
+	other := image(t, []string{"/bin/hello"}, layerTar(t, map[string]string{"bin/hello": "foreign"}))
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: other, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "s390x"}}},
+		mutate.IndexAddendum{Add: mine, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}}})
+	ref, err := name.ParseReference(host(c) + "/multi:v1")
+	must(t, err)
+	must(t, remote.WriteIndex(ref, idx, remote.WithAuth(auth)))
+
+	di, err := cl.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("multi")})
+	must(t, err)
+	if len(di.ImageDetails) != 3 {
+		t.Fatalf("index and its 2 images, got %d: %+v", len(di.ImageDetails), di.ImageDetails)
+	}
+	u, _, err := core.Peer[core.Images](c).UnpackImage(host(c) + "/multi:v1")
+	must(t, err)
+	md, _ := mine.Digest()
+	if u.Digest != md.String() {
+		t.Fatalf("unpacked %s, want this platform's %s", u.Digest, md)
+	}
+	if b, err := os.ReadFile(filepath.Join(u.Root, "bin/hello")); err != nil || string(b) != "native" {
+		t.Fatalf("unpacked content: %q %v", b, err)
+	}
+}
+
+// TestRestart: repositories, images and tokens survive a restart on the same state dir.
+func TestRestart(t *testing.T) {
+	dir := t.TempDir()
+	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", StateDir: dir})
+	must(t, err)
+	cl := ecr.NewFromConfig(aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""), BaseEndpoint: aws.String(c.Endpoint())})
+	mkRepo(t, cl, "keep")
+	auth, _ := login(t, cl)
+	img, err := random.Image(512, 2)
+	must(t, err)
+	addr := host(c)
+	// Our own transport, so its spare connections can be closed: the cloud's Close waits
+	// for connections that never sent a request.
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	r0, _ := name.ParseReference(addr + "/keep:v1")
+	must(t, remote.Write(r0, img, remote.WithAuth(auth), remote.WithTransport(tr)))
+	d0, _ := img.Digest()
+	digest := d0.String()
+	tr.CloseIdleConnections()
+	must(t, c.Close())
+
+	c2, err := localcloud.Start(context.Background(), localcloud.Options{Addr: addr, StateDir: dir})
+	must(t, err)
+	defer c2.Close()
+	r, _ := name.ParseReference(addr + "/keep:v1")
+	got, err := remote.Image(r, remote.WithAuth(auth))
+	must(t, err)
+	if d, _ := got.Digest(); d.String() != digest {
+		t.Fatalf("after restart: %s, want %s", d, digest)
+	}
+	if _, err := remote.Head(r, remote.WithAuth(&authn.Basic{Username: "AWS", Password: "stale"})); err == nil {
+		t.Fatal("a token never issued was accepted after restart")
 	}
 }
