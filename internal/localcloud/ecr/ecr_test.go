@@ -72,6 +72,13 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
+func digestHex(t *testing.T, l v1.Layer) string {
+	t.Helper()
+	d, err := l.Digest()
+	must(t, err)
+	return d.Hex
+}
+
 func host(c *localcloud.Cloud) string { return strings.TrimPrefix(c.Endpoint(), "http://") }
 
 // login is what a client does with GetAuthorizationToken: decode user:password.
@@ -150,6 +157,9 @@ func TestRepositoryAPI(t *testing.T) {
 	if len(tags.Tags) != 1 || *tags.Tags[0].Key != "k" {
 		t.Fatalf("tags after tag/untag: %+v", tags.Tags)
 	}
+
+	_, err = cl.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:ecr:eu-west-1:" + core.AccountID + ":repository/gone")})
+	wantCode(t, err, "RepositoryNotFoundException")
 
 	_, err = cl.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String("team/app")})
 	wantCode(t, err, "LifecyclePolicyNotFoundException")
@@ -251,11 +261,28 @@ func TestPushPull(t *testing.T) {
 	_, err = cl.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("app"), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("nope")}}})
 	wantCode(t, err, "ImageNotFoundException")
 
+	// PutImage retags the pushed manifest; the same tag again is ImageAlreadyExists.
+	put := func(tag string) error {
+		_, err := cl.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("app"), ImageManifest: aws.String(string(raw)),
+			ImageTag: aws.String(tag)})
+		return err
+	}
+	must(t, put("stable"))
+	wantCode(t, put("stable"), "ImageAlreadyExistsException")
+	li, err = cl.ListImages(ctx, &ecr.ListImagesInput{RepositoryName: aws.String("app")})
+	must(t, err)
+	if len(li.ImageIds) != 2 || *li.ImageIds[0].ImageDigest != digest || *li.ImageIds[1].ImageDigest != digest {
+		t.Fatalf("after PutImage: %+v", li.ImageIds)
+	}
+	_, err = cl.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("app"), ImageTag: aws.String("x"),
+		ImageManifest: aws.String(strings.Replace(string(raw), digestHex(t, layers[0]), strings.Repeat("e", 64), 1))})
+	wantCode(t, err, "LayersNotFoundException")
+
 	_, err = cl.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String("app")})
 	wantCode(t, err, "RepositoryNotEmptyException")
-	del, err := cl.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: aws.String("app"), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("v1")}}})
+	del, err := cl.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: aws.String("app"), ImageIds: []types.ImageIdentifier{{ImageDigest: aws.String(digest)}}})
 	must(t, err)
-	if len(del.ImageIds) != 1 || len(del.Failures) != 0 {
+	if len(del.ImageIds) != 2 || len(del.Failures) != 0 {
 		t.Fatalf("batch delete: %+v", del)
 	}
 	if _, err := remote.Head(r, remote.WithAuth(auth)); err == nil {

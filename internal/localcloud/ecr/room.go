@@ -188,6 +188,11 @@ func (r *Room) ServeHost(w http.ResponseWriter, req *http.Request) bool {
 	return true
 }
 
+// Guess takes unsigned ECR API calls (by their X-Amz-Target).
+func (*Room) Guess(req *http.Request) bool {
+	return strings.HasPrefix(req.Header.Get("X-Amz-Target"), targetPrefix+".")
+}
+
 // decode reads the JSON 1.1 input of an operation.
 func decode(q *core.Request) (*input, bool) {
 	in := &input{}
