@@ -503,6 +503,13 @@ func TestUnpackImage(t *testing.T) {
 	if !mine || err != nil || u2.Root != u.Root {
 		t.Fatalf("alias by digest: %+v %v %v", u2, mine, err)
 	}
+	port := strings.Split(host(c), ":")[1]
+	if u3, mine, err := images.UnpackImage("localhost:" + port + "/tools:v1"); !mine || err != nil || u3.Digest != digest {
+		t.Fatalf("localhost alias: %v %v", mine, err)
+	}
+	if _, mine, _ := images.UnpackImage("localhost:1/tools:v1"); mine {
+		t.Fatal("another port is another registry")
+	}
 	if _, mine, _ := images.UnpackImage("rudderlabs/rudder-transformer:latest"); mine {
 		t.Fatal("an upstream image is not the local registry's")
 	}
