@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -96,7 +97,7 @@ pushed reference by digest.`,
 				fmt.Fprintf(c.App.ErrWriter, "pushing %s to %s:%s\n", res.Digest, c.String("repo"), tag)
 				ref, err := image.Push(c.Context, img, c.String("repo"), tag, auth)
 				if err != nil {
-					return fmt.Errorf("%v; check the repository exists (aws ecr describe-repositories) and the credentials may push to it", err)
+					return fmt.Errorf("%v; %s", err, pushHint(err))
 				}
 				res.Ref, res.Tag = ref, tag
 				return printImage(c, res, ref)
@@ -167,4 +168,18 @@ func ecrLogin(ctx context.Context, region string) (image.Auth, error) {
 		return image.Auth{}, fmt.Errorf("ECR login failed: GetAuthorizationToken returned no authorization data; retry")
 	}
 	return image.DecodeECRToken(aws.ToString(out.AuthorizationData[0].AuthorizationToken))
+}
+
+// pushHint says what to do about a failed push.
+func pushHint(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "NAME_UNKNOWN"):
+		return "create the repository first (aws ecr create-repository) or fix --repo"
+	case strings.Contains(msg, "TAG_INVALID") && strings.Contains(msg, "immutable"):
+		return "the repository's tags are immutable: push under a new --tag"
+	case strings.Contains(msg, "UNAUTHORIZED") || strings.Contains(msg, "DENIED") || strings.Contains(msg, "401"):
+		return "the registry refused the login: check the credentials and the region (--region) of the repository"
+	}
+	return "check the repository URI and that the registry is reachable"
 }

@@ -76,6 +76,10 @@ func TestImageCLI(t *testing.T) {
 	if err != nil || strings.TrimSpace(out) != *repo.Repository.RepositoryUri+"@"+first.Digest {
 		t.Fatalf("image push: %v %q", err, out)
 	}
+	missing := strings.Replace(*repo.Repository.RepositoryUri, "/rudderctl", "/absent", 1)
+	if _, _, err := runImageCLI("image", "push", "--binary", bin, "--repo", missing, "--tag", "t1"); err == nil || !strings.Contains(err.Error(), "create the repository first") {
+		t.Fatalf("push to a missing repository: %v", err)
+	}
 	di, err := cl.DescribeImages(context.Background(), &ecr.DescribeImagesInput{RepositoryName: aws.String("rudderctl")})
 	if err != nil || len(di.ImageDetails) != 1 || *di.ImageDetails[0].ImageDigest != first.Digest || di.ImageDetails[0].ImageTags[0] != "t1" {
 		t.Fatalf("describe images: %v %+v", err, di)
