@@ -58,6 +58,9 @@ type imageID struct {
 // tokenTTL is how long a GetAuthorizationToken password lets a client in (as AWS: 12h).
 const tokenTTL = 12 * time.Hour
 
+// maxTokens bounds the registry passwords kept (the oldest go first).
+const maxTokens = 1000
+
 // Ops is the ECR operation table.
 func (r *Room) Ops() []core.Op {
 	return []core.Op{
@@ -294,6 +297,17 @@ func (r *Room) getAuthorizationToken(q *core.Request, in *input) {
 		if now.After(t.Expires) {
 			delete(r.st.Tokens, k)
 		}
+	}
+	// A client that logs in before every push would grow the list for 12 hours: keep the
+	// newest maxTokens.
+	for len(r.st.Tokens) >= maxTokens {
+		oldest := ""
+		for k, t := range r.st.Tokens {
+			if oldest == "" || t.Expires.Before(r.st.Tokens[oldest].Expires) {
+				oldest = k
+			}
+		}
+		delete(r.st.Tokens, oldest)
 	}
 	token := core.RandomID(64)
 	exp := now.Add(tokenTTL)
