@@ -269,6 +269,13 @@ func TestPushPull(t *testing.T) {
 	}
 	must(t, put("stable"))
 	wantCode(t, put("stable"), "ImageAlreadyExistsException")
+	repoRef, err := name.NewRepository(host(c) + "/app")
+	must(t, err)
+	tagList, err := remote.List(repoRef, remote.WithAuth(auth))
+	must(t, err)
+	if strings.Join(tagList, ",") != "stable,v1" {
+		t.Fatalf("tags/list: %v", tagList)
+	}
 	li, err = cl.ListImages(ctx, &ecr.ListImagesInput{RepositoryName: aws.String("app")})
 	must(t, err)
 	if len(li.ImageIds) != 2 || *li.ImageIds[0].ImageDigest != digest || *li.ImageIds[1].ImageDigest != digest {
