@@ -31,6 +31,7 @@ func main() {
 			rollbackCommand(),
 			destroyCommand(),
 			workspaceCommand(),
+			imageCommand(),
 			sidecarCommand(),
 			exportCommand(),
 		},
