@@ -18,6 +18,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
 	"github.com/rudderctl/rudderctl/internal/localcloud/s3"
+	"github.com/rudderctl/rudderctl/internal/localcloud/secretsmanager"
 	"github.com/rudderctl/rudderctl/internal/localcloud/sts"
 )
 
@@ -32,6 +33,7 @@ func rooms() []core.Room {
 		iam.New(),
 		lambda.New(),
 		apigateway.New(),
+		secretsmanager.New(),
 	}
 }
 
