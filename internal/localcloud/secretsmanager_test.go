@@ -174,4 +174,3 @@ func TestSecretValueForECS(t *testing.T) {
 		t.Error("deleted service secret still resolves")
 	}
 }
-
