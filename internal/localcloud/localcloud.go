@@ -17,6 +17,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
+	"github.com/rudderctl/rudderctl/internal/localcloud/rds"
 	"github.com/rudderctl/rudderctl/internal/localcloud/s3"
 	"github.com/rudderctl/rudderctl/internal/localcloud/secretsmanager"
 	"github.com/rudderctl/rudderctl/internal/localcloud/sts"
@@ -34,6 +35,7 @@ func rooms() []core.Room {
 		lambda.New(),
 		apigateway.New(),
 		secretsmanager.New(),
+		rds.New(), // after secretsmanager: it closes first, its secrets outlive it
 	}
 }
 
