@@ -107,7 +107,9 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 		t.Fatalf("second create: %v", err)
 	}
 	if err := rds.NewDBInstanceAvailableWaiter(cl).Wait(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("node-1")}, 3*time.Minute,
-		func(o *rds.DBInstanceAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second }); err != nil {
+		func(o *rds.DBInstanceAvailableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+		}); err != nil {
 		t.Fatal(err)
 	}
 	db = describeOne(t, cl, "node-1")
@@ -135,7 +137,9 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 		t.Fatalf("delete: %v %v", del, err)
 	}
 	if err := rds.NewDBInstanceDeletedWaiter(cl).Wait(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("node-1")}, 3*time.Minute,
-		func(o *rds.DBInstanceDeletedWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second }); err != nil {
+		func(o *rds.DBInstanceDeletedWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+		}); err != nil {
 		t.Fatal(err)
 	}
 	var nf *rdstypes.DBInstanceNotFoundFault
@@ -164,7 +168,9 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := rds.NewDBInstanceAvailableWaiter(cl).Wait(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String("node-1b")}, 3*time.Minute,
-		func(o *rds.DBInstanceAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second }); err != nil {
+		func(o *rds.DBInstanceAvailableWaiterOptions) {
+			o.MinDelay, o.MaxDelay = 100*time.Millisecond, time.Second
+		}); err != nil {
 		t.Fatal(err)
 	}
 	restored := describeOne(t, cl, "node-1b")

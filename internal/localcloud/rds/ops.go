@@ -3,8 +3,8 @@ package rds
 import (
 	"crypto/rand"
 	"encoding/json"
-	"math/big"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"regexp"
