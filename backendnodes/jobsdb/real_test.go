@@ -54,7 +54,8 @@ func TestAgainstRealRudderServer(t *testing.T) {
 		}
 	}))
 	defer sink.Close()
-	tr := webhookTransformer(t)
+	var transformerDown atomic.Bool
+	tr := webhookTransformer(t, &transformerDown)
 	dir := t.TempDir()
 	wsPath := filepath.Join(dir, "workspace.json")
 	if err := os.WriteFile(wsPath, realWorkspace(sink.URL), 0o644); err != nil {
@@ -71,7 +72,8 @@ func TestAgainstRealRudderServer(t *testing.T) {
 		"RSERVER_GATEWAY_WEB_PORT="+strconv.Itoa(port), "RUDDER_TMPDIR="+dir,
 		"RSERVER_DIAGNOSTICS_ENABLE_DIAGNOSTICS=false", "RSERVER_ARCHIVAL_ENABLED=false", "RSERVER_WAREHOUSE_MODE=off",
 		"RSERVER_ENABLE_STATS=false", "RSERVER_PROFILER_ENABLED=false",
-		"RSERVER_ROUTER_MIN_RETRY_BACKOFF=1s", "RSERVER_ROUTER_MAX_RETRY_BACKOFF=2s")
+		"RSERVER_ROUTER_MIN_RETRY_BACKOFF=1s", "RSERVER_ROUTER_MAX_RETRY_BACKOFF=2s",
+		"RSERVER_PROCESSOR_MAX_RETRY_BACKOFF_INTERVAL=1s")
 	var out bytes.Buffer
 	var outMu sync.Mutex
 	cmd.Stdout, cmd.Stderr = lockedWriter{&outMu, &out}, lockedWriter{&outMu, &out}
@@ -98,17 +100,7 @@ func TestAgainstRealRudderServer(t *testing.T) {
 		return resp.StatusCode == 200
 	})
 	const events = 12
-	for i := range events {
-		body := fmt.Sprintf(`{"batch":[{"type":"track","event":"e","userId":"u%d","properties":{"n":%d}}]}`, i, i)
-		req, _ := http.NewRequest(http.MethodPost, gw+"/v1/batch", bytes.NewBufferString(body))
-		req.SetBasicAuth("wk-real", "")
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("batch %d: %v %v", i, resp, err)
-		}
-		resp.Body.Close()
-	}
+	send(t, gw, 0, events)
 	waitFor(t, "the healthy webhook to get every event", func() bool { return okGot.Load() == events })
 	waitFor(t, "the failing webhook's jobs to be pending in the router queue", func() bool {
 		c := pending(t, pool)
@@ -120,6 +112,36 @@ func TestAgainstRealRudderServer(t *testing.T) {
 	compareWithViews(t, pool)
 	if failGot.Load() != events {
 		t.Errorf("the recovered webhook got %d events, want %d", failGot.Load(), events)
+	}
+
+	// The destination transformer answers 503: rudder-server retries, and the gateway jobs
+	// stay pending (state executing) until it recovers.
+	transformerDown.Store(true)
+	send(t, gw, events, 4)
+	waitFor(t, "the gateway jobs to be pending while the transformer is down", func() bool { return pending(t, pool).Gateway == 4 })
+	compareWithViews(t, pool)
+	transformerDown.Store(false)
+	waitFor(t, "the node to drain again", func() bool { return pending(t, pool).Total == 0 })
+	if okGot.Load() != events+4 {
+		t.Errorf("the healthy webhook got %d events, want %d", okGot.Load(), events+4)
+	}
+}
+
+func send(t *testing.T, gw string, first, count int) {
+	t.Helper()
+	for i := first; i < first+count; i++ {
+		body := fmt.Sprintf(`{"batch":[{"type":"track","event":"e","userId":"u%d","properties":{"n":%d}}]}`, i, i)
+		req, _ := http.NewRequest(http.MethodPost, gw+"/v1/batch", bytes.NewBufferString(body))
+		req.SetBasicAuth("wk-real", "")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("batch %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("batch %d: %d", i, resp.StatusCode)
+		}
 	}
 }
 
@@ -151,12 +173,16 @@ func pending(t *testing.T, pool *pgxpool.Pool) jobsdb.Counts {
 
 // webhookTransformer is a destination transformer for the webhook destination (the shape
 // rudder-transformer answers), with /features.
-func webhookTransformer(t *testing.T) *httptest.Server {
+func webhookTransformer(t *testing.T, down *atomic.Bool) *httptest.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /features", func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"routerTransform":{},"regulations":[],"supportSourceTransformV1":true,"supportTransformerProxyV1":true}`)
 	})
 	mux.HandleFunc("POST /v0/destinations/webhook", func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
 		var events []struct {
 			Message     map[string]any `json:"message"`
 			Metadata    map[string]any `json:"metadata"`
@@ -171,7 +197,7 @@ func webhookTransformer(t *testing.T) *httptest.Server {
 			out[i] = map[string]any{"statusCode": 200, "metadata": ev.Metadata, "output": map[string]any{
 				"version": "1", "type": "REST", "method": "POST", "endpoint": ev.Destination.Config["webhookUrl"],
 				"headers": map[string]any{"content-type": "application/json"}, "params": map[string]any{}, "files": map[string]any{},
-				"body": map[string]any{"JSON": ev.Message, "JSON_ARRAY": map[string]any{}, "XML": map[string]any{}, "FORM": map[string]any{}},
+				"body":   map[string]any{"JSON": ev.Message, "JSON_ARRAY": map[string]any{}, "XML": map[string]any{}, "FORM": map[string]any{}},
 				"userId": ""}}
 		}
 		w.Header().Set("apiVersion", "2")
@@ -201,7 +227,11 @@ type lockedWriter struct {
 	b  *bytes.Buffer
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
 
 func freePort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
