@@ -57,6 +57,10 @@ func standinBinary(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if shared != nil {
+		_ = shared.Stop()
+		os.RemoveAll(sharedDir)
+	}
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
@@ -65,30 +69,54 @@ func TestMain(m *testing.M) {
 
 type database struct {
 	cluster *pgcluster.Cluster
+	name    string // each test has a database of its own in the shared cluster
 	pool    *pgxpool.Pool
 }
+
+// One cluster serves every test of the package (initdb costs seconds); each test gets a
+// database of its own.
+var (
+	clusterOnce sync.Once
+	shared      *pgcluster.Cluster
+	sharedDir   string
+	clusterErr  error
+	dbSeq       atomic.Int64
+)
 
 func startDatabase(t *testing.T) *database {
 	t.Helper()
 	testenv.LookPath(t, "initdb", "the stand-in's jobs live in a real PostgreSQL cluster")
 	testenv.LookPath(t, "postgres", "the stand-in's jobs live in a real PostgreSQL cluster")
-	c, err := pgcluster.New(pgcluster.Config{Dir: filepath.Join(t.TempDir(), "pg"), User: "rudder", Password: "p@ss'word",
-		Database: "jobsdb", Settings: map[string]string{"fsync": "off"}})
+	clusterOnce.Do(func() {
+		if sharedDir, clusterErr = os.MkdirTemp("", "standin-pg"); clusterErr != nil {
+			return
+		}
+		shared, clusterErr = pgcluster.New(pgcluster.Config{Dir: filepath.Join(sharedDir, "pg"), User: "rudder", Password: "p@ss'word",
+			Database: "postgres", Settings: map[string]string{"fsync": "off"}})
+		if clusterErr == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			clusterErr = shared.Start(ctx)
+		}
+	})
+	if clusterErr != nil {
+		t.Fatal(clusterErr)
+	}
+	name := fmt.Sprintf("jobs_%d", dbSeq.Add(1))
+	admin, err := pgxpool.New(context.Background(), shared.DSN())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if err := c.Start(ctx); err != nil {
+	defer admin.Close()
+	if _, err := admin.Exec(context.Background(), "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = c.Stop() })
-	pool, err := pgxpool.New(context.Background(), c.DSN())
+	pool, err := pgxpool.New(context.Background(), strings.Replace(shared.DSN(), "/postgres?", "/"+name+"?", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	return &database{cluster: c, pool: pool}
+	return &database{cluster: shared, name: name, pool: pool}
 }
 
 func (d *database) pending(t *testing.T) jobsdb.Counts {
@@ -311,7 +339,7 @@ func nodeEnv(db *database, cb *configBackend, token, destURL, userURL string, po
 	return map[string]string{
 		"INSTANCE_ID": "7", "HOSTNAME": "rudder-node-7",
 		"JOBS_DB_HOST": pgcluster.Host, "JOBS_DB_PORT": strconv.Itoa(db.cluster.Port()), "JOBS_DB_USER": cfg.User,
-		"JOBS_DB_PASSWORD": cfg.Password, "JOBS_DB_DB_NAME": cfg.Database, "JOBS_DB_SSL_MODE": "disable",
+		"JOBS_DB_PASSWORD": cfg.Password, "JOBS_DB_DB_NAME": db.name, "JOBS_DB_SSL_MODE": "disable",
 		"CONFIG_BACKEND_URL": cb.URL, "WORKSPACE_TOKEN": token,
 		"DEST_TRANSFORM_URL": destURL, "USER_TRANSFORM_URL": userURL,
 		"RSERVER_GATEWAY_WEB_PORT": strconv.Itoa(port),
