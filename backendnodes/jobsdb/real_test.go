@@ -40,10 +40,11 @@ func TestAgainstRealRudderServer(t *testing.T) {
 	cluster, pool := startDatabase(t)
 	var failing atomic.Bool
 	failing.Store(true)
-	var okGot, failGot atomic.Int64
+	var okGot, failGot, failRefused atomic.Int64
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		if r.URL.Path == "/fail" && failing.Load() {
+			failRefused.Add(1)
 			w.WriteHeader(500)
 			return
 		}
@@ -104,7 +105,7 @@ func TestAgainstRealRudderServer(t *testing.T) {
 	waitFor(t, "the healthy webhook to get every event", func() bool { return okGot.Load() == events })
 	waitFor(t, "the failing webhook's jobs to be pending in the router queue", func() bool {
 		c := pending(t, pool)
-		return c.Gateway == 0 && c.Router == events
+		return c.Gateway == 0 && c.Router == events && failRefused.Load() >= events // each tried and refused
 	})
 	compareWithViews(t, pool)
 	failing.Store(false)
