@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,6 +26,10 @@ type gateway struct {
 	ws     *workspaceSource
 	log    *slog.Logger
 	wakeup func() // tells the processor there is work
+
+	// commitMu makes job ids commit in order: the processor reads gateway jobs past the last
+	// id it finished, so a lower id committed after a higher one would be skipped.
+	commitMu sync.Mutex
 }
 
 func (g *gateway) routes() http.Handler {
@@ -85,7 +90,9 @@ func (g *gateway) intake(eventType string) http.HandlerFunc {
 			return
 		}
 		jobs := g.jobsFor(r, src, writeKey, events)
+		g.commitMu.Lock()
 		err = pgx.BeginFunc(r.Context(), g.db, func(tx pgx.Tx) error { return insertJobs(r.Context(), tx, gwJobs, jobs) })
+		g.commitMu.Unlock()
 		if err != nil {
 			g.log.Error("storing gateway jobs", "error", err)
 			http.Error(w, "Internal server error", http.StatusInternalServerError)
