@@ -103,8 +103,8 @@ func TestLoopbackAddrsInEnv(t *testing.T) {
 			"JOBS_DB_HOST": "127.0.0.1", "JOBS_DB_PORT": "54321",
 			"PGHOST": "localhost", "PGPORT": "54322",
 			"OTHER_HOST": "10.0.0.5", "OTHER_PORT": "5432", // not loopback
-			"LONE_HOST": "127.0.0.9", // no port
-			"HOST": "127.0.0.1", "PORT": "9090", // the task's own port
+			"LONE_HOST": "127.0.0.9",                 // no port
+			"HOST":      "127.0.0.1", "PORT": "9090", // the task's own port
 		},
 	}}})
 	want := "127.0.0.1:4566 127.0.0.1:54321 127.0.0.1:54322 127.0.0.1:7001 127.0.0.5:7000 127.77.0.1:80"
