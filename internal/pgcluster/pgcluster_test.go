@@ -203,3 +203,31 @@ func TestServerStopsWithItsParent(t *testing.T) {
 		t.Fatalf("after the restart: %q %v", v, err)
 	}
 }
+
+// TestStartTakesOverAStaleServer: a server another Cluster value (a previous process)
+// left running on the directory is stopped, and the new start serves the same data.
+func TestStartTakesOverAStaleServer(t *testing.T) {
+	ctx := startCtx(t)
+	dir := filepath.Join(t.TempDir(), "pg")
+	old := newTestCluster(t, dir)
+	if err := old.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connect(t, ctx, old.DSN()).Exec(ctx, "CREATE TABLE t (v text); INSERT INTO t VALUES ('old')"); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestCluster(t, dir)
+	if err := c.Start(ctx); err != nil {
+		t.Fatalf("start over a running server: %v", err)
+	}
+	for i := 0; old.Running(); i++ { // its reaper goroutine may lag a moment
+		if i == 100 {
+			t.Fatal("the stale server still runs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var v string
+	if err := connect(t, ctx, c.DSN()).QueryRow(ctx, "SELECT v FROM t").Scan(&v); err != nil || v != "old" {
+		t.Fatalf("after the take-over: %q %v", v, err)
+	}
+}
