@@ -202,6 +202,25 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 	if got := readBack(again); got != "kept" {
 		t.Fatalf("data after a restart: %q", got)
 	}
+	// The AWS CLI (botocore, as boto3) reads the instance, the snapshot and the secret.
+	run := awsCLI(t, c2.Endpoint())
+	dbs := run("rds", "describe-db-instances")["DBInstances"].([]any)
+	cliDB := dbs[0].(map[string]any)
+	if len(dbs) != 1 || cliDB["DBInstanceIdentifier"] != "node-1b" || cliDB["DBInstanceStatus"] != "available" ||
+		cliDB["Endpoint"].(map[string]any)["Port"] != float64(aws.ToInt32(restored.Endpoint.Port)) || cliDB["DeletionProtection"] != true {
+		t.Fatalf("aws rds describe-db-instances: %v", dbs)
+	}
+	if snaps := run("rds", "describe-db-snapshots", "--snapshot-type", "manual")["DBSnapshots"].([]any); len(snaps) != 1 {
+		t.Fatalf("aws rds describe-db-snapshots: %v", snaps)
+	}
+	secretARN := cliDB["MasterUserSecret"].(map[string]any)["SecretArn"].(string)
+	var cliCreds map[string]string
+	if err := json.Unmarshal([]byte(run("secretsmanager", "get-secret-value", "--secret-id", secretARN)["SecretString"].(string)), &cliCreds); err != nil || cliCreds["password"] != password2 {
+		t.Fatalf("aws secretsmanager get-secret-value: %v", err)
+	}
+	if list := run("secretsmanager", "list-secrets", "--filters", "Key=owning-service,Values=rds")["SecretList"].([]any); len(list) != 1 {
+		t.Fatalf("aws secretsmanager list-secrets: %v", list)
+	}
 	res := c2.Resources("rudderctl:stack", "s1")
 	if len(res) != 1 || res[0].Type != "snapshot" {
 		t.Fatalf("tagged resources: %+v", res)
@@ -251,5 +270,35 @@ func TestRDSRefusesBadInput(t *testing.T) {
 	}
 	if _, err := cl.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("none"), SkipFinalSnapshot: aws.Bool(true)}); errCode(err) != "DBInstanceNotFound" {
 		t.Fatalf("delete a missing instance: %v", err)
+	}
+
+	// Subnet groups: 25 of them come back over two pages of the SDK's paginator.
+	for i := range 25 {
+		if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("g" + strconv.Itoa(i)),
+			DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("g0"),
+		DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-1"}}); errCode(err) != "DBSubnetGroupAlreadyExists" {
+		t.Fatalf("subnet group twice: %v", err)
+	}
+	pages, seen := 0, map[string]bool{}
+	p := rds.NewDescribeDBSubnetGroupsPaginator(cl, &rds.DescribeDBSubnetGroupsInput{MaxRecords: aws.Int32(20)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, g := range page.DBSubnetGroups {
+			seen[aws.ToString(g.DBSubnetGroupName)] = true
+		}
+	}
+	if pages != 2 || len(seen) != 25 {
+		t.Fatalf("%d pages, %d groups", pages, len(seen))
+	}
+	if _, err := cl.DescribeDBSubnetGroups(ctx, &rds.DescribeDBSubnetGroupsInput{MaxRecords: aws.Int32(5)}); errCode(err) != "InvalidParameterValue" {
+		t.Fatalf("MaxRecords 5: %v", err)
 	}
 }
