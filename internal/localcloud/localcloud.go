@@ -15,6 +15,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/localcloud/apigateway"
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 	"github.com/rudderctl/rudderctl/internal/localcloud/ec2"
+	"github.com/rudderctl/rudderctl/internal/localcloud/elbv2"
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
@@ -34,6 +35,7 @@ func rooms() []core.Room {
 		lambda.New(),
 		apigateway.New(),
 		ec2.New(),
+		elbv2.New(),
 	}
 }
 
