@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -182,7 +181,9 @@ func TestELBv2API(t *testing.T) {
 		!strings.HasPrefix(e.dnsName, "127.77.") || len(lb.AvailabilityZones) != 2 || lb.SecurityGroups[0] != e.group {
 		t.Fatalf("created: %+v", lb)
 	}
-	waiter := elb.NewLoadBalancerAvailableWaiter(e.elb, func(o *elb.LoadBalancerAvailableWaiterOptions) { o.MinDelay, o.MaxDelay = 50*time.Millisecond, 100*time.Millisecond })
+	waiter := elb.NewLoadBalancerAvailableWaiter(e.elb, func(o *elb.LoadBalancerAvailableWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 50*time.Millisecond, 100*time.Millisecond
+	})
 	must(t, waiter.Wait(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: []string{e.lbARN}}, 30*time.Second))
 
 	// The same request again is the same load balancer; other settings conflict.
@@ -326,4 +327,173 @@ func lbAttr(as []elbtypes.LoadBalancerAttribute, k string) string {
 	return ""
 }
 
-var _ = sync.Mutex{}
+// TestALBRoundRobinAndHealthChecks: two real backends behind the proxy share the requests;
+// one that fails its health check is taken out, its requests go to the other, and it comes
+// back when it passes again.
+func TestALBRoundRobinAndHealthChecks(t *testing.T) {
+	c := startCloud(t, Options{})
+	e := newALB(t, c, "rr")
+	a, b := newBackend(t, "a"), newBackend(t, "b")
+	e.register(t, a, b)
+	if code, _ := get(t, e.url+"/"); code != http.StatusServiceUnavailable {
+		t.Fatalf("before any target is healthy: %d, want 503", code)
+	}
+	e.waitHealth(t, a, "healthy")
+	e.waitHealth(t, b, "healthy")
+
+	served := map[string]int{}
+	for range 10 {
+		code, body := get(t, e.url+"/x")
+		if code != http.StatusOK {
+			t.Fatalf("through the ALB: %d %s", code, body)
+		}
+		served[strings.Fields(body)[0]]++
+	}
+	if served["a"] != 5 || served["b"] != 5 {
+		t.Fatalf("round robin: %v", served)
+	}
+	h := a.lastHdr.Load().(http.Header)
+	if h.Get("X-Forwarded-For") != "127.0.0.1" || h.Get("X-Forwarded-Port") != strconv.Itoa(albPort) || h.Get("X-Forwarded-Proto") != "http" ||
+		!strings.HasPrefix(h.Get("X-Amzn-Trace-Id"), "Root=1-") {
+		t.Fatalf("forwarded headers: %v", h)
+	}
+
+	b.sick.Store(true)
+	if reason := e.waitHealth(t, b, "unhealthy"); reason != string(elbtypes.TargetHealthReasonEnumResponseCodeMismatch) {
+		t.Fatalf("unhealthy reason %s", reason)
+	}
+	before := b.hits.Load()
+	for range 6 {
+		if code, body := get(t, e.url+"/y"); code != http.StatusOK || !strings.HasPrefix(body, "a ") {
+			t.Fatalf("with b unhealthy: %d %s", code, body)
+		}
+	}
+	if b.hits.Load() != before {
+		t.Fatal("an unhealthy target got requests")
+	}
+	b.sick.Store(false)
+	e.waitHealth(t, b, "healthy")
+	served = map[string]int{}
+	for range 4 {
+		_, body := get(t, e.url+"/z")
+		served[strings.Fields(body)[0]]++
+	}
+	if served["a"] != 2 || served["b"] != 2 {
+		t.Fatalf("after b recovered: %v", served)
+	}
+	// A stopped backend fails its checks with a refused connection.
+	b.stop()
+	if reason := e.waitHealth(t, b, "unhealthy"); reason != string(elbtypes.TargetHealthReasonEnumFailedHealthChecks) {
+		t.Fatalf("stopped backend: reason %s", reason)
+	}
+}
+
+// TestALBDrainAndRetry: a deregistered target drains (an in-flight slow request completes,
+// new requests go to the other target, it is removed after the delay); a target that stops
+// between two health checks costs no failed request (refused connections go to the next).
+func TestALBDrainAndRetry(t *testing.T) {
+	c := startCloud(t, Options{})
+	e := newALB(t, c, "drain")
+	ctx := context.Background()
+	_, err := e.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(e.tgARN),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("2")}}})
+	must(t, err)
+	a, b := newBackend(t, "a"), newBackend(t, "b")
+	e.register(t, a, b)
+	e.waitHealth(t, a, "healthy")
+	e.waitHealth(t, b, "healthy")
+
+	// A slow request lands on one of them; that one is deregistered while it runs.
+	slow := make(chan string, 1)
+	go func() {
+		resp, err := http.Post(e.url+"/slow", "text/plain", strings.NewReader("payload"))
+		if err != nil {
+			slow <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		slow <- fmt.Sprintf("%d %s", resp.StatusCode, body)
+	}()
+	var busy, other *backend
+	select {
+	case <-a.slowIn:
+		busy, other = a, b
+	case <-b.slowIn:
+		busy, other = b, a
+	case <-time.After(30 * time.Second):
+		t.Fatal("the slow request reached no backend")
+	}
+	_, err = e.elb.DeregisterTargets(ctx, &elb.DeregisterTargetsInput{TargetGroupArn: aws.String(e.tgARN),
+		Targets: []elbtypes.TargetDescription{{Id: aws.String(busy.ip), Port: aws.Int32(int32(busy.port))}}})
+	must(t, err)
+	if s, reason := e.health(t, busy); s != "draining" || reason != string(elbtypes.TargetHealthReasonEnumDeregistrationInProgress) {
+		t.Fatalf("deregistered: %s %s", s, reason)
+	}
+	busyHits := busy.hits.Load()
+	for range 4 {
+		if code, body := get(t, e.url+"/new"); code != http.StatusOK || !strings.HasPrefix(body, other.name+" ") {
+			t.Fatalf("while %s drains: %d %s", busy.name, code, body)
+		}
+	}
+	if busy.hits.Load() != busyHits {
+		t.Fatal("a draining target got a new request")
+	}
+	close(busy.release)
+	if got := <-slow; got != "200 "+busy.name+" payload" {
+		t.Fatalf("in-flight request on the draining target: %q", got)
+	}
+	e.waitHealth(t, busy, "unused") // removed after the delay
+
+	// Between two health checks (interval now 300 s) the healthy target stops: requests are
+	// still all answered, by the target that is left.
+	e.register(t, busy)
+	e.waitHealth(t, busy, "healthy")
+	_, err = e.elb.ModifyTargetGroup(ctx, &elb.ModifyTargetGroupInput{TargetGroupArn: aws.String(e.tgARN),
+		HealthCheckIntervalSeconds: aws.Int32(300), HealthCheckTimeoutSeconds: aws.Int32(5)})
+	must(t, err)
+	time.Sleep(1200 * time.Millisecond) // let a check already under way finish
+	other.stop()
+	for range 6 {
+		resp, err := http.Post(e.url+"/after-stop", "text/plain", strings.NewReader("p"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || string(body) != busy.name+" p" {
+			t.Fatalf("with %s stopped: %d %s", other.name, resp.StatusCode, body)
+		}
+	}
+	if s, _ := e.health(t, other); s != "healthy" {
+		t.Fatalf("the stopped target is %s already; the test needs it still counted healthy", s)
+	}
+}
+
+// TestALBRestart: the proxies come back with the cloud, on the same address.
+func TestALBRestart(t *testing.T) {
+	dir := t.TempDir()
+	c := startCloud(t, Options{StateDir: dir})
+	e := newALB(t, c, "restart")
+	a := newBackend(t, "a")
+	e.register(t, a)
+	e.waitHealth(t, a, "healthy")
+	if code, body := get(t, e.url+"/"); code != http.StatusOK || !strings.HasPrefix(body, "a ") {
+		t.Fatalf("before restart: %d %s", code, body)
+	}
+	must(t, c.Close())
+	if _, err := http.Get(e.url + "/"); err == nil {
+		t.Fatal("the proxy still answers after Close")
+	}
+	c2 := startCloud(t, Options{StateDir: dir})
+	e2 := &albEnv{elb: elb.NewFromConfig(sdk(c2, false).cfg), tgARN: e.tgARN}
+	e2.waitHealth(t, a, "healthy")
+	out, err := e2.elb.DescribeLoadBalancers(context.Background(), &elb.DescribeLoadBalancersInput{Names: []string{"restart"}})
+	must(t, err)
+	if aws.ToString(out.LoadBalancers[0].DNSName) != e.dnsName {
+		t.Fatalf("address changed over a restart: %s, was %s", aws.ToString(out.LoadBalancers[0].DNSName), e.dnsName)
+	}
+	if code, body := get(t, e.url+"/"); code != http.StatusOK || !strings.HasPrefix(body, "a ") {
+		t.Fatalf("after restart: %d %s", code, body)
+	}
+}
