@@ -299,12 +299,44 @@ func TestELBv2API(t *testing.T) {
 	_, err = e.elb.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{e.lbARN + "0"}, Tags: []elbtypes.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
 	wantCode(t, err, "LoadBalancerNotFound")
 
+	// A port that cannot be bound fails the call, saying why; nothing is created.
+	taken, err := net.Listen("tcp", net.JoinHostPort(e.dnsName, "18081"))
+	must(t, err)
+	defer taken.Close()
+	_, err = e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(e.lbARN), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(18081), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: other.TargetGroups[0].TargetGroupArn}}})
+	wantCode(t, err, "ValidationError")
+	if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("bind error: %v", err)
+	}
+	if ls, _ := e.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: aws.String(e.lbARN)}); len(ls.Listeners) != 1 {
+		t.Fatalf("a listener was left behind: %+v", ls.Listeners)
+	}
+
+	// ModifyListener moves the proxy to the new port and action.
+	_, err = e.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(e.listener), Port: aws.Int32(18082),
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
+			StatusCode: aws.String("418"), ContentType: aws.String("text/plain"), MessageBody: aws.String("teapot")}}}})
+	must(t, err)
+	if _, err := http.Get(e.url); err == nil {
+		t.Fatal("the old port still answers after ModifyListener")
+	}
+	if code, body := get(t, "http://"+net.JoinHostPort(e.dnsName, "18082")+"/"); code != 418 || body != "teapot" {
+		t.Fatalf("fixed response: %d %s", code, body)
+	}
+
+	// The ALB's security group cannot be deleted while the ALB uses it.
+	_, err = e.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(e.group)})
+	wantCode(t, err, "DependencyViolation")
+
 	// Deleting the load balancer removes its listeners and stops their proxy.
 	_, err = e.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(e.lbARN)})
 	must(t, err)
-	if _, err := http.Get(e.url); err == nil {
+	if _, err := http.Get("http://" + net.JoinHostPort(e.dnsName, "18082")); err == nil {
 		t.Fatal("the proxy still answers after DeleteLoadBalancer")
 	}
+	_, err = e.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(e.group)})
+	must(t, err)
 	_, err = e.elb.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: aws.String(e.tgARN)})
 	must(t, err)
 }
@@ -490,10 +522,30 @@ func TestALBRestart(t *testing.T) {
 	e2.waitHealth(t, a, "healthy")
 	out, err := e2.elb.DescribeLoadBalancers(context.Background(), &elb.DescribeLoadBalancersInput{Names: []string{"restart"}})
 	must(t, err)
+	groups, err := ec2.NewFromConfig(sdk(c2, false).cfg).DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{GroupIds: []string{e.group}})
+	must(t, err)
+	if aws.ToString(groups.SecurityGroups[0].GroupName) != "restart-alb" {
+		t.Fatalf("security group after restart: %+v", groups.SecurityGroups)
+	}
 	if aws.ToString(out.LoadBalancers[0].DNSName) != e.dnsName {
 		t.Fatalf("address changed over a restart: %s, was %s", aws.ToString(out.LoadBalancers[0].DNSName), e.dnsName)
 	}
 	if code, body := get(t, e.url+"/"); code != http.StatusOK || !strings.HasPrefix(body, "a ") {
 		t.Fatalf("after restart: %d %s", code, body)
+	}
+}
+
+// TestALBIdleTimeout: a target that does not answer within the idle timeout is a 504.
+func TestALBIdleTimeout(t *testing.T) {
+	c := startCloud(t, Options{})
+	e := newALB(t, c, "idle")
+	_, err := e.elb.ModifyLoadBalancerAttributes(context.Background(), &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(e.lbARN),
+		Attributes: []elbtypes.LoadBalancerAttribute{{Key: aws.String("idle_timeout.timeout_seconds"), Value: aws.String("1")}}})
+	must(t, err)
+	a := newBackend(t, "a")
+	e.register(t, a)
+	e.waitHealth(t, a, "healthy")
+	if code, body := get(t, e.url+"/slow"); code != http.StatusGatewayTimeout {
+		t.Fatalf("slow target: %d %s", code, body)
 	}
 }
