@@ -1,7 +1,7 @@
 // Package localcloud is a single-process stand-in for the slice of AWS that rudderctl uses:
 // STS, IAM, Lambda, API Gateway v2 (HTTP APIs), CloudWatch Logs, S3, EC2 (default VPC,
-// security groups) and ELBv2 (application load balancers as reverse proxies on loopback). It speaks the wire
-// protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and executes
+// security groups) and ELBv2 (application load balancers as reverse proxies on loopback).
+// It speaks the wire protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and executes
 // the Lambda functions deployed into it (through internal/lambdalocal), serving API stages on
 // loopback ports.
 //
