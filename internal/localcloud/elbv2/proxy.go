@@ -35,7 +35,7 @@ func (p *listenerProxy) close() { _ = p.srv.Close() }
 // broken reused connection, which is not.
 var transport = &http.Transport{
 	Proxy:               nil,
-	DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	DialContext:         dialer.DialContext,
 	DisableKeepAlives:   true,
 	MaxIdleConnsPerHost: -1,
 }
@@ -202,7 +202,8 @@ func (r *Room) serveListener(arn string, w http.ResponseWriter, req *http.Reques
 }
 
 // retryTransport sends a request to the first candidate, and to the next one only when
-// the connection was refused and no byte of the body was read.
+// the connection could not be made (refused: a task that just died; unreachable; not
+// dialled) so no byte of the request was sent.
 type retryTransport struct {
 	candidates []string
 	stopTimer  *time.Timer
@@ -221,11 +222,17 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.stopTimer.Stop()
 			return resp, nil
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) || body.read || i == len(t.candidates)-1 {
+		if !dialFailed(err) || body.read || i == len(t.candidates)-1 {
 			return nil, err
 		}
 	}
 	return nil, errors.New("no target")
+}
+
+// dialFailed: the error happened while connecting, before any byte was sent.
+func dialFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // onceBody passes the client's body through, records whether any of it was read, and
