@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -40,5 +41,23 @@ func TestHostRoute(t *testing.T) {
 		if !hostRoute(ip) {
 			t.Fatalf("%s has a host route in /proc/net/route (%s) that hostRoute does not see", ip, f[1])
 		}
+	}
+}
+
+// TestBindError: a privileged port says it needs root (the tests run as root here, so the
+// kernel's refusal is built, not provoked).
+func TestBindError(t *testing.T) {
+	err := bindError("127.77.0.1:80", &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EACCES)})
+	if !strings.Contains(err.Error(), "ports below 1024 need root") {
+		t.Fatalf("EACCES: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, err = net.Listen("tcp", ln.Addr().String())
+	if err = bindError(ln.Addr().String(), err); !strings.Contains(err.Error(), "the address is in use") {
+		t.Fatalf("EADDRINUSE: %v", err)
 	}
 }

@@ -52,13 +52,8 @@ func (r *Room) startProxyLocked(l *listenerRec) error {
 	}
 	addr := net.JoinHostPort(lb.DNSName, strconv.Itoa(l.Port))
 	ln, err := net.Listen("tcp", addr)
-	switch {
-	case errors.Is(err, syscall.EACCES):
-		return fmt.Errorf("localcloud cannot listen on %s for this listener: ports below 1024 need root (or CAP_NET_BIND_SERVICE); run the local cloud as root or use a listener port of 1024 or more", addr)
-	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("localcloud cannot listen on %s for this listener: the address is in use (another local cloud's load balancer?); use another port, or re-create the load balancer for another address", addr)
-	case err != nil:
-		return fmt.Errorf("localcloud cannot listen on %s for this listener: %v", addr, err)
+	if err != nil {
+		return bindError(addr, err)
 	}
 	arn := l.ARN
 	p := &listenerProxy{addr: addr}
@@ -70,6 +65,17 @@ func (r *Room) startProxyLocked(l *listenerRec) error {
 	r.proxies[arn] = p
 	r.cloud.Logf("elbv2: listener %s:%d of %s serves on http://%s", l.Protocol, l.Port, lb.Name, addr)
 	return nil
+}
+
+// bindError says why a listener's address cannot be bound, and what to do.
+func bindError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("localcloud cannot listen on %s for this listener: ports below 1024 need root (or CAP_NET_BIND_SERVICE); run the local cloud as root or use a listener port of 1024 or more", addr)
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("localcloud cannot listen on %s for this listener: the address is in use (another local cloud's load balancer?); use another port, or re-create the load balancer for another address", addr)
+	}
+	return fmt.Errorf("localcloud cannot listen on %s for this listener: %v", addr, err)
 }
 
 func (r *Room) stopProxyLocked(arn string) {
