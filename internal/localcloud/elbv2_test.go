@@ -18,6 +18,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 )
 
 // albEnv is an internal ALB in the default VPC with a target group (health checks every
@@ -547,5 +549,39 @@ func TestALBIdleTimeout(t *testing.T) {
 	e.waitHealth(t, a, "healthy")
 	if code, body := get(t, e.url+"/slow"); code != http.StatusGatewayTimeout {
 		t.Fatalf("slow target: %d %s", code, body)
+	}
+}
+
+// TestTargetsPeer: what ECS tells the load balancer through core.Targets.
+func TestTargetsPeer(t *testing.T) {
+	c := startCloud(t, Options{})
+	e := newALB(t, c, "peer")
+	_, err := e.elb.ModifyTargetGroupAttributes(context.Background(), &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(e.tgARN),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}})
+	must(t, err)
+	targets := core.Peer[core.Targets](c)
+	if port, ok := targets.TargetGroupPort(e.tgARN); !ok || port != 9090 {
+		t.Fatalf("TargetGroupPort: %d %v", port, ok)
+	}
+	if err := targets.RegisterTarget(e.tgARN+"0", "127.0.0.1", 1); err == nil {
+		t.Fatal("registered into a missing target group")
+	}
+	a := newBackend(t, "a")
+	must(t, targets.RegisterTarget(e.tgARN, a.ip, a.port))
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "initial" {
+		t.Fatalf("just registered: %s", s)
+	}
+	e.waitHealth(t, a, "healthy")
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "healthy" {
+		t.Fatalf("TargetHealth %s, DescribeTargetHealth healthy", s)
+	}
+	targets.DeregisterTarget(e.tgARN, a.ip, a.port)
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "draining" {
+		t.Fatalf("deregistered: %s", s)
+	}
+	for deadline := time.Now().Add(30 * time.Second); targets.TargetHealth(e.tgARN, a.ip, a.port) != "unused"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the drained target was never removed")
+		}
 	}
 }
