@@ -37,7 +37,7 @@ type albEnv struct {
 	lbCreated *elb.CreateLoadBalancerOutput
 }
 
-func defaultSubnets(t *testing.T, cl *ec2.Client) []string {
+func defaultSubnets(t testing.TB, cl *ec2.Client) []string {
 	out, err := cl.DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{ec2Filter("default-for-az", "true")}})
 	must(t, err)
 	var ids []string
@@ -49,7 +49,7 @@ func defaultSubnets(t *testing.T, cl *ec2.Client) []string {
 
 const albPort = 18080
 
-func newALB(t *testing.T, c *Cloud, name string) *albEnv {
+func newALB(t testing.TB, c *Cloud, name string) *albEnv {
 	t.Helper()
 	ctx := context.Background()
 	cfg := sdk(c, false).cfg
@@ -92,7 +92,7 @@ type backend struct {
 	release chan struct{}
 }
 
-func newBackend(t *testing.T, name string) *backend {
+func newBackend(t testing.TB, name string) *backend {
 	b := &backend{name: name, slowIn: make(chan struct{}, 10), release: make(chan struct{})}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -129,7 +129,7 @@ func (b *backend) stop() {
 	b.srv.Close()
 }
 
-func (e *albEnv) register(t *testing.T, bs ...*backend) {
+func (e *albEnv) register(t testing.TB, bs ...*backend) {
 	var targets []elbtypes.TargetDescription
 	for _, b := range bs {
 		targets = append(targets, elbtypes.TargetDescription{Id: aws.String(b.ip), Port: aws.Int32(int32(b.port))})
@@ -139,7 +139,7 @@ func (e *albEnv) register(t *testing.T, bs ...*backend) {
 }
 
 // health is the target's state and reason, as DescribeTargetHealth reports them.
-func (e *albEnv) health(t *testing.T, b *backend) (string, string) {
+func (e *albEnv) health(t testing.TB, b *backend) (string, string) {
 	out, err := e.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(e.tgARN),
 		Targets: []elbtypes.TargetDescription{{Id: aws.String(b.ip), Port: aws.Int32(int32(b.port))}}})
 	must(t, err)
@@ -148,7 +148,7 @@ func (e *albEnv) health(t *testing.T, b *backend) (string, string) {
 }
 
 // waitHealth polls until the target reaches state (the checks run every second).
-func (e *albEnv) waitHealth(t *testing.T, b *backend, state string) string {
+func (e *albEnv) waitHealth(t testing.TB, b *backend, state string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -583,5 +583,31 @@ func TestTargetsPeer(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("the drained target was never removed")
 		}
+	}
+}
+
+// BenchmarkALBProxy: one request through the ALB's proxy, against the same backend dialled
+// directly (a new connection each time, as the proxy dials its targets).
+func BenchmarkALBProxy(b *testing.B) {
+	c := startCloud(b, Options{})
+	e := newALB(b, c, "bench")
+	a := newBackend(b, "a")
+	e.register(b, a)
+	e.waitHealth(b, a, "healthy")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, x := range []struct{ name, url string }{{"direct", a.srv.URL + "/"}, {"alb", e.url + "/"}} {
+		b.Run(x.name, func(b *testing.B) {
+			for b.Loop() {
+				resp, err := client.Get(x.url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
 }
