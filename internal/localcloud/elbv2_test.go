@@ -140,8 +140,12 @@ func (e *albEnv) register(t testing.TB, bs ...*backend) {
 
 // health is the target's state and reason, as DescribeTargetHealth reports them.
 func (e *albEnv) health(t testing.TB, b *backend) (string, string) {
+	return e.targetHealth(t, b.ip, b.port)
+}
+
+func (e *albEnv) targetHealth(t testing.TB, ip string, port int) (string, string) {
 	out, err := e.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(e.tgARN),
-		Targets: []elbtypes.TargetDescription{{Id: aws.String(b.ip), Port: aws.Int32(int32(b.port))}}})
+		Targets: []elbtypes.TargetDescription{{Id: aws.String(ip), Port: aws.Int32(int32(port))}}})
 	must(t, err)
 	h := out.TargetHealthDescriptions[0].TargetHealth
 	return string(h.State), string(h.Reason)
@@ -150,14 +154,19 @@ func (e *albEnv) health(t testing.TB, b *backend) (string, string) {
 // waitHealth polls until the target reaches state (the checks run every second).
 func (e *albEnv) waitHealth(t testing.TB, b *backend, state string) string {
 	t.Helper()
+	return e.waitTarget(t, b.ip, b.port, state)
+}
+
+func (e *albEnv) waitTarget(t testing.TB, ip string, port int, state string) string {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		s, reason := e.health(t, b)
+		s, reason := e.targetHealth(t, ip, port)
 		if s == state {
 			return reason
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("target %s: state %s (%s), want %s", b.name, s, reason, state)
+			t.Fatalf("target %s:%d: state %s (%s), want %s", ip, port, s, reason, state)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
