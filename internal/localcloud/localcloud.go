@@ -14,6 +14,8 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/localcloud/apigateway"
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
+	"github.com/rudderctl/rudderctl/internal/localcloud/ec2"
+	"github.com/rudderctl/rudderctl/internal/localcloud/elbv2"
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
@@ -32,6 +34,8 @@ func rooms() []core.Room {
 		iam.New(),
 		lambda.New(),
 		apigateway.New(),
+		ec2.New(),
+		elbv2.New(),
 	}
 }
 
