@@ -14,6 +14,7 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/localcloud/apigateway"
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
+	"github.com/rudderctl/rudderctl/internal/localcloud/ecs"
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
@@ -32,6 +33,7 @@ func rooms() []core.Room {
 		iam.New(),
 		lambda.New(),
 		apigateway.New(),
+		ecs.New(),
 	}
 }
 
