@@ -13,6 +13,7 @@ import (
 	"context"
 
 	"github.com/rudderctl/rudderctl/internal/localcloud/apigateway"
+	"github.com/rudderctl/rudderctl/internal/localcloud/appautoscaling"
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 	"github.com/rudderctl/rudderctl/internal/localcloud/ecs"
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
@@ -34,6 +35,7 @@ func rooms() []core.Room {
 		lambda.New(),
 		apigateway.New(),
 		ecs.New(),
+		appautoscaling.New(),
 	}
 }
 

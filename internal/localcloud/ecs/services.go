@@ -466,3 +466,37 @@ func taskList(ids []string) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// ServiceDesiredCount is core.ScalableServices for Application Auto Scaling.
+func (r *Room) ServiceDesiredCount(region, cluster, service string) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, err := r.service(region, cluster, service)
+	if err != nil || s.Status != "ACTIVE" {
+		return 0, false
+	}
+	return s.DesiredCount, true
+}
+
+// SetServiceDesiredCount changes a service's desired count (its primary deployment's too),
+// as Application Auto Scaling's scaling activities do.
+func (r *Room) SetServiceDesiredCount(region, cluster, service string, desired int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s, err := r.service(region, cluster, service)
+	if err != nil {
+		return err
+	}
+	if s.Status != "ACTIVE" {
+		return errServiceNotActive
+	}
+	if s.DesiredCount == desired {
+		return nil
+	}
+	s.DesiredCount, s.Steady = desired, false
+	if p := s.primary(); p != nil {
+		p.DesiredCount, p.UpdatedAt = desired, now()
+	}
+	r.commitLocked()
+	return nil
+}
