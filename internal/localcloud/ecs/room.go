@@ -41,7 +41,6 @@ type Room struct {
 	targets core.Targets  // ELBv2: target groups of services with a load balancer
 	logs    core.LogLines // CloudWatch Logs: the awslogs driver
 	runner  *taskrun.Runner
-	runErr  error // why tasks cannot run (no runner)
 
 	mu         sync.Mutex
 	st         doc
@@ -83,11 +82,7 @@ func (r *Room) Open(c *core.Cloud) error {
 		Images: core.Peer[core.Images](c), Logf: c.Logf,
 	})
 	if err != nil {
-		if !strings.Contains(err.Error(), "not built yet") {
-			return err
-		}
-		// The task runner is being built on another branch; the API works without it.
-		r.runErr = err
+		return err
 	}
 	r.runner = runner
 	r.markRestartedLocked()

@@ -105,11 +105,7 @@ func (r *Room) launch(arn string) {
 
 	var task *taskrun.Task
 	if err == nil {
-		if r.runner == nil {
-			err = &taskrun.StartError{Reason: fmt.Sprintf("ResourceInitializationError: the local cloud cannot run tasks: %v", r.runErr)}
-		} else {
-			task, err = r.runner.Start(r.ctx, spec)
-		}
+		task, err = r.runner.Start(r.ctx, spec)
 	}
 
 	r.mu.Lock()
