@@ -13,9 +13,11 @@ import (
 	"context"
 
 	"github.com/rudderctl/rudderctl/internal/localcloud/apigateway"
+	"github.com/rudderctl/rudderctl/internal/localcloud/appautoscaling"
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 	"github.com/rudderctl/rudderctl/internal/localcloud/ec2"
 	"github.com/rudderctl/rudderctl/internal/localcloud/elbv2"
+	"github.com/rudderctl/rudderctl/internal/localcloud/ecs"
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
@@ -36,6 +38,8 @@ func rooms() []core.Room {
 		apigateway.New(),
 		ec2.New(),
 		elbv2.New(),
+		ecs.New(),
+		appautoscaling.New(),
 	}
 }
 
