@@ -1,11 +1,11 @@
 // Package localcloud is a single-process stand-in for the slice of AWS that rudderctl uses:
-// STS, IAM, Lambda, API Gateway v2 (HTTP APIs), CloudWatch Logs and S3. It speaks the wire
+// STS, IAM, Lambda, API Gateway v2 (HTTP APIs), CloudWatch Logs, S3 and ECR. It speaks the wire
 // protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and executes
 // the Lambda functions deployed into it (through internal/lambdalocal), serving API stages on
 // loopback ports.
 //
 // The package is a facade: the listener, dispatch, codecs, faults, stats and persistence are
-// in core, and each service is a room of its own (sts, iam, lambda, apigateway, logs, s3),
+// in core, and each service is a room of its own (sts, iam, lambda, apigateway, logs, s3, ecr),
 // listed once in rooms below. docs/ADDING_A_LOCAL_SERVICE.md walks through adding one.
 package localcloud
 
@@ -16,8 +16,9 @@ import (
 	"github.com/rudderctl/rudderctl/internal/localcloud/appautoscaling"
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 	"github.com/rudderctl/rudderctl/internal/localcloud/ec2"
-	"github.com/rudderctl/rudderctl/internal/localcloud/elbv2"
+	"github.com/rudderctl/rudderctl/internal/localcloud/ecr"
 	"github.com/rudderctl/rudderctl/internal/localcloud/ecs"
+	"github.com/rudderctl/rudderctl/internal/localcloud/elbv2"
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
@@ -40,6 +41,7 @@ func rooms() []core.Room {
 		elbv2.New(),
 		ecs.New(),
 		appautoscaling.New(),
+		ecr.New(), // after apigateway: its /v2/ registry paths are unsigned, API Gateway's are signed
 	}
 }
 
