@@ -62,8 +62,8 @@ func runDeploy(c *cli.Context, dryRun bool) error {
 	if c.Bool("ecs") {
 		return runECSDeploy(c, dryRun)
 	}
-	if c.IsSet("tag") {
-		return fmt.Errorf("--tag refused without --ecs: it picks the image of the ECS service; the Lambda deploy takes --src or --zip")
+	if c.IsSet("tag") || c.IsSet("image-binary") {
+		return fmt.Errorf("--tag/--image-binary refused without --ecs: they are about the ECS service's images; the Lambda deploy takes --src or --zip")
 	}
 	if err := noArgs(c); err != nil {
 		return err

@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/rudderctl/rudderctl/container"
+	"github.com/rudderctl/rudderctl/container/image"
 )
 
 // The --ecs side of `deploy|plan|logs|rollback transformer`: the user-functions service
@@ -17,6 +19,7 @@ func ecsFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.BoolFlag{Name: "ecs", Usage: "the user-functions transformer on ECS Fargate behind an internal load balancer (config: ecs: in rudderctl.yaml; docs/ECS.md)"},
 		&cli.StringFlag{Name: "tag", Usage: "with --ecs: the image tag to run (overrides ecs.tag)"},
+		&cli.StringFlag{Name: "image-binary", Usage: "with --ecs: the static linux rudderctl to put in rudderctl's own image (default: the running one)"},
 	}
 }
 
@@ -33,6 +36,11 @@ func resolveECSInput(c *cli.Context) (*target, container.Input, error) {
 	t, err := resolveTarget(c)
 	if err != nil {
 		return nil, container.Input{}, err
+	}
+	if c.IsSet("image-binary") {
+		if _, err := os.Stat(c.String("image-binary")); err != nil {
+			return nil, container.Input{}, fmt.Errorf("--image-binary %s unusable: %v; pass a static linux rudderctl (CGO_ENABLED=0 go build ./cmd/rudderctl)", c.String("image-binary"), err)
+		}
 	}
 	if c.IsSet("tag") {
 		t.File.ECS.Tag = c.String("tag")
@@ -76,10 +84,23 @@ func runECSDeploy(c *cli.Context, dryRun bool) error {
 	return nil
 }
 
-// ownImage is rudderctl's own image, pushed to the stack's repository (nil until
-// container/image is wired in).
-func ownImage(c *cli.Context, progress interface{ Write([]byte) (int, error) }) (*container.OwnImage, error) {
-	return nil, nil
+// ownImage builds rudderctl's own image (container/image: this static binary on scratch
+// with CA certificates, reproducible) for the deploy to push to the stack's repository.
+func ownImage(c *cli.Context, progress io.Writer) (*container.OwnImage, error) {
+	bin := c.String("image-binary")
+	fmt.Fprintf(progress, "building rudderctl's image from %s...\n", orRunning(bin))
+	img, err := image.Build(c.Context, image.BuildOptions{Binary: bin})
+	if err != nil {
+		return nil, fmt.Errorf("%w\n(the image holds this rudderctl binary, which must be static: build it with CGO_ENABLED=0, or pass --image-binary with a static linux build)", err)
+	}
+	return container.NewOwnImage(c.Context, img)
+}
+
+func orRunning(bin string) string {
+	if bin == "" {
+		return "the running rudderctl"
+	}
+	return bin
 }
 
 // runECSRollback is `rollback transformer --ecs`.
