@@ -228,23 +228,24 @@ func (k loadBalancerKind) Delete(ctx context.Context, ch engine.Change) error {
 
 // waitGone polls find until it answers ErrNotFound.
 func waitGone(ctx context.Context, find func() error) error {
-	err := retryWhile(ctx, func(err error) bool { return err == nil }, func() error {
+	deadline := time.Now().Add(kinds.WaitFor)
+	for wait := kinds.WaitMin; ; wait = min(wait*2, kinds.WaitMax) {
 		err := find()
-		if errors.Is(err, awsapi.ErrNotFound) {
-			return errGone
+		switch {
+		case errors.Is(err, awsapi.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case time.Now().After(deadline):
+			return engine.Plain(fmt.Errorf("still there after %s", kinds.WaitFor))
 		}
-		return err
-	})
-	if errors.Is(err, errGone) {
-		return nil
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return engine.Plain(ctx.Err())
+		}
 	}
-	if err == nil {
-		return engine.Plain(fmt.Errorf("still there after %s", kinds.WaitFor))
-	}
-	return err
 }
-
-var errGone = errors.New("gone")
 
 func (r *run) elbTags() engine.Kind {
 	return engine.Func{Acts: []engine.Action{TagELB}, OnUpdate: func(ctx context.Context, ch engine.Change) error {

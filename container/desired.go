@@ -111,18 +111,28 @@ func (d *desired) containerEnv() map[string]string {
 // HealthCommand is the container health check: the image's own Node asks /health.
 var HealthCommand = []string{"CMD-SHELL", `node -e "fetch('http://127.0.0.1:9090/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"`}
 
+// Health timing (seconds): the target group's checks (a task gets traffic after Healthy
+// good answers, loses it after Unhealthy bad ones) and the container's. Tests shorten them
+// (the local cloud accepts 1-second intervals; AWS's minimum is 5).
+var (
+	TargetHealth    = elbv2api.TargetGroupSpec{HealthInterval: 10, HealthTimeout: 5, Healthy: 2, Unhealthy: 2}
+	ContainerHealth = ecsapi.ContainerSpec{HealthInterval: 10, HealthTimeout: 5, HealthRetries: 3, HealthStartPeriod: 30}
+)
+
 func (d *desired) taskDefSpec(roleARN string) ecsapi.TaskDefSpec {
 	return ecsapi.TaskDefSpec{Family: d.Names.Family, ExecutionRole: roleARN,
 		CPU: strconv.Itoa(int(d.Settings.CPU)), Memory: strconv.Itoa(int(d.Settings.Memory)), Tags: d.Names.Tags(),
 		Containers: []ecsapi.ContainerSpec{{Name: ContainerName, Image: d.Settings.ImageRef(), Essential: true, Port: ContainerPort,
-			Env: d.containerEnv(), HealthCheck: HealthCommand, HealthInterval: 10, HealthTimeout: 5, HealthRetries: 3, HealthStartPeriod: 30,
+			Env: d.containerEnv(), HealthCheck: HealthCommand, HealthInterval: ContainerHealth.HealthInterval, HealthTimeout: ContainerHealth.HealthTimeout,
+			HealthRetries: ContainerHealth.HealthRetries, HealthStartPeriod: ContainerHealth.HealthStartPeriod,
 			LogGroup: d.Names.LogGroup, LogRegion: d.Region, LogStreamPrefix: LogStreamPrefix,
 			StopTimeout: min(d.Settings.DeregistrationDelay+5, 120)}}}
 }
 
 func (d *desired) targetGroupSpec() elbv2api.TargetGroupSpec {
 	return elbv2api.TargetGroupSpec{Name: d.Names.TargetGroup, VPC: d.Net.VPC, HealthPath: HealthPath, Port: ContainerPort,
-		HealthInterval: 10, HealthTimeout: 5, Healthy: 2, Unhealthy: 2, Matcher: "200", Tags: d.Names.Tags()}
+		HealthInterval: TargetHealth.HealthInterval, HealthTimeout: TargetHealth.HealthTimeout, Healthy: TargetHealth.Healthy,
+		Unhealthy: TargetHealth.Unhealthy, Matcher: "200", Tags: d.Names.Tags()}
 }
 
 func (d *desired) serviceSpec(taskDef, tgARN string, groups []string) ecsapi.ServiceSpec {

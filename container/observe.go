@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
@@ -162,6 +163,7 @@ func resolveNetwork(ctx context.Context, c *awsapi.Session, want network) (netwo
 			net.Subnets = append(net.Subnets, s.ID)
 		}
 	}
+	sort.Strings(net.Subnets) // as the service reads them back
 	if len(net.Subnets) < 2 {
 		return network{}, fmt.Errorf("VPC %s has %d usable subnets: an application load balancer needs subnets in 2 availability zones; set ecs.subnets in rudderctl.yaml", vpc, len(net.Subnets))
 	}

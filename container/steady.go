@@ -90,10 +90,12 @@ func waitSteady(ctx context.Context, c *awsapi.Session, n Names, taskDef string,
 }
 
 // steady: one deployment, of taskDef, running every desired task (ServicesStable's test,
-// plus the revision).
+// plus the revision) and COMPLETED: ECS completes a rollout once its tasks pass the load
+// balancer's health checks, so USER_TRANSFORM_URL answers from the new tasks.
 func steady(s *ecsapi.Service, taskDef string) bool {
 	p := s.Primary()
-	return len(s.Deployments) == 1 && p != nil && p.TaskDef == taskDef && p.Running == p.Desired && s.Running == s.Desired && p.RolloutState != "FAILED"
+	return len(s.Deployments) == 1 && p != nil && p.TaskDef == taskDef && p.Running == p.Desired && s.Running == s.Desired &&
+		(p.RolloutState == "COMPLETED" || p.RolloutState == "")
 }
 
 func deploymentOf(s *ecsapi.Service, taskDef string) *ecsapi.Deployment {
