@@ -47,7 +47,7 @@ const (
 func TestMain(m *testing.M) {
 	// Short health timing: a deploy reaches its steady state in seconds.
 	TargetHealth.HealthInterval, TargetHealth.HealthTimeout = 1, 1
-	ContainerHealth.HealthInterval, ContainerHealth.HealthTimeout, ContainerHealth.HealthStartPeriod = 5, 4, 15
+	ContainerHealth.HealthInterval, ContainerHealth.HealthTimeout, ContainerHealth.HealthRetries, ContainerHealth.HealthStartPeriod = 5, 5, 5, 30
 	PollEvery = 200 * time.Millisecond
 	ecs.Tick = 100 * time.Millisecond
 	code := m.Run()
