@@ -28,12 +28,12 @@ func TestECSBadInputMakesNoCall(t *testing.T) {
 		return p
 	}
 	cases := map[string][]string{
-		"ecs.cpu 300 refused":              {"deploy", "transformer", "--ecs", "--config", cfg("ecs:\n  cpu: 300\n")},
-		"moving tag":                       {"plan", "transformer", "--ecs", "--tag", "latest", "--config", cfg("")},
-		"--zip refused with --ecs":         {"deploy", "transformer", "--ecs", "--zip", "x.zip", "--config", cfg("")},
-		"--tag/--image-binary refused":     {"deploy", "transformer", "--tag", "ut-1", "--zip", "x.zip", "--config", cfg("")},
-		"--image-binary /nope unusable":    {"deploy", "transformer", "--ecs", "--image-binary", "/nope", "--config", cfg("")},
-		"above ecs.max_count":              {"deploy", "transformer", "--ecs", "--config", cfg("ecs:\n  min_count: 4\n  max_count: 3\n")},
+		"ecs.cpu 300 refused":             {"deploy", "transformer", "--ecs", "--config", cfg("ecs:\n  cpu: 300\n")},
+		"moving tag":                      {"plan", "transformer", "--ecs", "--tag", "latest", "--config", cfg("")},
+		"--zip refused with --ecs":        {"deploy", "transformer", "--ecs", "--zip", "x.zip", "--config", cfg("")},
+		"--tag/--image-binary refused":    {"deploy", "transformer", "--tag", "ut-1", "--zip", "x.zip", "--config", cfg("")},
+		"--image-binary /nope unusable":   {"deploy", "transformer", "--ecs", "--image-binary", "/nope", "--config", cfg("")},
+		"above ecs.max_count":             {"deploy", "transformer", "--ecs", "--config", cfg("ecs:\n  min_count: 4\n  max_count: 3\n")},
 		`unknown key "desired" on line 3`: {"plan", "transformer", "--ecs", "--config", cfg("ecs:\n  desired: 2\n")},
 	}
 	for want, args := range cases {
