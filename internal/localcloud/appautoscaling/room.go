@@ -182,9 +182,11 @@ func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*c
 				return
 			}
 		}
-		r.mu.Lock()
-		out, err := h(q, in)
-		r.mu.Unlock()
+		out, err := func() (any, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			return h(q, in)
+		}()
 		var ae *apiError
 		switch {
 		case errors.As(err, &ae):

@@ -75,7 +75,7 @@ func (r *Room) newTaskLocked(ts taskStart) *taskRec {
 		})
 	}
 	t.Attachments = []*attachment{{Id: core.NewRequestID(), Type: "ElasticNetworkInterface", Status: "PRECREATED",
-		Details: []keyValue{{Name: "subnetId", Value: subnet}, {Name: "networkInterfaceId", Value: "eni-" + hexID(8)[:17]}}}}
+		Details: []keyValue{{Name: "subnetId", Value: subnet}, {Name: "networkInterfaceId", Value: "eni-" + hexID(9)[:17]}}}}
 	r.st.Tasks[arn] = t
 	r.dirty = true
 	r.wg.Add(1)
