@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -38,7 +39,7 @@ func TestApplicationAutoScaling(t *testing.T) {
 	must(t, err)
 	_, err = ec.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("c1"), ServiceName: aws.String("s1"),
 		TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0), LaunchType: ecstypes.LaunchTypeFargate,
-		NetworkConfiguration: awsvpc("subnet-1")})
+		NetworkConfiguration: awsvpc(defaultSubnets(t, ec2.NewFromConfig(cfg))[0])})
 	must(t, err)
 
 	out, err := as.RegisterScalableTarget(ctx, reg)

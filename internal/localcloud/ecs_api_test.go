@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -43,8 +44,10 @@ func awsvpc(subnets ...string) *ecstypes.NetworkConfiguration {
 // service without tasks, tags and ECS's error shapes, through the real SDK.
 func TestECSControlPlane(t *testing.T) {
 	c := startCloud(t, Options{})
-	cl := ecs.NewFromConfig(sdk(c, false).cfg)
+	cfg := sdk(c, false).cfg
+	cl := ecs.NewFromConfig(cfg)
 	ctx := context.Background()
+	subnets := defaultSubnets(t, ec2.NewFromConfig(cfg))
 
 	_, err := cl.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("nope"), Services: []string{"x"}})
 	var cnf *ecstypes.ClusterNotFoundException
@@ -113,10 +116,16 @@ func TestECSControlPlane(t *testing.T) {
 	svcIn := &ecs.CreateServiceInput{
 		Cluster: aws.String("c1"), ServiceName: aws.String("s1"), TaskDefinition: aws.String("web:1"),
 		DesiredCount: aws.Int32(0), LaunchType: ecstypes.LaunchTypeFargate,
-		NetworkConfiguration: awsvpc("subnet-1"),
+		NetworkConfiguration: awsvpc(subnets[0]),
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}},
 		Tags: []ecstypes.Tag{{Key: aws.String("rudderctl:stack"), Value: aws.String("t")}},
+	}
+	badNet := *svcIn
+	badNet.NetworkConfiguration = awsvpc("subnet-0123456789abcdef0")
+	_, err = cl.CreateService(ctx, &badNet)
+	if err == nil || !strings.Contains(err.Error(), "InvalidSubnetID.NotFound") {
+		t.Fatalf("unknown subnet: %v", err)
 	}
 	noNet := *svcIn
 	noNet.NetworkConfiguration = nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -125,7 +126,7 @@ func TestECSServiceRunsReplacesAndRollsBack(t *testing.T) {
 	must(t, err)
 	_, err = cl.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String("c1"), ServiceName: aws.String("s"), TaskDefinition: aws.String("app"),
-		DesiredCount: aws.Int32(2), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: awsvpc("subnet-a", "subnet-b"),
+		DesiredCount: aws.Int32(2), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: awsvpc(defaultSubnets(t, ec2.NewFromConfig(cfg))[:2]...),
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200),
 			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}},
 	})
@@ -250,15 +251,17 @@ func TestECSServiceRunsReplacesAndRollsBack(t *testing.T) {
 func TestECSRunTask(t *testing.T) {
 	imageMap, marks := ecsApp(t)
 	c := startCloud(t, Options{ImageMap: imageMap})
-	cl := ecs.NewFromConfig(sdk(c, false).cfg)
+	cfg := sdk(c, false).cfg
+	cl := ecs.NewFromConfig(cfg)
 	ctx := context.Background()
+	subnet := defaultSubnets(t, ec2.NewFromConfig(cfg))[0]
 	_, err := cl.CreateCluster(ctx, &ecs.CreateClusterInput{})
 	must(t, err)
 	_, err = cl.RegisterTaskDefinition(ctx, appTaskDef("job", "test/app", marks))
 	must(t, err)
 	run := func(env ...ecstypes.KeyValuePair) string {
 		out, err := cl.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("job"), LaunchType: ecstypes.LaunchTypeFargate,
-			NetworkConfiguration: awsvpc("subnet-a"), StartedBy: aws.String("rudderctl"),
+			NetworkConfiguration: awsvpc(subnet), StartedBy: aws.String("rudderctl"),
 			Overrides: &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("app"), Environment: env}}}})
 		must(t, err)
 		if len(out.Tasks) != 1 || aws.ToString(out.Tasks[0].LastStatus) != "PROVISIONING" {

@@ -1,6 +1,7 @@
 // Package localcloud is a single-process stand-in for the slice of AWS that rudderctl uses:
-// STS, IAM, Lambda, API Gateway v2 (HTTP APIs), CloudWatch Logs and S3. It speaks the wire
-// protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and executes
+// STS, IAM, Lambda, API Gateway v2 (HTTP APIs), CloudWatch Logs, S3, EC2 (default VPC,
+// security groups) and ELBv2 (application load balancers as reverse proxies on loopback).
+// It speaks the wire protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and executes
 // the Lambda functions deployed into it (through internal/lambdalocal), serving API stages on
 // loopback ports.
 //
@@ -15,7 +16,9 @@ import (
 	"github.com/rudderctl/rudderctl/internal/localcloud/apigateway"
 	"github.com/rudderctl/rudderctl/internal/localcloud/appautoscaling"
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
+	"github.com/rudderctl/rudderctl/internal/localcloud/ec2"
 	"github.com/rudderctl/rudderctl/internal/localcloud/ecs"
+	"github.com/rudderctl/rudderctl/internal/localcloud/elbv2"
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
@@ -34,6 +37,8 @@ func rooms() []core.Room {
 		iam.New(),
 		lambda.New(),
 		apigateway.New(),
+		ec2.New(),
+		elbv2.New(),
 		ecs.New(),
 		appautoscaling.New(),
 	}

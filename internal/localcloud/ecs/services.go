@@ -500,3 +500,24 @@ func (r *Room) SetServiceDesiredCount(region, cluster, service string, desired i
 	r.commitLocked()
 	return nil
 }
+
+// SecurityGroupInUse is core.SecurityGroupUsers: a service or a task that is not stopped
+// holds its security groups (EC2 refuses to delete them).
+func (r *Room) SecurityGroupInUse(region, groupID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	uses := func(nc *networkConfiguration) bool {
+		return nc != nil && nc.AwsvpcConfiguration != nil && contains(nc.AwsvpcConfiguration.SecurityGroups, groupID)
+	}
+	for _, arn := range sortedKeys(r.st.Services) {
+		if s := r.st.Services[arn]; s.Region == region && s.Status != "INACTIVE" && uses(s.NetworkConfiguration) {
+			return "ECS service " + arn
+		}
+	}
+	for _, arn := range sortedKeys(r.st.Tasks) {
+		if t := r.st.Tasks[arn]; t.Region == region && t.LastStatus != "STOPPED" && uses(t.Network) {
+			return "ECS task " + arn
+		}
+	}
+	return ""
+}
