@@ -18,7 +18,9 @@ import (
 // ALB requests per target, tags and the errors, through the real SDK.
 func TestApplicationAutoScaling(t *testing.T) {
 	c := startCloud(t, Options{})
-	cfg := sdk(c, false).cfg
+	// Retrying clients, as every real one: under load the SDK's transport can lose a
+	// connection to a known client-side race (aws-sdk-go-v2#1825), which it retries.
+	cfg := sdk(c, true).cfg
 	ec, as := ecs.NewFromConfig(cfg), aas.NewFromConfig(cfg)
 	ctx := context.Background()
 	res := aws.String("service/c1/s1")

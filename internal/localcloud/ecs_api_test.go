@@ -44,7 +44,9 @@ func awsvpc(subnets ...string) *ecstypes.NetworkConfiguration {
 // service without tasks, tags and ECS's error shapes, through the real SDK.
 func TestECSControlPlane(t *testing.T) {
 	c := startCloud(t, Options{})
-	cfg := sdk(c, false).cfg
+	// Retrying clients, as every real one: under load the SDK's transport can lose a
+	// connection to a known client-side race (aws-sdk-go-v2#1825), which it retries.
+	cfg := sdk(c, true).cfg
 	cl := ecs.NewFromConfig(cfg)
 	ctx := context.Background()
 	subnets := defaultSubnets(t, ec2.NewFromConfig(cfg))

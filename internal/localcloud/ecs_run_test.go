@@ -117,7 +117,9 @@ func serviceTasks(t *testing.T, cl *ecs.Client, cluster, service string, status 
 func TestECSServiceRunsReplacesAndRollsBack(t *testing.T) {
 	imageMap, marks := ecsApp(t)
 	c := startCloud(t, Options{ImageMap: imageMap})
-	cfg := sdk(c, false).cfg
+	// Retrying clients, as every real one: under load the SDK's transport can lose a
+	// connection to a known client-side race (aws-sdk-go-v2#1825), which it retries.
+	cfg := sdk(c, true).cfg
 	cl := ecs.NewFromConfig(cfg)
 	ctx := context.Background()
 	_, err := cl.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("c1")})
@@ -251,7 +253,9 @@ func TestECSServiceRunsReplacesAndRollsBack(t *testing.T) {
 func TestECSRunTask(t *testing.T) {
 	imageMap, marks := ecsApp(t)
 	c := startCloud(t, Options{ImageMap: imageMap})
-	cfg := sdk(c, false).cfg
+	// Retrying clients, as every real one: under load the SDK's transport can lose a
+	// connection to a known client-side race (aws-sdk-go-v2#1825), which it retries.
+	cfg := sdk(c, true).cfg
 	cl := ecs.NewFromConfig(cfg)
 	ctx := context.Background()
 	subnet := defaultSubnets(t, ec2.NewFromConfig(cfg))[0]

@@ -229,10 +229,16 @@ func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*c
 				return
 			}
 		}
+		// The answer is encoded under the lock: it shares records with the scheduler.
 		out, err := func() (any, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			return h(q, in)
+			out, err := h(q, in)
+			if err != nil {
+				return nil, err
+			}
+			b, err := json.Marshal(out)
+			return json.RawMessage(b), err
 		}()
 		var ae *apiError
 		switch {
