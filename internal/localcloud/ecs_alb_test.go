@@ -102,7 +102,7 @@ func TestECSServiceBehindALB(t *testing.T) {
 	_, err = cl.CreateService(ctx, &ecs.CreateServiceInput{
 		Cluster: aws.String("c1"), ServiceName: aws.String("web"), TaskDefinition: aws.String("web:1"),
 		DesiredCount: aws.Int32(2), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: awsvpc(e.subnets[:2]...),
-		LoadBalancers: []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(e.tgARN), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}},
+		LoadBalancers:                 []ecstypes.LoadBalancer{{TargetGroupArn: aws.String(e.tgARN), ContainerName: aws.String("app"), ContainerPort: aws.Int32(8080)}},
 		HealthCheckGracePeriodSeconds: aws.Int32(0),
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(100), MaximumPercent: aws.Int32(200),
 			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}},
