@@ -341,3 +341,44 @@ func sameKeys[V any](a, b map[int]V) bool {
 	}
 	return true
 }
+
+// TestECSRestart: the tasks of a service outlive no restart of the cloud: after one, they
+// are STOPPED ("Task stopped: local cloud restarted") and the scheduler starts new ones.
+func TestECSRestart(t *testing.T) {
+	imageMap, marks := ecsApp(t)
+	dir := t.TempDir()
+	c := startCloud(t, Options{ImageMap: imageMap, StateDir: dir})
+	cfg := sdk(c, true).cfg
+	cl := ecs.NewFromConfig(cfg)
+	ctx := context.Background()
+	_, err := cl.CreateCluster(ctx, &ecs.CreateClusterInput{})
+	must(t, err)
+	_, err = cl.RegisterTaskDefinition(ctx, appTaskDef("app", "test/app", marks))
+	must(t, err)
+	_, err = cl.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("s"), TaskDefinition: aws.String("app"),
+		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: awsvpc(defaultSubnets(t, ec2.NewFromConfig(cfg))[0])})
+	must(t, err)
+	svcIn := &ecs.DescribeServicesInput{Services: []string{"s"}}
+	must(t, stableWaiter(cl).Wait(ctx, svcIn, waitLimit))
+	old := serviceTasks(t, cl, "default", "s", ecstypes.DesiredStatusRunning)
+	if len(old) != 1 || len(waitPids(t, marks, 1)) != 1 {
+		t.Fatalf("before the restart: %d tasks, processes %v", len(old), livePids(t, marks))
+	}
+	must(t, c.Close())
+	if left := livePids(t, marks); len(left) != 0 {
+		t.Fatalf("processes left after Close: %v", left)
+	}
+
+	c = startCloud(t, Options{ImageMap: imageMap, StateDir: dir})
+	cl = ecs.NewFromConfig(sdk(c, true).cfg)
+	stopped := waitTask(t, cl, "default", aws.ToString(old[0].TaskArn), "STOPPED")
+	if aws.ToString(stopped.StoppedReason) != "Task stopped: local cloud restarted" {
+		t.Fatalf("old task: %q", aws.ToString(stopped.StoppedReason))
+	}
+	waitService(t, cl, "default", "s", "a new task", func(s ecstypes.Service) bool { return s.RunningCount == 1 })
+	must(t, stableWaiter(cl).Wait(ctx, svcIn, waitLimit))
+	now := serviceTasks(t, cl, "default", "s", ecstypes.DesiredStatusRunning)
+	if len(now) != 1 || aws.ToString(now[0].TaskArn) == aws.ToString(old[0].TaskArn) || len(waitPids(t, marks, 1)) != 1 {
+		t.Fatalf("after the restart: tasks %d, processes %v", len(now), livePids(t, marks))
+	}
+}
