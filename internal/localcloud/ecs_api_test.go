@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -218,4 +220,35 @@ func eventSaid(evs []ecstypes.ServiceEvent, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestECSFaults: injected faults in ECS's and Application Auto Scaling's shapes, which the
+// SDK's retryer retries.
+func TestECSFaults(t *testing.T) {
+	c := startCloud(t, Options{Faults: "throttle=1"})
+	cfg := sdk(c, false).cfg
+	ec, as := ecs.NewFromConfig(cfg), aas.NewFromConfig(cfg)
+	ctx := context.Background()
+	_, err := ec.ListClusters(ctx, &ecs.ListClustersInput{})
+	wantCode(t, err, "ThrottlingException")
+	_, err = as.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceEcs})
+	wantCode(t, err, "ThrottlingException")
+	must(t, c.SetFaults("error=1"))
+	_, err = ec.ListClusters(ctx, &ecs.ListClustersInput{})
+	var se *ecstypes.ServerException
+	if !asError(err, &se) {
+		t.Fatalf("want ServerException, got %v", err)
+	}
+	_, err = as.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceEcs})
+	wantCode(t, err, "InternalServiceException")
+	// Half the calls throttled or failing: a retrying client still creates the cluster once.
+	must(t, c.SetFaults("throttle=0.3,error=0.2,seed=7"))
+	_, err = ecs.NewFromConfig(sdk(c, true).cfg).CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("f")})
+	must(t, err)
+	must(t, c.SetFaults(""))
+	out, err := ec.ListClusters(ctx, &ecs.ListClustersInput{})
+	must(t, err)
+	if len(out.ClusterArns) != 1 {
+		t.Fatalf("clusters %v", out.ClusterArns)
+	}
 }
