@@ -18,6 +18,7 @@ func (r *Room) Ops() []core.Op {
 		core.Read("DescribeTaskDefinition", with(r, r.describeTaskDefinition)),
 		core.Write("DeregisterTaskDefinition", with(r, r.deregisterTaskDefinition)),
 		core.Read("ListTaskDefinitions", with(r, r.listTaskDefinitions)),
+		core.Write("DeleteTaskDefinitions", with(r, r.deleteTaskDefinitions)),
 		core.Read("ListTaskDefinitionFamilies", with(r, r.listTaskDefinitionFamilies)),
 		core.Write("CreateService", with(r, r.createService)),
 		core.Write("UpdateService", with(r, r.updateService)),
