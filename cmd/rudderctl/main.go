@@ -31,6 +31,7 @@ func main() {
 			rollbackCommand(),
 			destroyCommand(),
 			workspaceCommand(),
+			imageCommand(),
 		},
 		// Errors are printed once, by main, in the "what happened: why, what to do" form.
 		ExitErrHandler: func(*cli.Context, error) {},

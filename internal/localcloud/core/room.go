@@ -48,7 +48,7 @@ func Write(name string, h func(q *Request)) Op { return Op{Name: name, Mutating:
 // MutatingByName is the rule for an operation no table lists: everything that is not a read
 // by its name's verb.
 func MutatingByName(op string) bool {
-	for _, p := range []string{"Get", "List", "Describe", "Invoke", "Filter", "Head"} {
+	for _, p := range []string{"Get", "BatchGet", "List", "Describe", "Invoke", "Filter", "Head"} {
 		if strings.HasPrefix(op, p) {
 			return false
 		}
