@@ -299,6 +299,70 @@ func TestECSRunTask(t *testing.T) {
 	if left := livePids(t, marks); len(left) != 0 {
 		t.Fatalf("processes left: %v", left)
 	}
+
+	// A secret the cloud cannot resolve: the task fails to start, as ECS words it.
+	withSecret := appTaskDef("secretive", "test/app", marks)
+	withSecret.ContainerDefinitions[0].Secrets = []ecstypes.Secret{{Name: aws.String("TOKEN"),
+		ValueFrom: aws.String("arn:aws:secretsmanager:eu-west-1:000000000000:secret:token")}}
+	_, err = cl.RegisterTaskDefinition(ctx, withSecret)
+	must(t, err)
+	out, err := cl.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("secretive"), LaunchType: ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: awsvpc(subnet)})
+	must(t, err)
+	arn := aws.ToString(out.Tasks[0].TaskArn)
+	must(t, ecs.NewTasksStoppedWaiter(cl, waitOpts).Wait(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}}, waitLimit))
+	dt, err = cl.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}})
+	must(t, err)
+	if task := dt.Tasks[0]; task.StopCode != ecstypes.TaskStopCodeTaskFailedToStart ||
+		!strings.HasPrefix(aws.ToString(task.StoppedReason), "ResourceInitializationError: unable to pull secrets") {
+		t.Fatalf("task with a secret: %s %q", task.StopCode, aws.ToString(task.StoppedReason))
+	}
+}
+
+// TestECSContainerHealth: a task counts as healthy only once its container health check
+// passes; a service whose tasks fail theirs has them stopped ("Task failed container health
+// checks") until the circuit breaker fails the deployment (nothing to roll back to).
+func TestECSContainerHealth(t *testing.T) {
+	imageMap, marks := ecsApp(t)
+	c := startCloud(t, Options{ImageMap: imageMap})
+	cfg := sdk(c, true).cfg
+	cl := ecs.NewFromConfig(cfg)
+	ctx := context.Background()
+	subnet := defaultSubnets(t, ec2.NewFromConfig(cfg))[0]
+	_, err := cl.CreateCluster(ctx, &ecs.CreateClusterInput{})
+	must(t, err)
+	service := func(name, check string) {
+		in := appTaskDef(name, "test/app", marks)
+		in.ContainerDefinitions[0].HealthCheck = &ecstypes.HealthCheck{Command: []string{"CMD-SHELL", check},
+			Interval: aws.Int32(1), Timeout: aws.Int32(2), Retries: aws.Int32(1)}
+		_, err := cl.RegisterTaskDefinition(ctx, in)
+		must(t, err)
+		_, err = cl.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String(name), TaskDefinition: aws.String(name),
+			DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: awsvpc(subnet),
+			DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
+				DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}}})
+		must(t, err)
+	}
+	service("good", "true")
+	service("bad", "exit 1")
+
+	s := waitService(t, cl, "default", "good", "COMPLETED", func(s ecstypes.Service) bool {
+		return s.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted
+	})
+	if tasks := serviceTasks(t, cl, "default", "good", ecstypes.DesiredStatusRunning); len(tasks) != 1 || tasks[0].HealthStatus != ecstypes.HealthStatusHealthy {
+		t.Fatalf("good service: %d tasks %+v", len(tasks), tasks)
+	}
+	s = waitService(t, cl, "default", "bad", "FAILED", func(s ecstypes.Service) bool {
+		return s.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateFailed
+	})
+	if s.Deployments[0].FailedTasks < 3 || !strings.Contains(aws.ToString(s.Deployments[0].RolloutStateReason), "circuit breaker") {
+		t.Fatalf("bad service: failed %d, reason %q", s.Deployments[0].FailedTasks, aws.ToString(s.Deployments[0].RolloutStateReason))
+	}
+	for _, task := range serviceTasks(t, cl, "default", "bad", ecstypes.DesiredStatusStopped) {
+		if aws.ToString(task.StoppedReason) != "Task failed container health checks" || task.StopCode != ecstypes.TaskStopCodeServiceSchedulerInitiated {
+			t.Fatalf("bad task stopped: %s %q", task.StopCode, aws.ToString(task.StoppedReason))
+		}
+	}
 }
 
 func waitTask(t *testing.T, cl *ecs.Client, cluster, id, status string) ecstypes.Task {
