@@ -238,6 +238,11 @@ func TestECSServiceRunsReplacesAndRollsBack(t *testing.T) {
 	if svc["status"] != "ACTIVE" || svc["runningCount"] != 2.0 || dep["rolloutState"] != "COMPLETED" {
 		t.Fatalf("aws ecs describe-services: %v", svc)
 	}
+	for k := range svc {
+		if strings.HasPrefix(k, "lc") {
+			t.Fatalf("describe-services shows the room's own field %s", k)
+		}
+	}
 
 	// Delete (force): the tasks drain and stop, the service goes INACTIVE.
 	_, err = cl.DeleteService(ctx, &ecs.DeleteServiceInput{Cluster: aws.String("c1"), Service: aws.String("s"), Force: aws.Bool(true)})

@@ -363,7 +363,7 @@ func (r *Room) updateService(q *core.Request, in *serviceIn) (any, error) {
 }
 
 // serviceAnswer is the Service shape with the counts of its tasks now.
-func (r *Room) serviceAnswer(s *serviceRec, withTags bool) serviceRec {
+func (r *Room) serviceAnswer(s *serviceRec, withTags bool) map[string]any {
 	out := *s
 	out.Deployments = nil
 	out.RunningCount, out.PendingCount = 0, 0
@@ -394,7 +394,7 @@ func (r *Room) serviceAnswer(s *serviceRec, withTags bool) serviceRec {
 	if !withTags {
 		out.Tags = nil
 	}
-	return out
+	return apiView(out)
 }
 
 func (r *Room) describeServices(q *core.Request, in *serviceIn) (any, error) {
