@@ -116,6 +116,13 @@ func TestECSControlPlane(t *testing.T) {
 		t.Fatalf("inactive list %v", lt.TaskDefinitionArns)
 	}
 
+	del, err := cl.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: []string{"web:2", "web:1"}})
+	must(t, err)
+	if len(del.TaskDefinitions) != 1 || del.TaskDefinitions[0].Status != ecstypes.TaskDefinitionStatusDeleteInProgress ||
+		len(del.Failures) != 1 || !strings.HasSuffix(aws.ToString(del.Failures[0].Arn), "web:1") {
+		t.Fatalf("DeleteTaskDefinitions: %+v failures %+v", del.TaskDefinitions, del.Failures)
+	}
+
 	// A service: its first deployment, the validation of its inputs, tags.
 	svcIn := &ecs.CreateServiceInput{
 		Cluster: aws.String("c1"), ServiceName: aws.String("s1"), TaskDefinition: aws.String("web:1"),
