@@ -460,3 +460,54 @@ func TestECSRestart(t *testing.T) {
 		t.Fatalf("after the restart: tasks %d, processes %v", len(now), livePids(t, marks))
 	}
 }
+
+// TestECSStopFirstDeployment: minimumHealthyPercent 0 / maximumPercent 100 (a task that
+// must never run twice) stops the old task before it starts the new one; a desired count
+// alone changes the primary deployment; propagateTags SERVICE tags the tasks.
+func TestECSStopFirstDeployment(t *testing.T) {
+	imageMap, marks := ecsApp(t)
+	c := startCloud(t, Options{ImageMap: imageMap})
+	cfg := sdk(c, true).cfg
+	cl := ecs.NewFromConfig(cfg)
+	ctx := context.Background()
+	_, err := cl.CreateCluster(ctx, &ecs.CreateClusterInput{})
+	must(t, err)
+	for range 2 {
+		_, err = cl.RegisterTaskDefinition(ctx, appTaskDef("one", "test/app", marks))
+		must(t, err)
+	}
+	_, err = cl.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("one"), TaskDefinition: aws.String("one:1"),
+		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: awsvpc(defaultSubnets(t, ec2.NewFromConfig(cfg))[0]),
+		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(0), MaximumPercent: aws.Int32(100)},
+		PropagateTags: ecstypes.PropagateTagsService, Tags: []ecstypes.Tag{{Key: aws.String("rudderctl:stack"), Value: aws.String("t")}}})
+	must(t, err)
+	svcIn := &ecs.DescribeServicesInput{Services: []string{"one"}}
+	must(t, stableWaiter(cl).Wait(ctx, svcIn, waitLimit))
+	old := serviceTasks(t, cl, "default", "one", ecstypes.DesiredStatusRunning)[0]
+	lt, err := cl.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: old.TaskArn})
+	must(t, err)
+	if len(lt.Tags) != 1 || aws.ToString(lt.Tags[0].Key) != "rudderctl:stack" {
+		t.Fatalf("task tags %v", lt.Tags)
+	}
+
+	_, err = cl.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("one"), TaskDefinition: aws.String("one:2")})
+	must(t, err)
+	s := waitService(t, cl, "default", "one", "the new deployment completed", func(s ecstypes.Service) bool {
+		return len(s.Deployments) == 1 && strings.HasSuffix(aws.ToString(s.Deployments[0].TaskDefinition), "one:2") &&
+			s.Deployments[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted
+	})
+	// The new task was created only after the old one had stopped (the room's own times).
+	oldNow := waitTask(t, cl, "default", aws.ToString(old.TaskArn), "STOPPED")
+	nw := serviceTasks(t, cl, "default", "one", ecstypes.DesiredStatusRunning)
+	if len(nw) != 1 || nw[0].CreatedAt.Before(*oldNow.StoppedAt) {
+		t.Fatalf("the new task (created %v) overlapped the old one (stopped %v); events %q",
+			nw[0].CreatedAt, oldNow.StoppedAt, eventMessages(s.Events))
+	}
+
+	_, err = cl.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("one"), DesiredCount: aws.Int32(2)})
+	must(t, err)
+	s = waitService(t, cl, "default", "one", "2 running", func(s ecstypes.Service) bool { return s.RunningCount == 2 })
+	if len(s.Deployments) != 1 || s.Deployments[0].DesiredCount != 2 {
+		t.Fatalf("scaling made a deployment: %+v", s.Deployments)
+	}
+}
