@@ -479,7 +479,7 @@ func TestECSStopFirstDeployment(t *testing.T) {
 	_, err = cl.CreateService(ctx, &ecs.CreateServiceInput{ServiceName: aws.String("one"), TaskDefinition: aws.String("one:1"),
 		DesiredCount: aws.Int32(1), LaunchType: ecstypes.LaunchTypeFargate, NetworkConfiguration: awsvpc(defaultSubnets(t, ec2.NewFromConfig(cfg))[0]),
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{MinimumHealthyPercent: aws.Int32(0), MaximumPercent: aws.Int32(100)},
-		PropagateTags: ecstypes.PropagateTagsService, Tags: []ecstypes.Tag{{Key: aws.String("rudderctl:stack"), Value: aws.String("t")}}})
+		PropagateTags:           ecstypes.PropagateTagsService, Tags: []ecstypes.Tag{{Key: aws.String("rudderctl:stack"), Value: aws.String("t")}}})
 	must(t, err)
 	svcIn := &ecs.DescribeServicesInput{Services: []string{"one"}}
 	must(t, stableWaiter(cl).Wait(ctx, svcIn, waitLimit))
