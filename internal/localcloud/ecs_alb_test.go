@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/rudderctl/rudderctl/internal/testenv"
 )
 
 // requestLoop sends requests through the ALB until stopped, counting the answers by task
@@ -78,8 +81,19 @@ func (l *requestLoop) end() (byTask map[string]int, failures []string) {
 // deployment whose tasks fail the ALB's health checks has them stopped ("Task failed ELB
 // health checks"), trips the circuit breaker and rolls back while the old tasks answer.
 func TestECSServiceBehindALB(t *testing.T) {
+	for _, sandbox := range []string{"netns", "loopback"} {
+		t.Run(sandbox, func(t *testing.T) {
+			if sandbox == "netns" && os.Geteuid() != 0 {
+				testenv.Missing(t, "network namespaces need root")
+			}
+			testServiceBehindALB(t, sandbox)
+		})
+	}
+}
+
+func testServiceBehindALB(t *testing.T, sandbox string) {
 	imageMap, marks := ecsApp(t)
-	c := startCloud(t, Options{ImageMap: imageMap})
+	c := startCloud(t, Options{ImageMap: imageMap, Sandbox: sandbox})
 	e := newALB(t, c, "ecsalb")
 	ctx := context.Background()
 	_, err := e.elb.ModifyTargetGroupAttributes(ctx, &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(e.tgARN),
