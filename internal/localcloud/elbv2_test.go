@@ -18,6 +18,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 )
 
 // albEnv is an internal ALB in the default VPC with a target group (health checks every
@@ -35,7 +37,7 @@ type albEnv struct {
 	lbCreated *elb.CreateLoadBalancerOutput
 }
 
-func defaultSubnets(t *testing.T, cl *ec2.Client) []string {
+func defaultSubnets(t testing.TB, cl *ec2.Client) []string {
 	out, err := cl.DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{ec2Filter("default-for-az", "true")}})
 	must(t, err)
 	var ids []string
@@ -47,7 +49,7 @@ func defaultSubnets(t *testing.T, cl *ec2.Client) []string {
 
 const albPort = 18080
 
-func newALB(t *testing.T, c *Cloud, name string) *albEnv {
+func newALB(t testing.TB, c *Cloud, name string) *albEnv {
 	t.Helper()
 	ctx := context.Background()
 	cfg := sdk(c, false).cfg
@@ -90,7 +92,7 @@ type backend struct {
 	release chan struct{}
 }
 
-func newBackend(t *testing.T, name string) *backend {
+func newBackend(t testing.TB, name string) *backend {
 	b := &backend{name: name, slowIn: make(chan struct{}, 10), release: make(chan struct{})}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -127,7 +129,7 @@ func (b *backend) stop() {
 	b.srv.Close()
 }
 
-func (e *albEnv) register(t *testing.T, bs ...*backend) {
+func (e *albEnv) register(t testing.TB, bs ...*backend) {
 	var targets []elbtypes.TargetDescription
 	for _, b := range bs {
 		targets = append(targets, elbtypes.TargetDescription{Id: aws.String(b.ip), Port: aws.Int32(int32(b.port))})
@@ -137,25 +139,34 @@ func (e *albEnv) register(t *testing.T, bs ...*backend) {
 }
 
 // health is the target's state and reason, as DescribeTargetHealth reports them.
-func (e *albEnv) health(t *testing.T, b *backend) (string, string) {
+func (e *albEnv) health(t testing.TB, b *backend) (string, string) {
+	return e.targetHealth(t, b.ip, b.port)
+}
+
+func (e *albEnv) targetHealth(t testing.TB, ip string, port int) (string, string) {
 	out, err := e.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(e.tgARN),
-		Targets: []elbtypes.TargetDescription{{Id: aws.String(b.ip), Port: aws.Int32(int32(b.port))}}})
+		Targets: []elbtypes.TargetDescription{{Id: aws.String(ip), Port: aws.Int32(int32(port))}}})
 	must(t, err)
 	h := out.TargetHealthDescriptions[0].TargetHealth
 	return string(h.State), string(h.Reason)
 }
 
 // waitHealth polls until the target reaches state (the checks run every second).
-func (e *albEnv) waitHealth(t *testing.T, b *backend, state string) string {
+func (e *albEnv) waitHealth(t testing.TB, b *backend, state string) string {
+	t.Helper()
+	return e.waitTarget(t, b.ip, b.port, state)
+}
+
+func (e *albEnv) waitTarget(t testing.TB, ip string, port int, state string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		s, reason := e.health(t, b)
+		s, reason := e.targetHealth(t, ip, port)
 		if s == state {
 			return reason
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("target %s: state %s (%s), want %s", b.name, s, reason, state)
+			t.Fatalf("target %s:%d: state %s (%s), want %s", ip, port, s, reason, state)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -547,5 +558,65 @@ func TestALBIdleTimeout(t *testing.T) {
 	e.waitHealth(t, a, "healthy")
 	if code, body := get(t, e.url+"/slow"); code != http.StatusGatewayTimeout {
 		t.Fatalf("slow target: %d %s", code, body)
+	}
+}
+
+// TestTargetsPeer: what ECS tells the load balancer through core.Targets.
+func TestTargetsPeer(t *testing.T) {
+	c := startCloud(t, Options{})
+	e := newALB(t, c, "peer")
+	_, err := e.elb.ModifyTargetGroupAttributes(context.Background(), &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(e.tgARN),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}})
+	must(t, err)
+	targets := core.Peer[core.Targets](c)
+	if port, ok := targets.TargetGroupPort(e.tgARN); !ok || port != 9090 {
+		t.Fatalf("TargetGroupPort: %d %v", port, ok)
+	}
+	if err := targets.RegisterTarget(e.tgARN+"0", "127.0.0.1", 1); err == nil {
+		t.Fatal("registered into a missing target group")
+	}
+	a := newBackend(t, "a")
+	must(t, targets.RegisterTarget(e.tgARN, a.ip, a.port))
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "initial" {
+		t.Fatalf("just registered: %s", s)
+	}
+	e.waitHealth(t, a, "healthy")
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "healthy" {
+		t.Fatalf("TargetHealth %s, DescribeTargetHealth healthy", s)
+	}
+	targets.DeregisterTarget(e.tgARN, a.ip, a.port)
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "draining" {
+		t.Fatalf("deregistered: %s", s)
+	}
+	for deadline := time.Now().Add(30 * time.Second); targets.TargetHealth(e.tgARN, a.ip, a.port) != "unused"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the drained target was never removed")
+		}
+	}
+}
+
+// BenchmarkALBProxy: one request through the ALB's proxy, against the same backend dialled
+// directly (a new connection each time, as the proxy dials its targets).
+func BenchmarkALBProxy(b *testing.B) {
+	c := startCloud(b, Options{})
+	e := newALB(b, c, "bench")
+	a := newBackend(b, "a")
+	e.register(b, a)
+	e.waitHealth(b, a, "healthy")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, x := range []struct{ name, url string }{{"direct", a.srv.URL + "/"}, {"alb", e.url + "/"}} {
+		b.Run(x.name, func(b *testing.B) {
+			for b.Loop() {
+				resp, err := client.Get(x.url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
 }

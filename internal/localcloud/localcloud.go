@@ -2,13 +2,13 @@
 // STS, IAM, Lambda, API Gateway v2 (HTTP APIs), CloudWatch Logs, S3, ECR, EC2 (default VPC,
 // security groups), ELBv2 (application load balancers as reverse proxies on loopback), ECS
 // (Fargate services and tasks run as processes) and Application Auto Scaling. It speaks the
-// wire protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and executes
-// the Lambda functions deployed into it (through internal/lambdalocal), serving API stages on
-// loopback ports.
+// wire protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and
+// executes the Lambda functions deployed into it (through internal/lambdalocal), serving API
+// stages and load balancer listeners on loopback.
 //
 // The package is a facade: the listener, dispatch, codecs, faults, stats and persistence are
-// in core, and each service is a room of its own (sts, iam, lambda, apigateway, logs, s3, ecr, ec2,
-// elbv2, ecs, appautoscaling),
+// in core, and each service is a room of its own (sts, iam, lambda, apigateway, logs, s3, ecr,
+// ec2, elbv2, ecs, appautoscaling),
 // listed once in rooms below. docs/ADDING_A_LOCAL_SERVICE.md walks through adding one.
 package localcloud
 

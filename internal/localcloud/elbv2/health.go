@@ -82,7 +82,7 @@ func (r *Room) probe(ctx context.Context, tgARN string, t *targetRec, hc healthC
 func check(ctx context.Context, url string, hc healthCheck) (ok bool, reason, detail string) {
 	client := &http.Client{
 		Timeout:       time.Duration(hc.Timeout) * time.Second,
-		Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
+		Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil, DialContext: dialer.DialContext},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
