@@ -229,9 +229,17 @@ func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*c
 				return
 			}
 		}
-		r.mu.Lock()
-		out, err := h(q, in)
-		r.mu.Unlock()
+		// The answer is encoded under the lock: it shares records with the scheduler.
+		out, err := func() (any, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			out, err := h(q, in)
+			if err != nil {
+				return nil, err
+			}
+			b, err := json.Marshal(out)
+			return json.RawMessage(b), err
+		}()
 		var ae *apiError
 		switch {
 		case errors.As(err, &ae):

@@ -363,7 +363,7 @@ func (r *Room) updateService(q *core.Request, in *serviceIn) (any, error) {
 }
 
 // serviceAnswer is the Service shape with the counts of its tasks now.
-func (r *Room) serviceAnswer(s *serviceRec, withTags bool) serviceRec {
+func (r *Room) serviceAnswer(s *serviceRec, withTags bool) map[string]any {
 	out := *s
 	out.Deployments = nil
 	out.RunningCount, out.PendingCount = 0, 0
@@ -394,7 +394,7 @@ func (r *Room) serviceAnswer(s *serviceRec, withTags bool) serviceRec {
 	if !withTags {
 		out.Tags = nil
 	}
-	return out
+	return apiView(out)
 }
 
 func (r *Room) describeServices(q *core.Request, in *serviceIn) (any, error) {
@@ -499,4 +499,25 @@ func (r *Room) SetServiceDesiredCount(region, cluster, service string, desired i
 	}
 	r.commitLocked()
 	return nil
+}
+
+// SecurityGroupInUse is core.SecurityGroupUsers: a service or a task that is not stopped
+// holds its security groups (EC2 refuses to delete them).
+func (r *Room) SecurityGroupInUse(region, groupID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	uses := func(nc *networkConfiguration) bool {
+		return nc != nil && nc.AwsvpcConfiguration != nil && contains(nc.AwsvpcConfiguration.SecurityGroups, groupID)
+	}
+	for _, arn := range sortedKeys(r.st.Services) {
+		if s := r.st.Services[arn]; s.Region == region && s.Status != "INACTIVE" && uses(s.NetworkConfiguration) {
+			return "ECS service " + arn
+		}
+	}
+	for _, arn := range sortedKeys(r.st.Tasks) {
+		if t := r.st.Tasks[arn]; t.Region == region && t.LastStatus != "STOPPED" && uses(t.Network) {
+			return "ECS task " + arn
+		}
+	}
+	return ""
 }

@@ -467,7 +467,7 @@ func (r *Room) runTask(q *core.Request, in *taskIn) (any, error) {
 	for range count {
 		t := r.newTaskLocked(taskStart{region: q.Region, cluster: cl, rev: v, network: in.NetworkConfiguration,
 			group: group, startedBy: in.StartedBy, tags: in.Tags, overrides: overrides})
-		tasks = append(tasks, t)
+		tasks = append(tasks, apiView(t))
 	}
 	r.commitLocked()
 	return map[string]any{"tasks": tasks, "failures": []any{}}, nil
@@ -497,7 +497,7 @@ func (r *Room) stopTask(q *core.Request, in *taskIn) (any, error) {
 	}
 	r.stopTaskLocked(t, reason, stopUser, false)
 	r.commitLocked()
-	return map[string]any{"task": t}, nil
+	return map[string]any{"task": apiView(t)}, nil
 }
 
 func (r *Room) describeTasks(q *core.Request, in *taskIn) (any, error) {
@@ -519,7 +519,7 @@ func (r *Room) describeTasks(q *core.Request, in *taskIn) (any, error) {
 		if !withTags {
 			out.Tags = nil
 		}
-		tasks = append(tasks, out)
+		tasks = append(tasks, apiView(out))
 	}
 	return map[string]any{"tasks": tasks, "failures": failures}, nil
 }

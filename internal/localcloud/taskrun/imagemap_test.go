@@ -99,9 +99,15 @@ func TestLoopbackAddrsInEnv(t *testing.T) {
 			"D": "127.0.0.5:7000,localhost:7001",
 			"E": "https://example.com:443 10.0.0.1:80 localhost", // not loopback / no port
 			"F": "http://LOCALHOST:4566/again",
+			// A database named by a HOST/PORT pair of variables.
+			"JOBS_DB_HOST": "127.0.0.1", "JOBS_DB_PORT": "54321",
+			"PGHOST": "localhost", "PGPORT": "54322",
+			"OTHER_HOST": "10.0.0.5", "OTHER_PORT": "5432", // not loopback
+			"LONE_HOST": "127.0.0.9",                 // no port
+			"HOST":      "127.0.0.1", "PORT": "9090", // the task's own port
 		},
 	}}})
-	want := "127.0.0.1:4566 127.0.0.1:7001 127.0.0.5:7000 127.77.0.1:80"
+	want := "127.0.0.1:4566 127.0.0.1:54321 127.0.0.1:54322 127.0.0.1:7001 127.0.0.5:7000 127.77.0.1:80"
 	if strings.Join(got, " ") != want {
 		t.Errorf("bridged %v, want %s", got, want)
 	}

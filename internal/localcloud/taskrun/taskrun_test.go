@@ -229,6 +229,22 @@ func TestNetnsBridgeReachesHostLoopback(t *testing.T) {
 	}
 }
 
+// TestNetnsBridgeHostPortPair: a host service named only by X_HOST + X_PORT (as a
+// database's JOBS_DB_HOST/JOBS_DB_PORT) is reachable inside the namespace.
+func TestNetnsBridgeHostPortPair(t *testing.T) {
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "database stand-in")
+	}))
+	defer host.Close()
+	u, _ := url.Parse(host.URL)
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
+	task := start(t, r, "pair", echo("web", 9090, map[string]string{"JOBS_DB_HOST": u.Hostname(), "JOBS_DB_PORT": u.Port()}, nil))
+	get(t, addrURL(task, 9090, "/"))
+	if code, got := getOnce(t, addrURL(task, 9090, "/fetch?url="+url.QueryEscape(host.URL+"/"))); code != 200 || got != "database stand-in" {
+		t.Fatalf("through the bridge: %d %q", code, got)
+	}
+}
+
 func TestKilledProcessStopsTask(t *testing.T) {
 	for _, mode := range []string{ModeNetns, ModeLoopback} {
 		t.Run(mode, func(t *testing.T) {
