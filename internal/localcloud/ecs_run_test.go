@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	ecsroom "github.com/rudderctl/rudderctl/internal/localcloud/ecs"
@@ -328,8 +329,33 @@ func TestECSRunTask(t *testing.T) {
 	dt, err = cl.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}})
 	must(t, err)
 	if task := dt.Tasks[0]; task.StopCode != ecstypes.TaskStopCodeTaskFailedToStart ||
-		!strings.HasPrefix(aws.ToString(task.StoppedReason), "ResourceInitializationError: unable to pull secrets") {
-		t.Fatalf("task with a secret: %s %q", task.StopCode, aws.ToString(task.StoppedReason))
+		!strings.HasPrefix(aws.ToString(task.StoppedReason), "ResourceInitializationError: unable to pull secrets") ||
+		!strings.Contains(aws.ToString(task.StoppedReason), "ResourceNotFoundException") {
+		t.Fatalf("task with a missing secret: %s %q", task.StopCode, aws.ToString(task.StoppedReason))
+	}
+
+	// Secrets that exist reach the container's environment: the program exits with the
+	// code a secret holds (whole, or one key of a JSON secret).
+	sm := secretsmanager.NewFromConfig(cfg)
+	plain, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("exit-code"), SecretString: aws.String("5")})
+	must(t, err)
+	doc, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("codes"), SecretString: aws.String(`{"code":"6"}`)})
+	must(t, err)
+	for valueFrom, want := range map[string]int32{aws.ToString(plain.ARN): 5, aws.ToString(doc.ARN) + ":code::": 6} {
+		in := appTaskDef("secret-exit", "test/app", marks)
+		in.ContainerDefinitions[0].Secrets = []ecstypes.Secret{{Name: aws.String("EXIT_CODE"), ValueFrom: aws.String(valueFrom)}}
+		_, err = cl.RegisterTaskDefinition(ctx, in)
+		must(t, err)
+		out, err := cl.RunTask(ctx, &ecs.RunTaskInput{TaskDefinition: aws.String("secret-exit"), LaunchType: ecstypes.LaunchTypeFargate,
+			NetworkConfiguration: awsvpc(subnet)})
+		must(t, err)
+		arn := aws.ToString(out.Tasks[0].TaskArn)
+		must(t, ecs.NewTasksStoppedWaiter(cl, waitOpts).Wait(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}}, waitLimit))
+		dt, err = cl.DescribeTasks(ctx, &ecs.DescribeTasksInput{Tasks: []string{arn}})
+		must(t, err)
+		if code := aws.ToInt32(dt.Tasks[0].Containers[0].ExitCode); code != want {
+			t.Fatalf("secret %s: exit %d (%q), want %d", valueFrom, code, aws.ToString(dt.Tasks[0].StoppedReason), want)
+		}
 	}
 }
 

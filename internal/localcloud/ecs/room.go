@@ -40,6 +40,7 @@ type Room struct {
 	network core.Network  // EC2: subnets and security groups (nil: default subnets assumed)
 	targets core.Targets  // ELBv2: target groups of services with a load balancer
 	logs    core.LogLines // CloudWatch Logs: the awslogs driver
+	secrets core.Secrets  // Secrets Manager: containers' secrets (nil: none resolves)
 	runner  *taskrun.Runner
 
 	mu         sync.Mutex
@@ -67,6 +68,7 @@ func (r *Room) Open(c *core.Cloud) error {
 	r.network = core.Peer[core.Network](c)
 	r.targets = core.Peer[core.Targets](c)
 	r.logs = core.Peer[core.LogLines](c)
+	r.secrets = core.Peer[core.Secrets](c)
 	r.live = map[string]*taskrun.Task{}
 	r.backoff = map[string]*launchBackoff{}
 	r.ctx, r.cancel = context.WithCancel(context.Background())

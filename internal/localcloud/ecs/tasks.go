@@ -199,8 +199,12 @@ func (r *Room) specLocked(t *taskRec) (taskrun.Spec, error) {
 			env[kv.Name] = kv.Value
 		}
 		for _, s := range c.Secrets {
-			return spec, &taskrun.StartError{Reason: fmt.Sprintf(
-				"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: the local cloud cannot resolve %s (secret %s of container %s)", s.ValueFrom, s.Name, c.Name)}
+			value, err := r.secretValue(t.Region, s.ValueFrom)
+			if err != nil {
+				return spec, &taskrun.StartError{Reason: fmt.Sprintf(
+					"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret %s from secrets manager: %v", s.ValueFrom, err)}
+			}
+			env[s.Name] = value
 		}
 		cmd := c.Command
 		if o := t.Overrides[c.Name]; o != nil {
@@ -231,6 +235,15 @@ func (r *Room) specLocked(t *taskRec) (taskrun.Spec, error) {
 		spec.StopTimeout = stopTimeout
 	}
 	return spec, nil
+}
+
+// secretValue resolves a container secret's valueFrom through Secrets Manager (the value
+// goes only into the container's environment, never into a log or an answer).
+func (r *Room) secretValue(region, valueFrom string) (string, error) {
+	if r.secrets == nil {
+		return "", fmt.Errorf("the local cloud has no Secrets Manager to resolve it")
+	}
+	return r.secrets.SecretValue(region, valueFrom)
 }
 
 func secs(n, def int) time.Duration {
