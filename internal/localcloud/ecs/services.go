@@ -301,21 +301,9 @@ func (r *Room) updateService(q *core.Request, in *serviceIn) (any, error) {
 		}
 		taskDef = v.arn()
 	}
-	dc := s.DeploymentConfiguration
-	if in.DeploymentConfiguration != nil {
-		merged := *in.DeploymentConfiguration
-		if merged.MaximumPercent == nil {
-			merged.MaximumPercent = dc.MaximumPercent
-		}
-		if merged.MinimumHealthyPercent == nil {
-			merged.MinimumHealthyPercent = dc.MinimumHealthyPercent
-		}
-		if merged.DeploymentCircuitBreaker == nil {
-			merged.DeploymentCircuitBreaker = dc.DeploymentCircuitBreaker
-		}
-		if dc, err = deploymentDefaults(&merged); err != nil {
-			return nil, err
-		}
+	dc, err := mergeDeploymentConfig(s.DeploymentConfiguration, in.DeploymentConfiguration)
+	if err != nil {
+		return nil, err
 	}
 	nc := s.NetworkConfiguration
 	if in.NetworkConfiguration != nil {
@@ -360,6 +348,25 @@ func (r *Room) updateService(q *core.Request, in *serviceIn) (any, error) {
 	}
 	r.commitLocked()
 	return map[string]any{"service": r.serviceAnswer(s, false)}, nil
+}
+
+// mergeDeploymentConfig applies UpdateService's deploymentConfiguration: the fields it
+// gives replace the service's.
+func mergeDeploymentConfig(have deploymentConfiguration, in *deploymentConfiguration) (deploymentConfiguration, error) {
+	if in == nil {
+		return have, nil
+	}
+	merged := *in
+	if merged.MaximumPercent == nil {
+		merged.MaximumPercent = have.MaximumPercent
+	}
+	if merged.MinimumHealthyPercent == nil {
+		merged.MinimumHealthyPercent = have.MinimumHealthyPercent
+	}
+	if merged.DeploymentCircuitBreaker == nil {
+		merged.DeploymentCircuitBreaker = have.DeploymentCircuitBreaker
+	}
+	return deploymentDefaults(&merged)
 }
 
 // serviceAnswer is the Service shape with the counts of its tasks now.

@@ -191,40 +191,9 @@ func (r *Room) specLocked(t *taskRec) (taskrun.Spec, error) {
 	}
 	stopTimeout := time.Duration(0)
 	for _, c := range v.view().ContainerDefinitions {
-		env := map[string]string{
-			"AWS_REGION": t.Region, "AWS_DEFAULT_REGION": t.Region, "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
-			"ECS_CONTAINER_METADATA_URI_V4": r.cloud.Endpoint() + "/_localcloud/ecs/metadata/" + t.id() + "/" + c.Name,
-		}
-		for _, kv := range c.Environment {
-			env[kv.Name] = kv.Value
-		}
-		for _, s := range c.Secrets {
-			value, err := r.secretValue(t.Region, s.ValueFrom)
-			if err != nil {
-				return spec, &taskrun.StartError{Reason: fmt.Sprintf(
-					"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret %s from secrets manager: %v", s.ValueFrom, err)}
-			}
-			env[s.Name] = value
-		}
-		cmd := c.Command
-		if o := t.Overrides[c.Name]; o != nil {
-			if o.Command != nil {
-				cmd = o.Command
-			}
-			for _, kv := range o.Environment {
-				env[kv.Name] = kv.Value
-			}
-		}
-		rc := taskrun.Container{
-			Name: c.Name, Image: c.Image, EntryPoint: c.EntryPoint, Command: cmd, Env: env,
-			WorkingDir: c.WorkingDirectory, Essential: c.essential(), Log: r.containerLog(t, c),
-		}
-		for _, pm := range c.PortMappings {
-			rc.Ports = append(rc.Ports, pm.ContainerPort)
-		}
-		if hc := c.HealthCheck; hc != nil {
-			rc.HealthCheck = &taskrun.HealthCheck{Command: hc.Command, Interval: secs(hc.Interval, 30),
-				Timeout: secs(hc.Timeout, 5), StartPeriod: secs(hc.StartPeriod, 0), Retries: max(hc.Retries, 1)}
+		rc, err := r.containerSpec(t, c)
+		if err != nil {
+			return spec, err
 		}
 		if c.StopTimeout != nil {
 			stopTimeout = max(stopTimeout, time.Duration(*c.StopTimeout)*time.Second)
@@ -235,6 +204,47 @@ func (r *Room) specLocked(t *taskRec) (taskrun.Spec, error) {
 		spec.StopTimeout = stopTimeout
 	}
 	return spec, nil
+}
+
+// containerSpec is one container as the runner takes it: ECS's variables, the
+// definition's environment, its resolved secrets, then RunTask's overrides.
+func (r *Room) containerSpec(t *taskRec, c containerDef) (taskrun.Container, error) {
+	env := map[string]string{
+		"AWS_REGION": t.Region, "AWS_DEFAULT_REGION": t.Region, "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
+		"ECS_CONTAINER_METADATA_URI_V4": r.cloud.Endpoint() + metadataPath + t.id() + "/" + c.Name,
+	}
+	for _, kv := range c.Environment {
+		env[kv.Name] = kv.Value
+	}
+	for _, s := range c.Secrets {
+		value, err := r.secretValue(t.Region, s.ValueFrom)
+		if err != nil {
+			return taskrun.Container{}, &taskrun.StartError{Reason: fmt.Sprintf(
+				"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret %s from secrets manager: %v", s.ValueFrom, err)}
+		}
+		env[s.Name] = value
+	}
+	cmd := c.Command
+	if o := t.Overrides[c.Name]; o != nil {
+		if o.Command != nil {
+			cmd = o.Command
+		}
+		for _, kv := range o.Environment {
+			env[kv.Name] = kv.Value
+		}
+	}
+	rc := taskrun.Container{
+		Name: c.Name, Image: c.Image, EntryPoint: c.EntryPoint, Command: cmd, Env: env,
+		WorkingDir: c.WorkingDirectory, Essential: c.essential(), Log: r.containerLog(t, c),
+	}
+	for _, pm := range c.PortMappings {
+		rc.Ports = append(rc.Ports, pm.ContainerPort)
+	}
+	if hc := c.HealthCheck; hc != nil {
+		rc.HealthCheck = &taskrun.HealthCheck{Command: hc.Command, Interval: secs(hc.Interval, 30),
+			Timeout: secs(hc.Timeout, 5), StartPeriod: secs(hc.StartPeriod, 0), Retries: max(hc.Retries, 1)}
+	}
+	return rc, nil
 }
 
 // secretValue resolves a container secret's valueFrom through Secrets Manager (the value
