@@ -110,6 +110,7 @@ func transformerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "bootstrap", Usage: "with --src: prebuilt adapter binary (default: go build ./lambda/bootstrap from the source checkout)"},
 		jsonFlag(),
 	}
+	fl = append(fl, ecsFlags()...)
 	return append(fl, stackFlags()...)
 }
 

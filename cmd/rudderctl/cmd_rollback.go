@@ -17,15 +17,21 @@ func rollbackCommand() *cli.Command {
 		Subcommands: []*cli.Command{{
 			Name:      "transformer",
 			Usage:     "point the alias live at the previous published version",
-			UsageText: "rudderctl rollback transformer [--stack NAME] [--config FILE] [--region R] [--json]",
+			UsageText: "rudderctl rollback transformer [--ecs] [--stack NAME] [--config FILE] [--region R] [--json]",
 			Description: `Moves the alias "live" (what API Gateway invokes) to the published version before the
-one it serves now. No code is uploaded; the next deploy moves it forward again.
+one it serves now. No code is uploaded; the next deploy moves it forward again. With --ecs,
+updates the user-functions service to the task definition revision before the one it runs
+(a rolling update, waited for like a deploy).
 
 Examples:
    rudderctl rollback transformer
-   rudderctl rollback transformer --stack prod`,
-			Flags: append(stackFlags(), jsonFlag()),
+   rudderctl rollback transformer --stack prod
+   rudderctl rollback transformer --ecs --stack prod`,
+			Flags: append(stackFlags(), jsonFlag(), &cli.BoolFlag{Name: "ecs", Usage: "the user-functions service on ECS"}),
 			Action: func(c *cli.Context) error {
+				if c.Bool("ecs") {
+					return runECSRollback(c)
+				}
 				t, cl, err := openStack(c)
 				if err != nil {
 					return err

@@ -10,7 +10,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/apigatewayv2"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -19,6 +24,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi/apigwapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/appscalingapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/ec2api"
+	"github.com/rudderctl/rudderctl/internal/awsapi/ecrapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/elbv2api"
 	"github.com/rudderctl/rudderctl/internal/awsapi/iamapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/lambdaapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/logsapi"
@@ -45,6 +55,11 @@ type Session struct {
 	lambda  lazy[lambdaapi.Client]
 	apigw   lazy[apigwapi.Client]
 	s3      lazy[s3api.Client]
+	ec2     lazy[ec2api.Client]
+	ecs     lazy[ecsapi.Client]
+	elbv2   lazy[elbv2api.Client]
+	aas     lazy[appscalingapi.Client]
+	ecr     lazy[ecrapi.Client]
 	rds     lazy[rdsapi.Client]
 	secrets lazy[secretsapi.Client]
 }
@@ -125,6 +140,37 @@ func (s *Session) S3() *s3api.Client {
 		return s3api.New(s3.NewFromConfig(s.cfg, func(o *s3.Options) { o.UsePathStyle = EndpointOverridden("S3") }))
 	})
 }
+
+// EC2 is the EC2 client (VPCs, subnets, security groups).
+func (s *Session) EC2() *ec2api.Client {
+	return s.ec2.get(s, "ec2", func() *ec2api.Client { return ec2api.New(ec2.NewFromConfig(s.cfg)) })
+}
+
+// ECS is the ECS client.
+func (s *Session) ECS() *ecsapi.Client {
+	return s.ecs.get(s, "ecs", func() *ecsapi.Client { return ecsapi.New(ecs.NewFromConfig(s.cfg)) })
+}
+
+// ELBv2 is the Elastic Load Balancing v2 client (ALBs, target groups, listeners).
+func (s *Session) ELBv2() *elbv2api.Client {
+	return s.elbv2.get(s, "elbv2", func() *elbv2api.Client { return elbv2api.New(elasticloadbalancingv2.NewFromConfig(s.cfg)) })
+}
+
+// AppScaling is the Application Auto Scaling client.
+func (s *Session) AppScaling() *appscalingapi.Client {
+	return s.aas.get(s, "appscaling", func() *appscalingapi.Client {
+		return appscalingapi.New(applicationautoscaling.NewFromConfig(s.cfg))
+	})
+}
+
+// ECR is the ECR client.
+func (s *Session) ECR() *ecrapi.Client {
+	return s.ecr.get(s, "ecr", func() *ecrapi.Client { return ecrapi.New(ecr.NewFromConfig(s.cfg)) })
+}
+
+// Config is the session's AWS configuration (credentials, region, endpoint), for callers
+// that speak to AWS without a client of their own (an image push to ECR).
+func (s *Session) Config() aws.Config { return s.cfg }
 
 // AccountID asks STS who we are.
 func (s *Session) AccountID(ctx context.Context) (string, error) {

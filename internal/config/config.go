@@ -58,6 +58,7 @@ type File struct {
 	Stack       *string     `yaml:"stack"`
 	Region      string      `yaml:"region"`
 	Transformer Transformer `yaml:"transformer"`
+	ECS         ECS         `yaml:"ecs"`
 
 	// Path is where the file was read from ("" when none); relative paths in it are
 	// resolved against its directory.
@@ -88,7 +89,7 @@ type Package struct {
 }
 
 // knownKeys is shown when a key is unknown.
-const knownKeys = "stack, region and transformer.{src, zip, runtime, arch, memory, timeout, environment, log_retention_days, package.{rebuild_native, keep, prune}}"
+const knownKeys = "stack, region and transformer.{src, zip, runtime, arch, memory, timeout, environment, log_retention_days, package.{rebuild_native, keep, prune}} and ecs.{image, tag, cpu, memory, desired_count, min_count, max_count, scaling.{metric, target}, deregistration_delay, function_timeout_ms, health_check_grace_period, vpc, subnets, listener_port, log_retention_days, environment}"
 
 // Load reads path. When explicit is false and the file does not exist, an empty File is
 // returned (flags and defaults then decide everything).
@@ -142,7 +143,7 @@ func Parse(data []byte, name string) (*File, error) {
 }
 
 // sections may be written with nothing under them (every key commented out).
-var sections = map[string]bool{"transformer": true, "package": true, "environment": true}
+var sections = map[string]bool{"transformer": true, "package": true, "environment": true, "ecs": true, "scaling": true}
 
 // refuseEmptyValues refuses a key written with no value (`memory:` or `stack:`): YAML
 // reads it as null, which would silently mean "unset" and fall back to a default.

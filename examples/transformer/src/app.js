@@ -27,10 +27,17 @@ function createApp(env = process.env) {
     console.error(`example transformer: ${ctx ? ctx.method + ' ' + ctx.path : ''}: ${err.stack || err}`);
   });
 
-  // rudder-server requires `apiVersion: 2` on every 200 from the transformer.
+  // rudder-server requires `apiVersion: 2` on every 200 from the transformer. In an ECS
+  // task (ECS sets ECS_CONTAINER_METADATA_URI_V4), X-Served-By names the task that answered:
+  // the host name and the address and port it was reached on (the task's own address), so
+  // a test behind the load balancer can tell tasks apart.
+  const inECS = Boolean(env.ECS_CONTAINER_METADATA_URI_V4);
+  const host = require('node:os').hostname();
   app.use(async (ctx, next) => {
     await next();
     if (ctx.status === 200) ctx.set('apiVersion', '2');
+    const s = ctx.req.socket;
+    if (inECS && s && s.localAddress) ctx.set('X-Served-By', `${host}/${s.localAddress}:${s.localPort}`);
   });
 
   router.get('/health', (ctx) => {

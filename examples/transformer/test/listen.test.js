@@ -25,10 +25,11 @@ function start(env) {
   });
 }
 
-function health(host, port) {
+function health(host, port, headers) {
   return new Promise((resolve) => {
     http.get({ host, port, path: '/health' }, (res) => {
       res.resume();
+      if (headers) Object.assign(headers, res.headers);
       resolve(res.statusCode);
     }).on('error', (e) => resolve(e.code));
   });
@@ -52,4 +53,17 @@ test('HOST=0.0.0.0 widens it to every interface', async (t) => {
   assert.strictEqual(app.host, '0.0.0.0');
   assert.strictEqual(await health('127.0.0.1', app.port), 200);
   if (external) assert.strictEqual(await health(external, app.port), 200);
+});
+
+test('in an ECS task, X-Served-By names the address the task was reached on', async (t) => {
+  const plain = await start({});
+  t.after(() => plain.child.kill('SIGTERM'));
+  const h1 = {};
+  assert.strictEqual(await health('127.0.0.1', plain.port, h1), 200);
+  assert.strictEqual(h1['x-served-by'], undefined);
+  const task = await start({ ECS_CONTAINER_METADATA_URI_V4: 'http://169.254.170.2/v4/task-1' });
+  t.after(() => task.child.kill('SIGTERM'));
+  const h2 = {};
+  assert.strictEqual(await health('127.0.0.1', task.port, h2), 200);
+  assert.strictEqual(h2['x-served-by'], `${os.hostname()}/127.0.0.1:${task.port}`);
 });

@@ -3,6 +3,7 @@
 package components
 
 import (
+	"github.com/rudderctl/rudderctl/container"
 	"github.com/rudderctl/rudderctl/internal/deploy/component"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 	"github.com/rudderctl/rudderctl/internal/deploy/workspace"
@@ -14,5 +15,6 @@ func All() []component.Component {
 	return []component.Component{
 		&transformer.Component{},
 		&workspace.Component{},
+		&container.Component{},
 	}
 }

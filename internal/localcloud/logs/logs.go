@@ -185,9 +185,14 @@ func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
 // AppendFunctionLog records a line a function printed, as Lambda ships it to CloudWatch
 // Logs (core.FunctionLogs).
 func (r *Room) AppendFunctionLog(fn, region, stream, line string) {
+	r.AppendLogLine(region, "/aws/lambda/"+fn, stream, line)
+}
+
+// AppendLogLine records a line a program the cloud runs printed (an ECS task's awslogs
+// driver: core.LogLines), creating the group and stream when missing.
+func (r *Room) AppendLogLine(region, name, stream, line string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	name := "/aws/lambda/" + fn
 	g := r.groups[name]
 	if g == nil {
 		g = &logGroupRec{Name: name, Region: region, Created: time.Now().UTC(), Tags: map[string]string{}, Streams: map[string]*logStreamRec{}}

@@ -1,0 +1,287 @@
+// Package ecs is the local cloud's Elastic Container Service (JSON 1.1): clusters, task
+// definitions and their revisions, services with deployments (rolling updates, the
+// deployment circuit breaker and rollback) and tasks. Tasks are executed for real through
+// internal/localcloud/taskrun; a scheduler goroutine (scheduler.go) keeps each service's
+// tasks running, registers them in their ELBv2 target groups and watches their health.
+package ecs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rudderctl/rudderctl/internal/localcloud/core"
+	"github.com/rudderctl/rudderctl/internal/localcloud/taskrun"
+)
+
+const stateFile = "ecs.json"
+
+// targetPrefix is ECS's X-Amz-Target prefix.
+const targetPrefix = "AmazonEC2ContainerServiceV20141113"
+
+// defaultSubnetCIDR is the address range of a task whose subnet the cloud cannot look up
+// (no EC2 room): the default VPC's first default subnet.
+const defaultSubnetCIDR = "172.31.0.0/20"
+
+type doc struct {
+	Clusters map[string]*clusterRec `json:"clusters"` // by ARN
+	TaskDefs map[string]*taskDefRec `json:"taskDefinitions"`
+	Services map[string]*serviceRec `json:"services"` // by ARN
+	Tasks    map[string]*taskRec    `json:"tasks"`    // by ARN
+}
+
+// Room is ECS.
+type Room struct {
+	cloud   *core.Cloud
+	network core.Network  // EC2: subnets and security groups (nil: default subnets assumed)
+	targets core.Targets  // ELBv2: target groups of services with a load balancer
+	logs    core.LogLines // CloudWatch Logs: the awslogs driver
+	secrets core.Secrets  // Secrets Manager: containers' secrets (nil: none resolves)
+	runner  *taskrun.Runner
+
+	mu         sync.Mutex
+	st         doc
+	dirty      bool                      // state changed since the last save
+	live       map[string]*taskrun.Task  // running tasks by ARN (not persisted)
+	backoff    map[string]*launchBackoff // by service ARN
+	subnetTurn int                       // spreads tasks over their subnets
+	restarted  []registeredTarget        // targets of tasks of a previous run, to deregister
+
+	ctx    context.Context // cancelled by Close: starting tasks give up
+	cancel context.CancelFunc
+	done   chan struct{} // closed by Close
+	closed sync.Once
+	wg     sync.WaitGroup
+}
+
+// New returns the ECS room.
+func New() *Room { return &Room{} }
+
+func (*Room) Name() string { return "ecs" }
+
+func (r *Room) Open(c *core.Cloud) error {
+	r.cloud = c
+	r.network = core.Peer[core.Network](c)
+	r.targets = core.Peer[core.Targets](c)
+	r.logs = core.Peer[core.LogLines](c)
+	r.secrets = core.Peer[core.Secrets](c)
+	r.live = map[string]*taskrun.Task{}
+	r.backoff = map[string]*launchBackoff{}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.done = make(chan struct{})
+	r.st = doc{}
+	if err := c.LoadDoc(stateFile, &r.st, false); err != nil {
+		return err
+	}
+	r.fixup()
+	o := c.Options()
+	runner, err := taskrun.New(taskrun.Options{
+		Dir: c.Path("ecs-tasks"), ImageMap: o.ImageMap, Sandbox: o.Sandbox,
+		Images: core.Peer[core.Images](c), Logf: c.Logf,
+	})
+	if err != nil {
+		return err
+	}
+	r.runner = runner
+	r.markRestartedLocked()
+	return nil
+}
+
+func (r *Room) fixup() {
+	if r.st.Clusters == nil {
+		r.st.Clusters = map[string]*clusterRec{}
+	}
+	if r.st.TaskDefs == nil {
+		r.st.TaskDefs = map[string]*taskDefRec{}
+	}
+	if r.st.Services == nil {
+		r.st.Services = map[string]*serviceRec{}
+	}
+	if r.st.Tasks == nil {
+		r.st.Tasks = map[string]*taskRec{}
+	}
+}
+
+// Start runs the service scheduler once the cloud listens (and every room is open: the
+// targets of tasks of a previous run are deregistered first).
+func (r *Room) Start() {
+	r.mu.Lock()
+	if r.targets != nil {
+		for _, tg := range r.restarted {
+			r.targets.DeregisterTarget(tg.TargetGroupArn, tg.IP, tg.Port)
+		}
+	}
+	r.restarted = nil
+	r.mu.Unlock()
+	r.wg.Add(1)
+	go r.scheduler()
+}
+
+// Close stops the scheduler and every task. The tasks stay RUNNING in the saved state;
+// the next Open marks them STOPPED and the scheduler replaces them.
+func (r *Room) Close() {
+	r.closed.Do(func() {
+		if r.done == nil {
+			return
+		}
+		r.cancel()
+		close(r.done)
+		if r.runner != nil {
+			r.runner.Close()
+		}
+		r.wg.Wait()
+	})
+}
+
+func (r *Room) Save() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cloud.SaveDoc(stateFile, &r.st)
+}
+
+// commitLocked saves after a change; a failed save is logged (the change happened).
+func (r *Room) commitLocked() {
+	r.dirty = false
+	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
+		r.cloud.Logf("ecs: save state: %v", err)
+	}
+}
+
+func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []core.Resource
+	add := func(typ, name, arn string, tags []tag) {
+		m := tagMap(tags)
+		if match(m) {
+			out = append(out, core.Resource{Service: "ecs", Type: typ, Name: name, ARN: arn, Tags: m})
+		}
+	}
+	for _, cl := range r.st.Clusters {
+		if cl.Status == "ACTIVE" {
+			add("cluster", cl.ClusterName, cl.ClusterArn, cl.Tags)
+		}
+	}
+	for _, s := range r.st.Services {
+		if s.Status != "INACTIVE" {
+			add("service", s.ServiceName, s.ServiceArn, s.Tags)
+		}
+	}
+	for _, f := range r.st.TaskDefs {
+		for _, rev := range f.Revisions {
+			if rev.status() == "ACTIVE" {
+				add("task-definition", rev.familyRevision(), rev.arn(), rev.Tags)
+			}
+		}
+	}
+	return out
+}
+
+func (*Room) Guess(req *http.Request) bool {
+	return strings.HasPrefix(req.Header.Get("X-Amz-Target"), targetPrefix+".")
+}
+
+func (*Room) Route(q *core.Request) (string, bool) { return q.JSON11Target(targetPrefix) }
+
+func (*Room) Unknown(q *core.Request) {
+	q.JSON11Error(http.StatusBadRequest, "UnknownOperationException", "localcloud does not implement ECS "+q.Op)
+}
+
+func (*Room) Throttle(q *core.Request) {
+	q.JSON11Error(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+}
+
+func (*Room) Fail(q *core.Request) {
+	q.JSON11Error(http.StatusInternalServerError, "ServerException", "localcloud: injected fault")
+}
+
+// apiError is an ECS error answer.
+type apiError struct{ code, msg string }
+
+func (e *apiError) Error() string { return e.code + ": " + e.msg }
+
+func clientErr(msg string) error  { return &apiError{"ClientException", msg} }
+func invalidErr(msg string) error { return &apiError{"InvalidParameterException", msg} }
+
+var (
+	errClusterNotFound    = &apiError{"ClusterNotFoundException", "Cluster not found."}
+	errServiceNotFound    = &apiError{"ServiceNotFoundException", "Service not found."}
+	errServiceNotActive   = &apiError{"ServiceNotActiveException", "Service was not ACTIVE."}
+	errTaskDefNotFound    = clientErr("Unable to describe task definition.")
+	errTaskDefNotFoundUse = clientErr("TaskDefinition not found.")
+)
+
+// with decodes the input into a fresh In and runs h under the room's lock; h's error is
+// the answer.
+func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*core.Request) {
+	return func(q *core.Request) {
+		in := new(In)
+		b, err := core.ReadLimited(q.R.Body, 1<<20)
+		if err != nil {
+			q.JSON11Error(http.StatusBadRequest, "ClientException", "request too large")
+			return
+		}
+		if len(strings.TrimSpace(string(b))) > 0 {
+			if err := json.Unmarshal(b, in); err != nil {
+				q.JSON11Error(http.StatusBadRequest, "SerializationException", err.Error())
+				return
+			}
+		}
+		// The answer is encoded under the lock: it shares records with the scheduler.
+		out, err := func() (any, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			out, err := h(q, in)
+			if err != nil {
+				return nil, err
+			}
+			b, err := json.Marshal(out)
+			return json.RawMessage(b), err
+		}()
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae):
+			q.JSON11Error(http.StatusBadRequest, ae.code, ae.msg)
+		case err != nil:
+			q.JSON11Error(http.StatusInternalServerError, "ServerException", err.Error())
+		default:
+			q.JSON11(out)
+		}
+	}
+}
+
+// now is a timestamp as ECS's JSON carries it: epoch seconds.
+func now() float64 { return epoch(time.Now()) }
+
+func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
+
+func fromEpoch(f float64) time.Time { return time.UnixMilli(int64(f * 1000)) }
+
+func arnOf(region, kind, rest string) string {
+	return "arn:aws:ecs:" + region + ":" + core.AccountID + ":" + kind + "/" + rest
+}
+
+// lastPart is the part after the last "/" (a name from an ARN, or the name itself).
+func lastPart(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+
+func regionOfARN(arn string) string {
+	p := strings.Split(arn, ":")
+	if len(p) > 3 {
+		return p[3]
+	}
+	return ""
+}
+
+// page is ECS's nextToken paging over a sorted list.
+func page[T any](items []T, token string, maxResults, def int) ([]T, string) {
+	mr := ""
+	if maxResults > 0 {
+		mr = itoa(maxResults)
+	}
+	start, end, next := core.PageIndex(len(items), token, mr, def)
+	return items[start:end], next
+}
