@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -224,6 +225,25 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 	res := c2.Resources("rudderctl:stack", "s1")
 	if len(res) != 1 || res[0].Type != "snapshot" {
 		t.Fatalf("tagged resources: %+v", res)
+	}
+
+	// Another program took the port while the cloud was down: the instance moves to a new one.
+	if err := c2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	squatter, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(aws.ToInt32(again.Endpoint.Port)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	c3 := startCloud(t, Options{StateDir: dir, Delays: rdsDelays})
+	cl3, _ := rdsClients(c3)
+	moved := describeOne(t, cl3, "node-1b")
+	if aws.ToString(moved.DBInstanceStatus) != "available" || aws.ToInt32(moved.Endpoint.Port) == aws.ToInt32(again.Endpoint.Port) {
+		t.Fatalf("with its port taken: %s on %d", aws.ToString(moved.DBInstanceStatus), aws.ToInt32(moved.Endpoint.Port))
+	}
+	if got := readBack(moved); got != "kept" {
+		t.Fatalf("data on the new port: %q", got)
 	}
 }
 
