@@ -32,6 +32,8 @@ func main() {
 			destroyCommand(),
 			workspaceCommand(),
 			imageCommand(),
+			sidecarCommand(),
+			exportCommand(),
 		},
 		// Errors are printed once, by main, in the "what happened: why, what to do" form.
 		ExitErrHandler: func(*cli.Context, error) {},
