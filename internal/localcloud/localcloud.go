@@ -40,10 +40,10 @@ func rooms() []core.Room {
 		lambda.New(),
 		apigateway.New(),
 		ecr.New(), // after apigateway: its /v2/ registry paths are unsigned, API Gateway's are signed
-		ec2.New(),
-		elbv2.New(),
 		secretsmanager.New(),
 		rds.New(), // after secretsmanager: it closes first, its secrets outlive it
+		ec2.New(),
+		elbv2.New(),
 	}
 }
 
