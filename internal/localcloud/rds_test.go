@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -26,6 +27,18 @@ func needPostgres(t *testing.T) {
 	t.Helper()
 	testenv.LookPath(t, "initdb", "RDS instances are real PostgreSQL 15 clusters")
 	testenv.LookPath(t, "postgres", "RDS instances are real PostgreSQL 15 clusters")
+}
+
+// rdsNetwork is the EC2 room's default subnets and default security group (us-east-1),
+// which RDS checks subnet groups and security groups against.
+func rdsNetwork(t *testing.T, c *Cloud) (subnets []string, group string) {
+	t.Helper()
+	cfg := sdk(c, true).cfg
+	cfg.Region = "us-east-1"
+	e := ec2.NewFromConfig(cfg)
+	out, err := e.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{GroupNames: []string{"default"}})
+	must(t, err)
+	return defaultSubnets(t, e), aws.ToString(out.SecurityGroups[0].GroupId)
 }
 
 func rdsClients(c *Cloud) (*rds.Client, *sm.Client) {
@@ -82,16 +95,17 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 	c := startCloud(t, Options{StateDir: dir, Delays: rdsDelays})
 	cl, smc := rdsClients(c)
 	ctx := context.Background()
+	subnets, group := rdsNetwork(t, c)
 
 	if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("nodes"),
-		DBSubnetGroupDescription: aws.String("node databases"), SubnetIds: []string{"subnet-a", "subnet-b"}}); err != nil {
+		DBSubnetGroupDescription: aws.String("node databases"), SubnetIds: subnets[:2]}); err != nil {
 		t.Fatal(err)
 	}
 	created, err := cl.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String("Node-1"), Engine: aws.String("postgres"), EngineVersion: aws.String("15.5"),
 		DBInstanceClass: aws.String("db.t4g.micro"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("rudder"),
 		ManageMasterUserPassword: aws.Bool(true), DBName: aws.String("jobsdb"), DBSubnetGroupName: aws.String("nodes"),
-		VpcSecurityGroupIds: []string{"sg-1"}, PubliclyAccessible: aws.Bool(false), StorageEncrypted: aws.Bool(true),
+		VpcSecurityGroupIds: []string{group}, PubliclyAccessible: aws.Bool(false), StorageEncrypted: aws.Bool(true),
 		BackupRetentionPeriod: aws.Int32(7), DeletionProtection: aws.Bool(true), CopyTagsToSnapshot: aws.Bool(true),
 		Tags: []rdstypes.Tag{{Key: aws.String("rudderctl:stack"), Value: aws.String("s1")}},
 	})
@@ -232,6 +246,7 @@ func TestRDSRefusesBadInput(t *testing.T) {
 	c := startCloud(t, Options{Delays: rdsDelays})
 	cl, _ := rdsClients(c)
 	ctx := context.Background()
+	subnets, _ := rdsNetwork(t, c)
 	base := func() *rds.CreateDBInstanceInput {
 		return &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("db1"), Engine: aws.String("postgres"), DBInstanceClass: aws.String("db.t4g.micro"),
 			AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("rudder"), MasterUserPassword: aws.String("password1")}
@@ -275,12 +290,12 @@ func TestRDSRefusesBadInput(t *testing.T) {
 	// Subnet groups: 25 of them come back over two pages of the SDK's paginator.
 	for i := range 25 {
 		if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("g" + strconv.Itoa(i)),
-			DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-1"}}); err != nil {
+			DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets[:1]}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("g0"),
-		DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-1"}}); errCode(err) != "DBSubnetGroupAlreadyExists" {
+		DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets[:1]}); errCode(err) != "DBSubnetGroupAlreadyExists" {
 		t.Fatalf("subnet group twice: %v", err)
 	}
 	pages, seen := 0, map[string]bool{}
