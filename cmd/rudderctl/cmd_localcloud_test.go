@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,7 +22,11 @@ func runLocalcloudCLI(t *testing.T, args ...string) error {
 	var out, errw bytes.Buffer
 	app := &cli.App{Name: "rudderctl", Writer: &out, ErrWriter: &errw, Commands: []*cli.Command{localcloudCommand()},
 		ExitErrHandler: func(*cli.Context, error) {}}
-	return app.RunContext(context.Background(), append([]string{"rudderctl", "localcloud", "start", "--quiet"}, args...))
+	// A start that wrongly succeeds serves until the context ends: a guard, so such a
+	// regression fails (nil error) instead of hanging the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return app.RunContext(ctx, append([]string{"rudderctl", "localcloud", "start", "--quiet"}, args...))
 }
 
 // The "another program listens" hint comes only when the address is taken.
