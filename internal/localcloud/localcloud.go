@@ -22,7 +22,9 @@ import (
 	"github.com/rudderctl/rudderctl/internal/localcloud/iam"
 	"github.com/rudderctl/rudderctl/internal/localcloud/lambda"
 	"github.com/rudderctl/rudderctl/internal/localcloud/logs"
+	"github.com/rudderctl/rudderctl/internal/localcloud/rds"
 	"github.com/rudderctl/rudderctl/internal/localcloud/s3"
+	"github.com/rudderctl/rudderctl/internal/localcloud/secretsmanager"
 	"github.com/rudderctl/rudderctl/internal/localcloud/sts"
 )
 
@@ -42,6 +44,8 @@ func rooms() []core.Room {
 		ecs.New(),
 		appautoscaling.New(),
 		ecr.New(), // after apigateway: its /v2/ registry paths are unsigned, API Gateway's are signed
+		secretsmanager.New(),
+		rds.New(), // after secretsmanager: it closes first, its secrets outlive it
 	}
 }
 

@@ -41,6 +41,9 @@ type Delays struct {
 	Active          time.Duration // CreateFunction: State Pending -> Active (default 300ms)
 	Update          time.Duration // Update*: LastUpdateStatus InProgress -> Successful (default 300ms)
 	RolePropagation time.Duration // a role this young cannot be used by Lambda (default 2s)
+	// RDS: a DB instance goes creating -> backing-up -> available, a snapshot creating ->
+	// available, this long after the work itself (default 2s).
+	RDS time.Duration
 }
 
 func (d Delays) withDefaults() Delays {
@@ -57,6 +60,7 @@ func (d Delays) withDefaults() Delays {
 		Active:          fix(d.Active, 300*time.Millisecond),
 		Update:          fix(d.Update, 300*time.Millisecond),
 		RolePropagation: fix(d.RolePropagation, 2*time.Second),
+		RDS:             fix(d.RDS, 2*time.Second),
 	}
 }
 

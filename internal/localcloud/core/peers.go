@@ -99,3 +99,17 @@ type ScalableServices interface {
 	// SetServiceDesiredCount changes it, as a scaling activity does.
 	SetServiceDesiredCount(region, cluster, service string, desired int) error
 }
+
+// Secrets is what other rooms ask Secrets Manager: ECS resolving a container's `secrets`,
+// RDS keeping an instance's managed master password.
+type Secrets interface {
+	// SecretValue resolves an ECS secret's valueFrom: a secret's full ARN (or, in the
+	// same region, its name), optionally followed by :json-key:version-stage:version-id
+	// (each part may be empty). The error reads as Secrets Manager's answer.
+	SecretValue(region, valueFrom string) (string, error)
+	// CreateServiceSecret creates a secret another service owns (OwningService), with
+	// value as its AWSCURRENT string; name may use the "!" service secrets use.
+	CreateServiceSecret(region, name, value, owningService, kmsKeyID string, tags map[string]string) (arn string, err error)
+	// DeleteServiceSecret deletes such a secret at once (no recovery window).
+	DeleteServiceSecret(arn string)
+}
