@@ -31,6 +31,8 @@ func main() {
 			rollbackCommand(),
 			destroyCommand(),
 			workspaceCommand(),
+			sidecarCommand(),
+			exportCommand(),
 		},
 		// Errors are printed once, by main, in the "what happened: why, what to do" form.
 		ExitErrHandler: func(*cli.Context, error) {},
