@@ -47,7 +47,7 @@ const (
 func TestMain(m *testing.M) {
 	// Short health timing: a deploy reaches its steady state in seconds.
 	TargetHealth.HealthInterval, TargetHealth.HealthTimeout = 1, 1
-	ContainerHealth.HealthInterval, ContainerHealth.HealthTimeout, ContainerHealth.HealthStartPeriod = 2, 2, 15
+	ContainerHealth.HealthInterval, ContainerHealth.HealthTimeout, ContainerHealth.HealthStartPeriod = 5, 4, 15
 	PollEvery = 200 * time.Millisecond
 	ecs.Tick = 100 * time.Millisecond
 	code := m.Run()

@@ -75,7 +75,7 @@ func waitSteady(ctx context.Context, c *awsapi.Session, n Names, taskDef string,
 			return rolloutFailed(ctx, c, n, s, taskDef, mine.RolloutReason)
 		case mine == nil && s.Primary() != nil && s.Primary().TaskDef != taskDef:
 			// The failed deployment is gone already, replaced by the rollback's.
-			return rolloutFailed(ctx, c, n, s, taskDef, "")
+			return rolloutFailed(ctx, c, n, s, taskDef, "the deployment circuit breaker stopped it: its tasks failed to start or to become healthy")
 		case steady(s, taskDef):
 			return nil
 		case time.Now().After(deadline):
@@ -157,7 +157,7 @@ func describeStopped(t ecsapi.Task) string {
 		switch {
 		case c.ExitCode != nil:
 			s += fmt.Sprintf(" (container %s exited with code %d)", c.Name, *c.ExitCode)
-		case c.Reason != "":
+		case c.Reason != "" && c.Reason != t.StoppedReason:
 			s += fmt.Sprintf(" (container %s: %s)", c.Name, c.Reason)
 		}
 	}
