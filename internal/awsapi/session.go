@@ -18,7 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi/apigwapi"
@@ -30,7 +32,9 @@ import (
 	"github.com/rudderctl/rudderctl/internal/awsapi/iamapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/lambdaapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/logsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/rdsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/s3api"
+	"github.com/rudderctl/rudderctl/internal/awsapi/secretsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/stsapi"
 )
 
@@ -45,17 +49,19 @@ type Session struct {
 	mu    sync.Mutex
 	built []string // services built so far, in order (Built)
 
-	sts    lazy[stsapi.Client]
-	iam    lazy[iamapi.Client]
-	logs   lazy[logsapi.Client]
-	lambda lazy[lambdaapi.Client]
-	apigw  lazy[apigwapi.Client]
-	s3     lazy[s3api.Client]
-	ec2    lazy[ec2api.Client]
-	ecs    lazy[ecsapi.Client]
-	elbv2  lazy[elbv2api.Client]
-	aas    lazy[appscalingapi.Client]
-	ecr    lazy[ecrapi.Client]
+	sts     lazy[stsapi.Client]
+	iam     lazy[iamapi.Client]
+	logs    lazy[logsapi.Client]
+	lambda  lazy[lambdaapi.Client]
+	apigw   lazy[apigwapi.Client]
+	s3      lazy[s3api.Client]
+	ec2     lazy[ec2api.Client]
+	ecs     lazy[ecsapi.Client]
+	elbv2   lazy[elbv2api.Client]
+	aas     lazy[appscalingapi.Client]
+	ecr     lazy[ecrapi.Client]
+	rds     lazy[rdsapi.Client]
+	secrets lazy[secretsapi.Client]
 }
 
 // lazy is one client built once, on first use.
@@ -181,4 +187,14 @@ func EndpointOverridden(service string) bool {
 	}
 	return strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL")) != "" ||
 		strings.TrimSpace(os.Getenv("AWS_ENDPOINT_URL_"+strings.ToUpper(service))) != ""
+}
+
+// RDS is the RDS client (PostgreSQL instances, snapshots, DB subnet groups).
+func (s *Session) RDS() *rdsapi.Client {
+	return s.rds.get(s, "rds", func() *rdsapi.Client { return rdsapi.New(rds.NewFromConfig(s.cfg)) })
+}
+
+// Secrets is the Secrets Manager client.
+func (s *Session) Secrets() *secretsapi.Client {
+	return s.secrets.get(s, "secretsmanager", func() *secretsapi.Client { return secretsapi.New(secretsmanager.NewFromConfig(s.cfg)) })
 }
