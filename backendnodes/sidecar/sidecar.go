@@ -136,14 +136,22 @@ func parseUpstream(route, what, raw string) (*upstream, error) {
 	}
 	up := &upstream{route: route, base: u, display: u.Scheme + "://" + u.Host}
 	path := strings.TrimRight(u.EscapedPath(), "/")
+	if path == "" && u.User == nil {
+		return up, nil // nothing secret in it
+	}
+	// Longest first: the whole URL, then its path, then the path's bare form (it may show up
+	// without its slash, e.g. in an escaped or joined form).
+	up.secrets = append(up.secrets, raw)
 	if path != "" {
 		up.display += "/…"
-		up.secrets = append(up.secrets, path, strings.TrimPrefix(path, "/"))
+		up.secrets = append(up.secrets, path)
+		if bare := strings.TrimPrefix(path, "/"); len(bare) >= 6 {
+			up.secrets = append(up.secrets, bare)
+		}
 	}
 	if u.User != nil {
 		up.secrets = append(up.secrets, u.User.String())
 	}
-	up.secrets = append(up.secrets, raw)
 	return up, nil
 }
 
@@ -168,7 +176,6 @@ func (s *Sidecar) redact(msg string) string {
 		if u == nil {
 			continue
 		}
-		// Longest first: the whole URL before its path, the path before its bare form.
 		for _, sec := range u.secrets {
 			if sec != "" && sec != "/" {
 				msg = strings.ReplaceAll(msg, sec, "…")

@@ -259,6 +259,30 @@ func TestSidecarRoutesBySize(t *testing.T) {
 		}
 	})
 
+	t.Run("only an ECS URL: everything goes there", func(t *testing.T) {
+		only := startSidecar(t, "--ecs-url", up.ecsURL)
+		l0, e0 := up.counts()
+		small := batch(2, 100, "e")
+		checkOutputs(t, post(t, only.url+"/v0/destinations/webhook", strings.NewReader(string(small)), int64(len(small))), 2, 100, "e")
+		expect(t, l0, e0, 0, 1)
+		if st := getStats(t, only.url); st.Routes["ecs"].Requests != 1 || st.Routes["lambda"].Requests != 0 {
+			t.Fatalf("stats: %+v", st.Routes)
+		}
+	})
+
+	t.Run("only a Lambda URL: everything goes there, refusals included", func(t *testing.T) {
+		only := startSidecar(t, "--lambda-url", up.lambdaURL)
+		l0, e0 := up.counts()
+		small := batch(2, 100, "l")
+		checkOutputs(t, post(t, only.url+"/v0/destinations/webhook", strings.NewReader(string(small)), int64(len(small))), 2, 100, "l")
+		large := batch(100, 65_000, "l")
+		a := post(t, only.url+"/v0/destinations/webhook", strings.NewReader(string(large)), int64(len(large)))
+		if a.status != http.StatusRequestEntityTooLarge {
+			t.Fatalf("a batch over 6 MB with no ECS transformer: %d %.200s", a.status, a.body)
+		}
+		expect(t, l0, e0, 2, 0)
+	})
+
 	sc.stop(t)
 	logs := sc.log.String()
 	if !strings.Contains(logs, "sidecar stats: ") || !strings.Contains(logs, `"ecs_after_too_big":{"requests":2`) {
