@@ -154,9 +154,9 @@ func (d *desired) taskDefSpec(i int, roleARN, secretARN string, db instanceEndpo
 		},
 		LogGroup: d.Names.LogGroup, LogRegion: d.Region, LogStreamPrefix: LogStreamPrefix, StopTimeout: 60}
 	sidecar := ecsapi.ContainerSpec{Name: SidecarContainer, Image: d.In.Image, Essential: true, Port: SidecarPort,
-		Command: []string{"sidecar", "--listen", fmt.Sprintf("127.0.0.1:%d", SidecarPort)},
-		Env:     map[string]string{"ECS_TRANSFORM_URL": d.In.UserTransformURL},
-		Secrets: map[string]string{"LAMBDA_TRANSFORM_URL": secretARN + ":" + KeyLambdaURL + "::"},
+		Command:  []string{"sidecar", "--listen", fmt.Sprintf("127.0.0.1:%d", SidecarPort)},
+		Env:      map[string]string{"ECS_TRANSFORM_URL": d.In.UserTransformURL},
+		Secrets:  map[string]string{"LAMBDA_TRANSFORM_URL": secretARN + ":" + KeyLambdaURL + "::"},
 		LogGroup: d.Names.LogGroup, LogRegion: d.Region, LogStreamPrefix: LogStreamPrefix, StopTimeout: 30}
 	return ecsapi.TaskDefSpec{Family: node.Family, ExecutionRole: roleARN, CPU: strconv.Itoa(int(d.Settings.CPU)),
 		Memory: strconv.Itoa(int(d.Settings.Memory)), Containers: []ecsapi.ContainerSpec{server, sidecar}, Tags: d.nodeTags(i)}
