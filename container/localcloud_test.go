@@ -29,9 +29,15 @@ func TestUserFunctionsOnECS(t *testing.T) {
 	const stack = "ufn"
 	compiled := workspaceStack(t, cl, stack)
 	n := NamesFor(stack)
+	own := ownImage(t) // two builds, one digest
+	input := func(tag string) Input {
+		in := testInput(t, stack, tag)
+		in.Image = own
+		return in
+	}
 
 	start := time.Now()
-	r := deployOK(t, cl, testInput(t, stack, goodTag))
+	r := deployOK(t, cl, input(goodTag))
 	t.Logf("deploy to steady state: %s, %d changes", time.Since(start).Round(time.Millisecond), r.Changes)
 	if !r.Applied || !strings.HasPrefix(r.URL, "http://127.77.") {
 		t.Fatalf("deploy result %+v", r)
@@ -61,16 +67,24 @@ func TestUserFunctionsOnECS(t *testing.T) {
 	}
 	t.Logf("served by %v", served)
 
+	// rudderctl's own image was pushed to the stack's repository: a task runs it from there.
+	if digest, err := cl.ECR().ImageDigest(ctx, n.Repository, ImageTag); err != nil || digest != own.Digest {
+		t.Fatalf("the repository holds %s (%v), want %s", digest, err, own.Digest)
+	}
+	if out := runOwnImage(t, cl, n); !strings.Contains(out, "rudderctl version") {
+		t.Fatalf("rudderctl's image printed %q, want its version", out)
+	}
+
 	// No-op redeploy: nothing planned, no mutating call.
 	cloud.ResetStats()
-	if r := deployOK(t, cl, testInput(t, stack, goodTag)); r.Changes != 0 || cloud.Stats().MutatingCalls != 0 {
+	if r := deployOK(t, cl, input(goodTag)); r.Changes != 0 || cloud.Stats().MutatingCalls != 0 {
 		t.Fatalf("redeploy: %d changes %v, %d mutating calls", r.Changes, r.ChangeList, cloud.Stats().MutatingCalls)
 	}
 
 	// A rolling update (a new image tag) under a steady request loop: no failed request.
 	l := startLoop(u)
 	start = time.Now()
-	r = deployOK(t, cl, testInput(t, stack, nextTag))
+	r = deployOK(t, cl, input(nextTag))
 	t.Logf("rolling update to %s: %s", nextTag, time.Since(start).Round(time.Millisecond))
 	time.Sleep(time.Second) // requests after the switch, too
 	ok, fail, errs, by := l.finish()
@@ -86,7 +100,7 @@ func TestUserFunctionsOnECS(t *testing.T) {
 	// tasks stopped and why; the old tasks keep answering throughout.
 	l = startLoop(u)
 	var progress strings.Builder
-	_, err = Deploy(ctx, cl, testInput(t, stack, unmapped), false, &progress)
+	_, err = Deploy(ctx, cl, input(unmapped), false, &progress)
 	ok, fail, errs, _ = l.finish()
 	var rollout *RolloutError
 	if !errors.As(err, &rollout) {
