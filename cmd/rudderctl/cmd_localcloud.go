@@ -59,6 +59,7 @@ Examples:
 					&cli.DurationFlag{Name: "delay-active", Usage: "CreateFunction: State Pending -> Active after this long (default 300ms)"},
 					&cli.DurationFlag{Name: "delay-update", Usage: "Update*: LastUpdateStatus InProgress -> Successful after this long (default 300ms)"},
 					&cli.DurationFlag{Name: "role-propagation", Usage: "a role younger than this cannot be used by Lambda yet (default 2s)"},
+					&cli.DurationFlag{Name: "delay-rds", Usage: "RDS: an instance goes creating -> backing-up -> available, a snapshot creating -> available, this long after the work (default 2s)"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not log requests on stderr"},
 				},
 				Action: runLocalcloud,
@@ -87,6 +88,7 @@ func runLocalcloud(cctx *cli.Context) error {
 			Active:          cctx.Duration("delay-active"),
 			Update:          cctx.Duration("delay-update"),
 			RolePropagation: cctx.Duration("role-propagation"),
+			RDS:             cctx.Duration("delay-rds"),
 		},
 		Log: os.Stderr,
 	}

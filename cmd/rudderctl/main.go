@@ -33,6 +33,7 @@ func main() {
 			workspaceCommand(),
 			sidecarCommand(),
 			exportCommand(),
+			imageCommand(),
 		},
 		// Errors are printed once, by main, in the "what happened: why, what to do" form.
 		ExitErrHandler: func(*cli.Context, error) {},

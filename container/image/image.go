@@ -233,16 +233,9 @@ func DecodeECRToken(token string) (Auth, error) {
 // and returns the reference by digest (repoURI@sha256:...). A loopback registry (the
 // local cloud's) is spoken to over plain HTTP.
 func Push(ctx context.Context, img v1.Image, repoURI, tag string, auth Auth) (string, error) {
-	if strings.Contains(repoURI, "://") || strings.ContainsAny(repoURI, "@") || !strings.Contains(repoURI, "/") {
-		return "", fmt.Errorf("image: %q is not a repository URI: pass one as ECR gives it, host/name (e.g. %s.dkr.ecr.us-east-1.amazonaws.com/rudderctl), without scheme, tag or digest", repoURI, "123456789012")
-	}
-	var opts []name.Option
-	if isLoopback(strings.SplitN(repoURI, "/", 2)[0]) {
-		opts = append(opts, name.Insecure)
-	}
-	ref, err := name.NewTag(repoURI+":"+tag, append(opts, name.StrictValidation)...)
+	ref, err := target(repoURI, tag)
 	if err != nil {
-		return "", fmt.Errorf("image: %s:%s is not a valid image reference (%v): check the repository URI and the tag", repoURI, tag, err)
+		return "", err
 	}
 	if err := remote.Write(ref, img, remote.WithContext(ctx), remote.WithAuth(&authn.Basic{Username: auth.Username, Password: auth.Password})); err != nil {
 		return "", fmt.Errorf("image: push to %s: %w", ref, err)
@@ -252,6 +245,31 @@ func Push(ctx context.Context, img v1.Image, repoURI, tag string, auth Auth) (st
 		return "", err
 	}
 	return repoURI + "@" + d.String(), nil
+}
+
+// CheckTarget checks a repository URI and tag before anything is built or pushed.
+func CheckTarget(repoURI, tag string) error {
+	_, err := target(repoURI, tag)
+	return err
+}
+
+func target(repoURI, tag string) (name.Tag, error) {
+	if strings.Contains(repoURI, "://") || strings.Contains(repoURI, "@") || !strings.Contains(repoURI, "/") {
+		return name.Tag{}, fmt.Errorf("image: %q is not a repository URI: pass one as ECR gives it, host/name (e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/rudderctl), without scheme, tag or digest", repoURI)
+	}
+	host, path, _ := strings.Cut(repoURI, "/")
+	if strings.Contains(path, ":") {
+		return name.Tag{}, fmt.Errorf("image: %q carries a tag: pass the repository URI alone and the tag separately", repoURI)
+	}
+	opts := []name.Option{name.StrictValidation}
+	if isLoopback(host) {
+		opts = append(opts, name.Insecure)
+	}
+	ref, err := name.NewTag(repoURI+":"+tag, opts...)
+	if err != nil {
+		return name.Tag{}, fmt.Errorf("image: %s:%s is not a valid image reference (%v): check the repository URI and the tag", repoURI, tag, err)
+	}
+	return ref, nil
 }
 
 // isLoopback: localhost or a loopback address, with or without a port.

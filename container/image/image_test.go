@@ -257,3 +257,33 @@ func TestBuildPushRun(t *testing.T) {
 		t.Fatalf("%s --version: %v\n%s", u.Entrypoint[0], err, out)
 	}
 }
+
+// TestOtherArch: the architecture comes from the ELF (an arm64 binary built here makes an
+// arm64 image, and is refused for amd64).
+func TestOtherArch(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"go.mod": "module hi\n\ngo 1.26\n", "main.go": "package main\n\nfunc main() { println(\"hi\") }\n"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := map[string]string{"amd64": "arm64", "arm64": "amd64"}[runtime.GOARCH]
+	bin := filepath.Join(dir, "hi")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, ".")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+other, "GOFLAGS=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build for %s: %v\n%s", other, err, out)
+	}
+	img, err := image.Build(context.Background(), image.BuildOptions{Binary: bin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil || cf.Architecture != other {
+		t.Fatalf("architecture %q (%v), want %s", cf.Architecture, err, other)
+	}
+	if _, err := image.Build(context.Background(), image.BuildOptions{Binary: bin, Arch: runtime.GOARCH}); err == nil || !strings.Contains(err.Error(), "linux/"+other+" binary") {
+		t.Fatalf("an %s binary for %s: %v", other, runtime.GOARCH, err)
+	}
+}

@@ -202,6 +202,25 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 	if got := readBack(again); got != "kept" {
 		t.Fatalf("data after a restart: %q", got)
 	}
+	// The AWS CLI (botocore, as boto3) reads the instance, the snapshot and the secret.
+	run := awsCLI(t, c2.Endpoint())
+	dbs := run("rds", "describe-db-instances")["DBInstances"].([]any)
+	cliDB := dbs[0].(map[string]any)
+	if len(dbs) != 1 || cliDB["DBInstanceIdentifier"] != "node-1b" || cliDB["DBInstanceStatus"] != "available" ||
+		cliDB["Endpoint"].(map[string]any)["Port"] != float64(aws.ToInt32(restored.Endpoint.Port)) || cliDB["DeletionProtection"] != true {
+		t.Fatalf("aws rds describe-db-instances: %v", dbs)
+	}
+	if snaps := run("rds", "describe-db-snapshots", "--snapshot-type", "manual")["DBSnapshots"].([]any); len(snaps) != 1 {
+		t.Fatalf("aws rds describe-db-snapshots: %v", snaps)
+	}
+	secretARN := cliDB["MasterUserSecret"].(map[string]any)["SecretArn"].(string)
+	var cliCreds map[string]string
+	if err := json.Unmarshal([]byte(run("secretsmanager", "get-secret-value", "--secret-id", secretARN)["SecretString"].(string)), &cliCreds); err != nil || cliCreds["password"] != password2 {
+		t.Fatalf("aws secretsmanager get-secret-value: %v", err)
+	}
+	if list := run("secretsmanager", "list-secrets", "--filters", "Key=owning-service,Values=rds")["SecretList"].([]any); len(list) != 1 {
+		t.Fatalf("aws secretsmanager list-secrets: %v", list)
+	}
 	res := c2.Resources("rudderctl:stack", "s1")
 	if len(res) != 1 || res[0].Type != "snapshot" {
 		t.Fatalf("tagged resources: %+v", res)

@@ -1,8 +1,12 @@
 package pgcluster
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -128,5 +132,102 @@ func TestSnapshotRestore(t *testing.T) {
 	var v string
 	if err := connect(t, ctx, r.DSN()).QueryRow(ctx, "SELECT v FROM t").Scan(&v); err != nil || v != "kept" {
 		t.Fatalf("restored: v = %q, %v", v, err)
+	}
+}
+
+// TestServerStopsWithItsParent: a process that started a cluster is killed (SIGKILL, no
+// chance to stop it); the server shuts down by itself instead of holding its port, and
+// the next start on the same directory has the data.
+func TestServerStopsWithItsParent(t *testing.T) {
+	if dir := os.Getenv("PGCLUSTER_CHILD_DIR"); dir != "" {
+		c := newTestCluster(t, dir)
+		if err := c.Start(startCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		conn := connect(t, context.Background(), c.DSN())
+		if _, err := conn.Exec(context.Background(), "CREATE TABLE t (v text); INSERT INTO t VALUES ('before the kill')"); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("PORT=%d\n", c.Port())
+		select {} // until killed
+	}
+	testenv.LookPath(t, "initdb", "PostgreSQL 15 runs the clusters")
+	dir := filepath.Join(t.TempDir(), "pg")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestServerStopsWithItsParent$")
+	cmd.Env = append(os.Environ(), "PGCLUSTER_CHILD_DIR="+dir)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	port := ""
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "PORT="); ok {
+			port = p
+			break
+		}
+	}
+	if port == "" {
+		t.Fatal("the child did not start its cluster")
+	}
+	pidFile := filepath.Join(dir, "data", "postmaster.pid")
+	if _, err := os.Stat(pidFile); err != nil {
+		t.Fatalf("no server running: %v", err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	// The server removes postmaster.pid when its shutdown completes.
+	for i := 0; ; i++ {
+		if _, err := os.Stat(pidFile); os.IsNotExist(err) {
+			break
+		}
+		if i == 1200 {
+			t.Fatal("the server still runs a minute after its parent was killed")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c := newTestCluster(t, dir)
+	ctx := startCtx(t)
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var v string
+	if err := connect(t, ctx, c.DSN()).QueryRow(ctx, "SELECT v FROM t").Scan(&v); err != nil || v != "before the kill" {
+		t.Fatalf("after the restart: %q %v", v, err)
+	}
+}
+
+// TestStartTakesOverAStaleServer: a server another Cluster value (a previous process)
+// left running on the directory is stopped, and the new start serves the same data.
+func TestStartTakesOverAStaleServer(t *testing.T) {
+	ctx := startCtx(t)
+	dir := filepath.Join(t.TempDir(), "pg")
+	old := newTestCluster(t, dir)
+	if err := old.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := connect(t, ctx, old.DSN()).Exec(ctx, "CREATE TABLE t (v text); INSERT INTO t VALUES ('old')"); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestCluster(t, dir)
+	if err := c.Start(ctx); err != nil {
+		t.Fatalf("start over a running server: %v", err)
+	}
+	for i := 0; old.Running(); i++ { // its reaper goroutine may lag a moment
+		if i == 100 {
+			t.Fatal("the stale server still runs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var v string
+	if err := connect(t, ctx, c.DSN()).QueryRow(ctx, "SELECT v FROM t").Scan(&v); err != nil || v != "old" {
+		t.Fatalf("after the take-over: %q %v", v, err)
 	}
 }

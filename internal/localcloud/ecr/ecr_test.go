@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -69,6 +70,13 @@ func wantCode(t *testing.T, err error, code string) {
 	if !errors.As(err, &ae) || ae.ErrorCode() != code {
 		t.Fatalf("want %s, got %v", code, err)
 	}
+}
+
+func digestHex(t *testing.T, l v1.Layer) string {
+	t.Helper()
+	d, err := l.Digest()
+	must(t, err)
+	return d.Hex
 }
 
 func host(c *localcloud.Cloud) string { return strings.TrimPrefix(c.Endpoint(), "http://") }
@@ -149,6 +157,9 @@ func TestRepositoryAPI(t *testing.T) {
 	if len(tags.Tags) != 1 || *tags.Tags[0].Key != "k" {
 		t.Fatalf("tags after tag/untag: %+v", tags.Tags)
 	}
+
+	_, err = cl.ListTagsForResource(ctx, &ecr.ListTagsForResourceInput{ResourceArn: aws.String("arn:aws:ecr:eu-west-1:" + core.AccountID + ":repository/gone")})
+	wantCode(t, err, "RepositoryNotFoundException")
 
 	_, err = cl.GetLifecyclePolicy(ctx, &ecr.GetLifecyclePolicyInput{RepositoryName: aws.String("team/app")})
 	wantCode(t, err, "LifecyclePolicyNotFoundException")
@@ -250,11 +261,35 @@ func TestPushPull(t *testing.T) {
 	_, err = cl.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("app"), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("nope")}}})
 	wantCode(t, err, "ImageNotFoundException")
 
+	// PutImage retags the pushed manifest; the same tag again is ImageAlreadyExists.
+	put := func(tag string) error {
+		_, err := cl.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("app"), ImageManifest: aws.String(string(raw)),
+			ImageTag: aws.String(tag)})
+		return err
+	}
+	must(t, put("stable"))
+	wantCode(t, put("stable"), "ImageAlreadyExistsException")
+	repoRef, err := name.NewRepository(host(c) + "/app")
+	must(t, err)
+	tagList, err := remote.List(repoRef, remote.WithAuth(auth))
+	must(t, err)
+	if strings.Join(tagList, ",") != "stable,v1" {
+		t.Fatalf("tags/list: %v", tagList)
+	}
+	li, err = cl.ListImages(ctx, &ecr.ListImagesInput{RepositoryName: aws.String("app")})
+	must(t, err)
+	if len(li.ImageIds) != 2 || *li.ImageIds[0].ImageDigest != digest || *li.ImageIds[1].ImageDigest != digest {
+		t.Fatalf("after PutImage: %+v", li.ImageIds)
+	}
+	_, err = cl.PutImage(ctx, &ecr.PutImageInput{RepositoryName: aws.String("app"), ImageTag: aws.String("x"),
+		ImageManifest: aws.String(strings.Replace(string(raw), digestHex(t, layers[0]), strings.Repeat("e", 64), 1))})
+	wantCode(t, err, "LayersNotFoundException")
+
 	_, err = cl.DeleteRepository(ctx, &ecr.DeleteRepositoryInput{RepositoryName: aws.String("app")})
 	wantCode(t, err, "RepositoryNotEmptyException")
-	del, err := cl.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: aws.String("app"), ImageIds: []types.ImageIdentifier{{ImageTag: aws.String("v1")}}})
+	del, err := cl.BatchDeleteImage(ctx, &ecr.BatchDeleteImageInput{RepositoryName: aws.String("app"), ImageIds: []types.ImageIdentifier{{ImageDigest: aws.String(digest)}}})
 	must(t, err)
-	if len(del.ImageIds) != 1 || len(del.Failures) != 0 {
+	if len(del.ImageIds) != 2 || len(del.Failures) != 0 {
 		t.Fatalf("batch delete: %+v", del)
 	}
 	if _, err := remote.Head(r, remote.WithAuth(auth)); err == nil {
@@ -475,6 +510,13 @@ func TestUnpackImage(t *testing.T) {
 	if !mine || err != nil || u2.Root != u.Root {
 		t.Fatalf("alias by digest: %+v %v %v", u2, mine, err)
 	}
+	port := strings.Split(host(c), ":")[1]
+	if u3, mine, err := images.UnpackImage("localhost:" + port + "/tools:v1"); !mine || err != nil || u3.Digest != digest {
+		t.Fatalf("localhost alias: %v %v", mine, err)
+	}
+	if _, mine, _ := images.UnpackImage("localhost:1/tools:v1"); mine {
+		t.Fatal("another port is another registry")
+	}
 	if _, mine, _ := images.UnpackImage("rudderlabs/rudder-transformer:latest"); mine {
 		t.Fatal("an upstream image is not the local registry's")
 	}
@@ -515,5 +557,88 @@ func TestAWSCLI(t *testing.T) {
 	}
 	if !strings.Contains(string(out), `"repositoryUri": "`+host(c)+`/cli-repo"`) {
 		t.Fatalf("aws ecr describe-repositories: %s", out)
+	}
+	// get-login-password decodes the token as docker login would use it.
+	cmd = exec.Command(awsBin, "--endpoint-url", c.Endpoint(), "--region", region, "ecr", "get-login-password")
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=x", "AWS_SECRET_ACCESS_KEY=x", "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent", "HOME="+t.TempDir())
+	pw, err := cmd.Output()
+	must(t, err)
+	req, _ := http.NewRequest(http.MethodGet, c.Endpoint()+"/v2/", nil)
+	req.SetBasicAuth("AWS", strings.TrimSpace(string(pw)))
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /v2/ with the CLI's login password: %d", resp.StatusCode)
+	}
+}
+
+// TestIndex: an image index pushes with its images; UnpackImage picks this machine's
+// platform; an untagged-count rule does not expire the images the index lists.
+func TestIndex(t *testing.T) {
+	c, cl := start(t)
+	ctx := context.Background()
+	mkRepo(t, cl, "multi")
+	pol := `{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}`
+	_, err := cl.PutLifecyclePolicy(ctx, &ecr.PutLifecyclePolicyInput{RepositoryName: aws.String("multi"), LifecyclePolicyText: aws.String(pol)})
+	must(t, err)
+	auth, _ := login(t, cl)
+	mine := image(t, []string{"/bin/hello"}, layerTar(t, map[string]string{"bin/hello": "native"}))
+	other := image(t, []string{"/bin/hello"}, layerTar(t, map[string]string{"bin/hello": "foreign"}))
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: other, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "s390x"}}},
+		mutate.IndexAddendum{Add: mine, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: runtime.GOARCH}}})
+	ref, err := name.ParseReference(host(c) + "/multi:v1")
+	must(t, err)
+	must(t, remote.WriteIndex(ref, idx, remote.WithAuth(auth)))
+
+	di, err := cl.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String("multi")})
+	must(t, err)
+	if len(di.ImageDetails) != 3 {
+		t.Fatalf("index and its 2 images, got %d: %+v", len(di.ImageDetails), di.ImageDetails)
+	}
+	u, _, err := core.Peer[core.Images](c).UnpackImage(host(c) + "/multi:v1")
+	must(t, err)
+	md, _ := mine.Digest()
+	if u.Digest != md.String() {
+		t.Fatalf("unpacked %s, want this platform's %s", u.Digest, md)
+	}
+	if b, err := os.ReadFile(filepath.Join(u.Root, "bin/hello")); err != nil || string(b) != "native" {
+		t.Fatalf("unpacked content: %q %v", b, err)
+	}
+}
+
+// TestRestart: repositories, images and tokens survive a restart on the same state dir.
+func TestRestart(t *testing.T) {
+	dir := t.TempDir()
+	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", StateDir: dir})
+	must(t, err)
+	cl := ecr.NewFromConfig(aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("x", "x", ""), BaseEndpoint: aws.String(c.Endpoint())})
+	mkRepo(t, cl, "keep")
+	auth, _ := login(t, cl)
+	img, err := random.Image(512, 2)
+	must(t, err)
+	addr := host(c)
+	// Our own transport, so its spare connections can be closed: the cloud's Close waits
+	// for connections that never sent a request.
+	tr := remote.DefaultTransport.(*http.Transport).Clone()
+	r0, _ := name.ParseReference(addr + "/keep:v1")
+	must(t, remote.Write(r0, img, remote.WithAuth(auth), remote.WithTransport(tr)))
+	d0, _ := img.Digest()
+	digest := d0.String()
+	tr.CloseIdleConnections()
+	must(t, c.Close())
+
+	c2, err := localcloud.Start(context.Background(), localcloud.Options{Addr: addr, StateDir: dir})
+	must(t, err)
+	defer c2.Close()
+	r, _ := name.ParseReference(addr + "/keep:v1")
+	got, err := remote.Image(r, remote.WithAuth(auth))
+	must(t, err)
+	if d, _ := got.Digest(); d.String() != digest {
+		t.Fatalf("after restart: %s, want %s", d, digest)
+	}
+	if _, err := remote.Head(r, remote.WithAuth(&authn.Basic{Username: "AWS", Password: "stale"})); err == nil {
+		t.Fatal("a token never issued was accepted after restart")
 	}
 }

@@ -1,7 +1,7 @@
 package ecr
 
 // Lifecycle policies: validated on PutLifecyclePolicy with ECR's rules, evaluated right
-// after every push and on PutLifecyclePolicy (AWS evaluates within 24 hours; here it is
+// after every manifest push by tag and on PutLifecyclePolicy (AWS evaluates within 24 hours; here it is
 // at once, so a test sees the outcome).
 
 import (
@@ -136,7 +136,8 @@ func (s selection) selects(tags []string) bool {
 // returns their digests. As in ECR, rules run in priority order and an image that a rule
 // selected is not considered again by a rule of lower priority; within a rule,
 // imageCountMoreThan keeps the newest countNumber images it selected and
-// sinceImagePushed expires those pushed more than countNumber days ago. r.mu held.
+// sinceImagePushed expires those pushed more than countNumber days ago. The images an
+// index of the repository lists are never expired while it lists them. r.mu held.
 func (p *repoRec) applyPolicyLocked(now time.Time) []string {
 	if p.Policy == "" {
 		return nil
@@ -147,6 +148,11 @@ func (p *repoRec) applyPolicyLocked(now time.Time) []string {
 	}
 	p.PolicyEval = now
 	claimed := map[string]bool{}
+	for _, im := range p.Images {
+		for _, c := range im.Children {
+			claimed[c] = true
+		}
+	}
 	var expired []string
 	for _, rl := range pol.Rules {
 		var picked []*imageRec

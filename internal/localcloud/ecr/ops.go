@@ -1,11 +1,15 @@
 package ecr
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/localcloud/core"
@@ -30,6 +34,11 @@ type input struct {
 	} `json:"filter"`
 	MaxResults int    `json:"maxResults"`
 	NextToken  string `json:"nextToken"`
+	// PutImage
+	ImageManifest          string `json:"imageManifest"`
+	ImageManifestMediaType string `json:"imageManifestMediaType"`
+	ImageTag               string `json:"imageTag"`
+	ImageDigest            string `json:"imageDigest"`
 }
 
 type tag struct {
@@ -49,6 +58,9 @@ type imageID struct {
 // tokenTTL is how long a GetAuthorizationToken password lets a client in (as AWS: 12h).
 const tokenTTL = 12 * time.Hour
 
+// maxTokens bounds the registry passwords kept (the oldest go first).
+const maxTokens = 1000
+
 // Ops is the ECR operation table.
 func (r *Room) Ops() []core.Op {
 	return []core.Op{
@@ -65,6 +77,7 @@ func (r *Room) Ops() []core.Op {
 		core.Read("ListImages", r.onRepo(r.listImages)),
 		core.Read("BatchGetImage", r.onRepo(r.batchGetImage)),
 		core.Write("BatchDeleteImage", r.onRepo(r.batchDeleteImage)),
+		core.Write("PutImage", r.putImage),
 		core.Write("TagResource", r.with(r.tagResource)),
 		core.Write("UntagResource", r.with(r.untagResource)),
 		core.Read("ListTagsForResource", r.with(r.listTagsForResource)),
@@ -285,6 +298,17 @@ func (r *Room) getAuthorizationToken(q *core.Request, in *input) {
 			delete(r.st.Tokens, k)
 		}
 	}
+	// A client that logs in before every push would grow the list for 12 hours: keep the
+	// newest maxTokens.
+	for len(r.st.Tokens) >= maxTokens {
+		oldest := ""
+		for k, t := range r.st.Tokens {
+			if oldest == "" || t.Expires.Before(r.st.Tokens[oldest].Expires) {
+				oldest = k
+			}
+		}
+		delete(r.st.Tokens, oldest)
+	}
 	token := core.RandomID(64)
 	exp := now.Add(tokenTTL)
 	r.st.Tokens[token] = &tokenRec{Region: q.Region, Expires: exp}
@@ -487,15 +511,22 @@ func (p *repoRec) deleteImage(digest string) {
 	delete(p.Images, digest)
 }
 
+// repoARNRE is a repository ARN: region and name.
+var repoARNRE = regexp.MustCompile(`^arn:aws:ecr:([a-z0-9-]+):([0-9]{12}):repository/(.+)$`)
+
 // repoByARN finds a repository by its ARN (TagResource and friends).
 func (r *Room) repoByARN(q *core.Request, arn string) *repoRec {
-	for _, p := range r.st.Repos {
-		if p.arn() == arn {
-			return p
-		}
+	m := repoARNRE.FindStringSubmatch(arn)
+	if m == nil {
+		invalidParam(q, "Invalid parameter at 'resourceArn' failed to satisfy constraint: '"+arn+"' is not a repository ARN")
+		return nil
 	}
-	invalidParam(q, "Invalid parameter at 'resourceArn': no repository has the ARN '"+arn+"'")
-	return nil
+	p := r.st.Repos[repoKey(m[1], m[3])]
+	if p == nil || m[2] != core.AccountID {
+		repoNotFound(q, m[3])
+		return nil
+	}
+	return p
 }
 
 func (r *Room) tagResource(q *core.Request, in *input) {
@@ -536,4 +567,80 @@ func (r *Room) listTagsForResource(q *core.Request, in *input) {
 		out = append(out, tag{Key: k, Value: p.Tags[k]})
 	}
 	q.JSON11(map[string]any{"tags": out})
+}
+
+// putImage is PutImage: a manifest whose blobs were uploaded through the registry, stored
+// under a tag (or by digest alone), as the registry's manifest PUT does; AWS's error codes.
+func (r *Room) putImage(q *core.Request) {
+	in, ok := decode(q)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	p := r.st.Repos[repoKey(q.Region, in.RepositoryName)]
+	r.mu.Unlock()
+	if p == nil {
+		repoNotFound(q, in.RepositoryName)
+		return
+	}
+	body := []byte(in.ImageManifest)
+	mt := in.ImageManifestMediaType
+	if mt == "" {
+		var m manifest
+		_ = json.Unmarshal(body, &m)
+		mt = m.MediaType
+	}
+	if in.ImageTag != "" && !tagRE.MatchString(in.ImageTag) {
+		invalidParam(q, "Invalid parameter at 'imageTag': "+strconv.Quote(in.ImageTag)+" is not a valid tag")
+		return
+	}
+	m, size, err := r.checkManifest(q.Region, in.RepositoryName, mt, body)
+	if err != nil {
+		if strings.Contains(err.Error(), "is not in") {
+			q.JSON11Error(http.StatusBadRequest, "LayersNotFoundException", err.Error())
+		} else {
+			invalidParam(q, "Invalid parameter at 'imageManifest': "+err.Error())
+		}
+		return
+	}
+	sum := sha256.Sum256(body)
+	digest := "sha256:" + hex.EncodeToString(sum[:])
+	if in.ImageDigest != "" && in.ImageDigest != digest {
+		invalidParam(q, "Invalid parameter at 'imageDigest': the manifest hashes to "+digest)
+		return
+	}
+	r.mu.Lock()
+	dup := in.ImageTag != "" && p.ImageTags[in.ImageTag] == digest || in.ImageTag == "" && p.Images[digest] != nil
+	r.mu.Unlock()
+	if dup {
+		q.JSON11Error(http.StatusBadRequest, "ImageAlreadyExistsException",
+			"Image with digest '"+digest+"' and tag '"+in.ImageTag+"' already exists in the repository with name '"+p.Name+"' in registry with id '"+core.AccountID+"'")
+		return
+	}
+	if _, err := r.blobs.put(body); err != nil {
+		q.JSON11Error(http.StatusInternalServerError, "ServerException", "store manifest: "+err.Error())
+		return
+	}
+	var children []string
+	for _, d := range m.Manifests {
+		children = append(children, d.Digest)
+	}
+	ref, byDigest := in.ImageTag, in.ImageTag == ""
+	if byDigest {
+		ref = digest
+	}
+	artifact := ""
+	if m.Config != nil {
+		artifact = m.Config.MediaType
+	}
+	if msg := r.recordImage(q.Region, p.Name, ref, byDigest, &imageRec{Digest: digest, MediaType: mt, ArtifactType: artifact, Size: size, Children: children}); msg != "" {
+		code := "ImageTagAlreadyExistsException"
+		if !strings.HasPrefix(msg, "The image tag") {
+			code = "RepositoryNotFoundException"
+		}
+		q.JSON11Error(http.StatusBadRequest, code, msg)
+		return
+	}
+	q.JSON11(map[string]any{"image": map[string]any{"registryId": core.AccountID, "repositoryName": p.Name,
+		"imageId": imageID{ImageDigest: digest, ImageTag: in.ImageTag}, "imageManifest": in.ImageManifest, "imageManifestMediaType": mt}})
 }

@@ -380,7 +380,11 @@ func (r *Room) putManifest(w http.ResponseWriter, req *http.Request, region, nam
 	if m.Config != nil {
 		artifact = m.Config.MediaType
 	}
-	if msg := r.recordImage(region, name, ref, byDigest, &imageRec{Digest: digest, MediaType: mt, ArtifactType: artifact, Size: size}); msg != "" {
+	var children []string
+	for _, d := range m.Manifests {
+		children = append(children, d.Digest)
+	}
+	if msg := r.recordImage(region, name, ref, byDigest, &imageRec{Digest: digest, MediaType: mt, ArtifactType: artifact, Size: size, Children: children}); msg != "" {
 		regError(w, http.StatusBadRequest, "TAG_INVALID", msg)
 		return
 	}
@@ -448,7 +452,7 @@ func (r *Room) indexSize(region, name string, children []descriptor) (int64, err
 }
 
 // recordImage adds a pushed manifest to the repository (and its tag), then applies the
-// lifecycle policy. It returns why a tag cannot move ("" = done).
+// lifecycle policy (after a push by tag). It returns why a tag cannot move ("" = done).
 func (r *Room) recordImage(region, name, ref string, byDigest bool, im *imageRec) string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -466,11 +470,13 @@ func (r *Room) recordImage(region, name, ref string, byDigest bool, im *imageRec
 		im.Pushed = now
 		p.Images[im.Digest] = im
 	}
+	// The policy runs on pushes by tag: the images of an index are pushed by digest just
+	// before it, and must not expire before the index that lists them arrives.
 	if !byDigest {
 		p.ImageTags[ref] = im.Digest
-	}
-	if gone := p.applyPolicyLocked(now); len(gone) > 0 {
-		r.cloud.Logf("ecr: lifecycle policy of %s expired %s", name, strings.Join(gone, ", "))
+		if gone := p.applyPolicyLocked(now); len(gone) > 0 {
+			r.cloud.Logf("ecr: lifecycle policy of %s expired %s", name, strings.Join(gone, ", "))
+		}
 	}
 	r.commitLocked()
 	return ""

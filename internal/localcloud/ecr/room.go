@@ -9,6 +9,8 @@ package ecr
 import (
 	"encoding/json"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +54,7 @@ type imageRec struct {
 	ArtifactType string    `json:"artifactType,omitempty"` // the config's media type
 	Size         int64     `json:"size"`                   // compressed layers
 	Pushed       time.Time `json:"pushed"`
+	Children     []string  `json:"children,omitempty"` // an index: the manifests it lists
 }
 
 type tokenRec struct {
@@ -113,6 +116,8 @@ func (r *Room) Open(c *core.Cloud) error {
 	r.uploads = map[string]*upload{}
 	r.unpacks = map[string]*sync.Mutex{}
 	r.blobs = &blobStore{dir: c.Path("ecr")}
+	// Upload sessions live in memory only: what a previous run left half-uploaded is dropped.
+	_ = os.RemoveAll(filepath.Join(r.blobs.dir, "uploads"))
 	if err := c.LoadDoc(stateFile, &r.st, false); err != nil {
 		return err
 	}
@@ -181,6 +186,11 @@ func (r *Room) ServeHost(w http.ResponseWriter, req *http.Request) bool {
 	}
 	r.serveRegistry(w, req)
 	return true
+}
+
+// Guess takes unsigned ECR API calls (by their X-Amz-Target).
+func (*Room) Guess(req *http.Request) bool {
+	return strings.HasPrefix(req.Header.Get("X-Amz-Target"), targetPrefix+".")
 }
 
 // decode reads the JSON 1.1 input of an operation.

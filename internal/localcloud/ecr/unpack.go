@@ -49,7 +49,7 @@ func (r *Room) parseRef(s string) (imageRef, bool, error) {
 			return imageRef{}, false, nil
 		}
 		out.region = m[2]
-	} else if host != r.registryHost() {
+	} else if !r.isRegistryHost(host) {
 		return imageRef{}, false, nil
 	}
 	if name, d, ok := strings.Cut(rest, "@"); ok {
@@ -67,6 +67,16 @@ func (r *Room) parseRef(s string) (imageRef, bool, error) {
 		return out, true, fmt.Errorf("image %s: %q is not a repository name", s, out.repo)
 	}
 	return out, true, nil
+}
+
+// isRegistryHost: the cloud's host:port, or localhost with its port.
+func (r *Room) isRegistryHost(host string) bool {
+	own := r.registryHost()
+	if host == own {
+		return true
+	}
+	_, port, _ := strings.Cut(own, ":")
+	return strings.HasPrefix(own, "127.0.0.1:") && host == "localhost:"+port
 }
 
 // UnpackImage resolves a reference to this registry to an unpacked root filesystem.

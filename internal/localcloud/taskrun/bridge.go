@@ -52,8 +52,36 @@ func loopbackAddrs(s string) []string {
 	return out
 }
 
-// bridgeAddrs is every loopback endpoint in the task's container environments, except the
-// task's own container ports (those are its containers' to listen on).
+// hostPortPairs lists the loopback endpoints an environment names as a pair of variables,
+// X_HOST=127.0.0.1 with X_PORT=5432 (a database: JOBS_DB_HOST + JOBS_DB_PORT, PGHOST +
+// PGPORT), which no single value spells as host:port.
+func hostPortPairs(env map[string]string) []string {
+	var out []string
+	for k, host := range env {
+		prefix, ok := strings.CutSuffix(k, "HOST")
+		if !ok {
+			continue
+		}
+		port, ok := env[prefix+"PORT"]
+		if !ok {
+			continue
+		}
+		host = strings.ToLower(strings.TrimSpace(host))
+		if host == "localhost" {
+			host = "127.0.0.1"
+		}
+		p, err := strconv.Atoi(strings.TrimSpace(port))
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() || ip.To4() == nil || err != nil || p < 1 || p > 65535 {
+			continue
+		}
+		out = append(out, net.JoinHostPort(host, strconv.Itoa(p)))
+	}
+	return out
+}
+
+// bridgeAddrs is every loopback endpoint in the task's container environments (in a value,
+// or as a HOST/PORT pair of variables), except the task's own container ports (those are
+// its containers' to listen on).
 func bridgeAddrs(spec Spec) []string {
 	own := map[string]bool{}
 	for _, c := range spec.Containers {
@@ -63,11 +91,13 @@ func bridgeAddrs(spec Spec) []string {
 	}
 	set := map[string]bool{}
 	for _, c := range spec.Containers {
+		var found []string
 		for _, v := range c.Env {
-			for _, a := range loopbackAddrs(v) {
-				if _, port, _ := net.SplitHostPort(a); !own[port] {
-					set[a] = true
-				}
+			found = append(found, loopbackAddrs(v)...)
+		}
+		for _, a := range append(found, hostPortPairs(c.Env)...) {
+			if _, port, _ := net.SplitHostPort(a); !own[port] {
+				set[a] = true
 			}
 		}
 	}

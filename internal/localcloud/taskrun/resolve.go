@@ -22,6 +22,9 @@ type program struct {
 	binDirs []string // put first on PATH (the resolved Node's bin dir)
 }
 
+// ecrPortEnv carries the port of a local ECR image's container in loopback mode.
+const ecrPortEnv = "PORT"
+
 // basePath is the PATH a container starts with (after any Node bin dir).
 const basePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -75,7 +78,8 @@ func fromECR(c Container, root string, entry, cmd, env []string, workDir string)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		dir = root
 	}
-	return program{path: exe, args: argv[1:], dir: dir, env: env}, nil
+	// No image map entry says which variable carries the port; PORT is the convention.
+	return program{path: exe, args: argv[1:], dir: dir, env: env, portEnv: ecrPortEnv}, nil
 }
 
 // findInImage resolves a program name inside an image root: an absolute path as it is,
@@ -126,6 +130,9 @@ func (r *Runner) fromMap(ctx context.Context, c Container, e mapEntry) (program,
 		p.path = argv[0]
 		if !filepath.IsAbs(p.path) {
 			p.path = filepath.Join(e.Dir, p.path)
+		}
+		if st, err := os.Stat(p.path); err != nil || !st.Mode().IsRegular() || st.Mode()&0o111 == 0 {
+			return program{}, &StartError{Reason: fmt.Sprintf("CannotStartContainerError: exec: %q: no such executable file (relative paths resolve against the image map's dir %s)", argv[0], e.Dir)}
 		}
 	default:
 		exe, err := exec.LookPath(argv[0])

@@ -1,6 +1,7 @@
 package taskrun
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -23,15 +24,22 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv("TASKRUN_CRASH_CHILD"); dir != "" {
+		crashChild(dir, os.Getenv("TASKRUN_CRASH_MAP"))
+	}
 	code := m.Run()
 	testfn.Cleanup()
+	if example.dir != "" {
+		os.RemoveAll(example.dir)
+	}
 	os.Exit(code)
 }
 
 const subnet = "172.31.0.0/20"
 
-// echoMap builds the echo program and writes an image map that runs it as image test/echo.
-func echoMap(t *testing.T) string {
+// echoMap builds the echo program and writes an image map that runs it as image test/echo,
+// listening on every interface of its namespace (netns) or on loopback only (loopback mode).
+func echoMap(t *testing.T, mode string) string {
 	t.Helper()
 	bin := testfn.Build(t, "./testdata/echo")
 	dir := t.TempDir()
@@ -47,7 +55,11 @@ func echoMap(t *testing.T) string {
 		t.Fatal(err)
 	}
 	m := filepath.Join(dir, "images.yaml")
-	writeFile(t, m, "images:\n  - image: test/echo\n    dir: app\n    command: [./echo]\n    portEnv: PORT\n")
+	host := "0.0.0.0"
+	if mode == ModeLoopback {
+		host = "127.0.0.1"
+	}
+	writeFile(t, m, "images:\n  - image: test/echo\n    dir: app\n    command: [./echo]\n    portEnv: PORT\n    env: {HOST: "+host+"}\n")
 	return m
 }
 
@@ -140,6 +152,18 @@ func get(t *testing.T, u string) string {
 	return ""
 }
 
+// getOnce makes one request (the server is known to be up) and returns status and body.
+func getOnce(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", u, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func addrURL(task *Task, port int, path string) string {
 	ip, p := task.Addr(port)
 	return "http://" + ip + ":" + strconv.Itoa(p) + path
@@ -155,7 +179,7 @@ func namespaces(t *testing.T) string {
 }
 
 func TestNetnsTwoTasksSamePortSideBySide(t *testing.T) {
-	r := newRunner(t, ModeNetns, echoMap(t))
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
 	a := start(t, r, "aaaaaaaa1111", echo("web", 9090, nil, nil))
 	b := start(t, r, "bbbbbbbb2222", echo("web", 9090, nil, nil))
 	if a.IP() == b.IP() {
@@ -176,7 +200,7 @@ func TestNetnsTwoTasksSamePortSideBySide(t *testing.T) {
 }
 
 func TestNetnsContainersShareLocalhost(t *testing.T) {
-	r := newRunner(t, ModeNetns, echoMap(t))
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
 	task := start(t, r, "shared",
 		echo("app", 9090, nil, nil),
 		echo("sidecar", 9091, map[string]string{"PEER": "http://localhost:9090/"}, nil))
@@ -191,28 +215,40 @@ func TestNetnsBridgeReachesHostLoopback(t *testing.T) {
 		fmt.Fprintf(w, "host service saw %s", r.URL.Path)
 	}))
 	defer host.Close()
-	r := newRunner(t, ModeNetns, echoMap(t))
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
 	task := start(t, r, "bridge", echo("web", 9090, map[string]string{"CLOUD": host.URL + "/the/path"}, nil))
-	if got := get(t, addrURL(task, 9090, "/fetch?env=CLOUD")); got != "host service saw /the/path" {
-		t.Fatalf("through the bridge: %q", got)
+	get(t, addrURL(task, 9090, "/"))
+	if code, got := getOnce(t, addrURL(task, 9090, "/fetch?env=CLOUD")); code != 200 || got != "host service saw /the/path" {
+		t.Fatalf("through the bridge: %d %q", code, got)
 	}
 	// A loopback port the environment does not name stays unreachable: no route out.
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer other.Close()
-	resp, err := http.Get(addrURL(task, 9090, "/fetch?url="+url.QueryEscape(other.URL)))
-	if err != nil {
-		t.Fatal(err)
+	if code, body := getOnce(t, addrURL(task, 9090, "/fetch?url="+url.QueryEscape(other.URL))); code != http.StatusBadGateway {
+		t.Fatalf("an unnamed host port answered %d %q inside the task, want 502 (unreachable)", code, body)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadGateway {
-		t.Fatalf("an unnamed host port answered %d inside the task, want 502 (unreachable)", resp.StatusCode)
+}
+
+// TestNetnsBridgeHostPortPair: a host service named only by X_HOST + X_PORT (as a
+// database's JOBS_DB_HOST/JOBS_DB_PORT) is reachable inside the namespace.
+func TestNetnsBridgeHostPortPair(t *testing.T) {
+	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "database stand-in")
+	}))
+	defer host.Close()
+	u, _ := url.Parse(host.URL)
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
+	task := start(t, r, "pair", echo("web", 9090, map[string]string{"JOBS_DB_HOST": u.Hostname(), "JOBS_DB_PORT": u.Port()}, nil))
+	get(t, addrURL(task, 9090, "/"))
+	if code, got := getOnce(t, addrURL(task, 9090, "/fetch?url="+url.QueryEscape(host.URL+"/"))); code != 200 || got != "database stand-in" {
+		t.Fatalf("through the bridge: %d %q", code, got)
 	}
 }
 
 func TestKilledProcessStopsTask(t *testing.T) {
 	for _, mode := range []string{ModeNetns, ModeLoopback} {
 		t.Run(mode, func(t *testing.T) {
-			r := newRunner(t, mode, echoMap(t))
+			r := newRunner(t, mode, echoMap(t, mode))
 			var out lines
 			task := start(t, r, "killed", echo("web", 9090, nil, &out))
 			get(t, addrURL(task, 9090, "/"))
@@ -242,7 +278,7 @@ func TestKilledProcessStopsTask(t *testing.T) {
 }
 
 func TestEssentialExitStopsTheOthers(t *testing.T) {
-	r := newRunner(t, ModeNetns, echoMap(t))
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
 	side := echo("side", 9091, nil, nil)
 	side.Essential = false
 	task := start(t, r, "essential", echo("main", 9090, nil, nil), side)
@@ -260,7 +296,7 @@ func TestEssentialExitStopsTheOthers(t *testing.T) {
 }
 
 func TestStopTermThenKill(t *testing.T) {
-	r := newRunner(t, ModeLoopback, echoMap(t))
+	r := newRunner(t, ModeLoopback, echoMap(t, ModeLoopback))
 	stubborn := echo("stubborn", 9091, map[string]string{"IGNORE_TERM": "1"}, nil)
 	task, err := r.Start(context.Background(), Spec{TaskID: "stop", Containers: []Container{echo("polite", 9090, nil, nil), stubborn}, StopTimeout: 300 * time.Millisecond})
 	if err != nil {
@@ -281,7 +317,7 @@ func TestStopTermThenKill(t *testing.T) {
 func TestUnmappedImageCannotPull(t *testing.T) {
 	for _, mode := range []string{ModeNetns, ModeLoopback} {
 		t.Run(mode, func(t *testing.T) {
-			r := newRunner(t, mode, echoMap(t))
+			r := newRunner(t, mode, echoMap(t, mode))
 			c := echo("web", 9090, nil, nil)
 			c.Image = "rudderlabs/not-mapped:1.0"
 			task, err := r.Start(context.Background(), Spec{TaskID: "nope", SubnetCIDR: subnet, Containers: []Container{echo("ok", 9091, nil, nil), c}})
@@ -300,7 +336,7 @@ func TestUnmappedImageCannotPull(t *testing.T) {
 }
 
 func TestLoopbackTwoTasksSamePort(t *testing.T) {
-	r := newRunner(t, ModeLoopback, echoMap(t))
+	r := newRunner(t, ModeLoopback, echoMap(t, ModeLoopback))
 	a := start(t, r, "a", echo("web", 9090, nil, nil))
 	b := start(t, r, "b", echo("web", 9090, nil, nil))
 	ipA, portA := a.Addr(9090)
@@ -321,7 +357,7 @@ func TestLoopbackTwoTasksSamePort(t *testing.T) {
 func TestHealthChecks(t *testing.T) {
 	for _, mode := range []string{ModeNetns, ModeLoopback} {
 		t.Run(mode, func(t *testing.T) {
-			r := newRunner(t, mode, echoMap(t))
+			r := newRunner(t, mode, echoMap(t, mode))
 			hc := func(cmd ...string) *HealthCheck {
 				return &HealthCheck{Command: cmd, Interval: 200 * time.Millisecond, Timeout: 2 * time.Second, Retries: 2}
 			}
@@ -352,7 +388,7 @@ func waitHealth(t *testing.T, task *Task, want string) {
 
 func TestCloseLeavesNoNamespace(t *testing.T) {
 	needNetns(t)
-	r, err := New(Options{Dir: t.TempDir(), ImageMap: echoMap(t), Sandbox: ModeNetns})
+	r, err := New(Options{Dir: t.TempDir(), ImageMap: echoMap(t, ModeNetns), Sandbox: ModeNetns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,21 +415,51 @@ func TestCloseLeavesNoNamespace(t *testing.T) {
 	}
 }
 
+// crashChild is the child side of TestStaleNamespacesRemovedAtNew: a cloud that starts a
+// task, says which namespace it made, and waits to be killed.
+func crashChild(dir, imageMap string) {
+	r, err := New(Options{Dir: dir, ImageMap: imageMap, Sandbox: ModeNetns})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	task, err := r.Start(context.Background(), Spec{TaskID: "crashed", SubnetCIDR: subnet, Containers: []Container{echo("web", 9090, nil, nil)}})
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	ents, _ := os.ReadDir(r.recordDir())
+	fmt.Printf("ready %s %s %d\n", ents[0].Name(), task.IP(), task.Pid("web"))
+	select {}
+}
+
 func TestStaleNamespacesRemovedAtNew(t *testing.T) {
 	needNetns(t)
 	dir := t.TempDir()
-	// A namespace recorded by a process that is gone (a crashed run).
-	dead := exec.Command("true")
-	if err := dead.Run(); err != nil {
+	// A cloud that crashes (SIGKILL) with a task running leaves its namespace behind.
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), "TASKRUN_CRASH_CHILD="+dir, "TASKRUN_CRASH_MAP="+echoMap(t, ModeNetns))
+	stdout, err := child.StdoutPipe()
+	if err != nil {
 		t.Fatal(err)
 	}
-	name := nsPrefix + "stale-" + randHex(4)
-	if err := ipCmd("netns", "add", name); err != nil {
+	if err := child.Start(); err != nil {
 		t.Fatal(err)
 	}
+	var name, ip string
+	var pid int
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if _, err := fmt.Sscanf(line, "ready %s %s %d", &name, &ip, &pid); err != nil {
+		child.Process.Kill()
+		child.Wait()
+		t.Fatalf("the crashing cloud said %q", line)
+	}
+	child.Process.Kill()
+	child.Wait()
 	defer ipCmd("netns", "del", name)
-	os.MkdirAll(filepath.Join(dir, "netns"), 0o755)
-	writeFile(t, filepath.Join(dir, "netns", name), fmt.Sprintf("%d rctlstale\n", dead.Process.Pid))
+	if !strings.Contains(namespaces(t), name) {
+		t.Fatalf("namespace %s did not outlive its cloud; nothing to test", name)
+	}
 	// One not recorded is not the runner's: it stays.
 	foreign := nsPrefix + "foreign-" + randHex(4)
 	if err := ipCmd("netns", "add", foreign); err != nil {
@@ -410,7 +476,76 @@ func TestStaleNamespacesRemovedAtNew(t *testing.T) {
 	if strings.Contains(ns, name) {
 		t.Errorf("stale namespace %s was not removed", name)
 	}
+	if out, _ := exec.Command("ip", "route", "show", ip).Output(); len(out) != 0 {
+		t.Errorf("route to %s left: %s", ip, out)
+	}
+	if running(pid) {
+		t.Errorf("the crashed cloud's task process %d is still running", pid)
+	}
 	if !strings.Contains(ns, foreign) {
 		t.Errorf("namespace %s, not recorded by the runner, was removed", foreign)
+	}
+}
+
+// running reports whether pid is a live process (a zombie waiting for its new parent to
+// reap it is not).
+func running(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	i := strings.LastIndex(s, ")")
+	return i < 0 || i+2 >= len(s) || (s[i+2] != 'Z' && s[i+2] != 'X')
+}
+
+// fillSubnet is a subnet no other local cloud on this machine uses, so this test can fill it.
+const fillSubnet = "10.213.77.0/28"
+
+func TestNetnsConcurrentStartsGetDistinctIPs(t *testing.T) {
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
+	const n = 6
+	tasks := make([]*Task, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tasks[i], errs[i] = r.Start(context.Background(), Spec{TaskID: fmt.Sprintf("conc%d", i), SubnetCIDR: fillSubnet, Containers: []Container{echo("web", 9090, nil, nil)}})
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i, task := range tasks {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		defer task.Stop("test over")
+		if seen[task.IP()] {
+			t.Fatalf("two tasks got %s", task.IP())
+		}
+		seen[task.IP()] = true
+		if got := get(t, addrURL(task, 9090, "/")); !strings.HasPrefix(got, "ip="+task.IP()+" ") {
+			t.Errorf("task %s answered %q", task.IP(), got)
+		}
+	}
+	// A /28 has 16 addresses, 5 reserved: 11 tasks fit, the 12th does not.
+	var extra []*Task
+	for i := n; i < 11; i++ {
+		task, err := r.Start(context.Background(), Spec{TaskID: fmt.Sprintf("fill%d", i), SubnetCIDR: fillSubnet, Containers: []Container{echo("web", 9090, nil, nil)}})
+		if err != nil {
+			t.Fatalf("task %d: %v", i, err)
+		}
+		extra = append(extra, task)
+	}
+	defer func() {
+		for _, task := range extra {
+			task.Stop("test over")
+		}
+	}()
+	_, err := r.Start(context.Background(), Spec{TaskID: "full", SubnetCIDR: fillSubnet, Containers: []Container{echo("web", 9090, nil, nil)}})
+	if err == nil || !strings.Contains(err.Error(), "no free address") {
+		t.Fatalf("a 12th task in a /28: %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -44,7 +45,7 @@ func main() {
 		if v := r.URL.Query().Get("env"); v != "" {
 			url = os.Getenv(v)
 		}
-		resp, err := http.Get(url)
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(url)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
