@@ -257,6 +257,7 @@ func TestSidecarRoutesBySize(t *testing.T) {
 		if st.RejectedTooLarge != 1 {
 			t.Errorf("rejected too large: %d, want 1", st.RejectedTooLarge)
 		}
+		t.Logf("GET %s: %s", StatsPath, mustJSON(st))
 	})
 
 	t.Run("only an ECS URL: everything goes there", func(t *testing.T) {
@@ -311,4 +312,9 @@ func rawPost(t *testing.T, base, path string, length int64) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }
