@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -60,6 +61,9 @@ Examples:
 					&cli.DurationFlag{Name: "delay-update", Usage: "Update*: LastUpdateStatus InProgress -> Successful after this long (default 300ms)"},
 					&cli.DurationFlag{Name: "role-propagation", Usage: "a role younger than this cannot be used by Lambda yet (default 2s)"},
 					&cli.DurationFlag{Name: "delay-rds", Usage: "RDS: an instance goes creating -> backing-up -> available, a snapshot creating -> available, this long after the work (default 2s)"},
+					&cli.StringFlag{Name: "image-map", Usage: "YAML `FILE` mapping upstream container images to local programs for ECS tasks (docs/LOCALCLOUD.md, \"Tasks\")"},
+					&cli.StringFlag{Name: "sandbox", Usage: "how ECS tasks get their own address: netns (a network namespace each; root) or loopback (default: netns when root)"},
+					&cli.StringSliceFlag{Name: "bridge", Usage: "host loopback `HOST:PORT` every task in a namespace reaches (repeatable), beside those its environment names"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not log requests on stderr"},
 				},
 				Action: runLocalcloud,
@@ -90,7 +94,20 @@ func runLocalcloud(cctx *cli.Context) error {
 			RolePropagation: cctx.Duration("role-propagation"),
 			RDS:             cctx.Duration("delay-rds"),
 		},
-		Log: os.Stderr,
+		Log:      os.Stderr,
+		ImageMap: cctx.String("image-map"),
+		Sandbox:  cctx.String("sandbox"),
+		Bridge:   cctx.StringSlice("bridge"),
+	}
+	switch o.Sandbox {
+	case "", "netns", "loopback":
+	default:
+		return fmt.Errorf("localcloud: --sandbox %q refused: it is netns (a network namespace per task, needs root) or loopback (distinct loopback ports)", o.Sandbox)
+	}
+	for _, b := range o.Bridge {
+		if host, port, err := net.SplitHostPort(b); err != nil || port == "" || !net.ParseIP(host).IsLoopback() {
+			return fmt.Errorf("localcloud: --bridge %q refused: give a loopback HOST:PORT such as 127.0.0.1:8099 (nothing off the machine is ever bridged)", b)
+		}
 	}
 	if cctx.Bool("quiet") {
 		o.Log = nil

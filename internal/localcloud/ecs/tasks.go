@@ -199,8 +199,18 @@ func (r *Room) specLocked(t *taskRec) (taskrun.Spec, error) {
 			env[kv.Name] = kv.Value
 		}
 		for _, s := range c.Secrets {
-			return spec, &taskrun.StartError{Reason: fmt.Sprintf(
-				"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: the local cloud cannot resolve %s (secret %s of container %s)", s.ValueFrom, s.Name, c.Name)}
+			// As the Fargate agent does: each secret resolved into the environment at start.
+			secrets := core.Peer[core.Secrets](r.cloud)
+			if secrets == nil {
+				return spec, &taskrun.StartError{Reason: fmt.Sprintf(
+					"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: the local cloud has no Secrets Manager to resolve %s (secret %s of container %s)", s.ValueFrom, s.Name, c.Name)}
+			}
+			v, err := secrets.SecretValue(t.Region, s.ValueFrom)
+			if err != nil {
+				return spec, &taskrun.StartError{Reason: fmt.Sprintf(
+					"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: %v (secret %s of container %s)", err, s.Name, c.Name)}
+			}
+			env[s.Name] = v
 		}
 		cmd := c.Command
 		if o := t.Overrides[c.Name]; o != nil {
