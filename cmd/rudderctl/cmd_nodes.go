@@ -1,16 +1,21 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
 	"fmt"
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/urfave/cli/v2"
 
 	"github.com/rudderctl/rudderctl/backendnodes"
+	"github.com/rudderctl/rudderctl/backendnodes/jobsdb"
 	"github.com/rudderctl/rudderctl/internal/config"
 )
 
@@ -153,4 +158,85 @@ Examples:
 			return backendnodes.Logs(ctx, cl, t.Stack, i, time.Now().Add(-c.Duration("since")), c.Bool("follow"), c.Bool("json"), c.App.Writer)
 		},
 	}
+}
+
+// nodesCommand is `rudderctl nodes pending`: the drain check, run inside the VPC as a one-off
+// task of rudderctl's own image (the nodes' databases are private).
+func nodesCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "nodes",
+		Usage: "node pair tools",
+		Subcommands: []*cli.Command{{
+			Name:      "pending",
+			Usage:     "count the jobs a node's database has not delivered yet (rudder-server's job tables)",
+			UsageText: "JOBS_DB_HOST=... JOBS_DB_PORT=... JOBS_DB_USER=... JOBS_DB_PASSWORD=... JOBS_DB_DB_NAME=... rudderctl nodes pending [--json]",
+			Description: `Connects to a node's database as rudder-server does (its JOBS_DB_* variables; the password
+comes from the environment only, as an ECS secret) and counts the jobs of the gateway,
+router and batch router queues that are not in a terminal state (backendnodes/jobsdb). The
+scale down of deploy nodes runs it as a one-off task and reads its JSON line.
+
+Examples:
+   rudderctl nodes pending --json
+   {"gateway":0,"router":3,"batch_router":0,"processor":0,"total":3}`,
+			Flags: []cli.Flag{jsonFlag(), &cli.DurationFlag{Name: "timeout", Value: 30 * time.Second, Usage: "give up connecting after this long"}},
+			Action: func(c *cli.Context) error {
+				if err := noArgs(c); err != nil {
+					return err
+				}
+				ctx, cancel := context.WithTimeout(c.Context, c.Duration("timeout"))
+				defer cancel()
+				counts, err := pendingFromEnv(ctx)
+				if err != nil {
+					return err
+				}
+				if c.Bool("json") {
+					return printJSON(c.App.Writer, counts)
+				}
+				fmt.Fprintf(c.App.Writer, "%d pending jobs (gateway %d, router %d, batch router %d, processor %d)\n", counts.Total, counts.Gateway, counts.Router, counts.BatchRouter, counts.Processor)
+				return nil
+			},
+		}},
+	}
+}
+
+// pendingFromEnv connects with rudder-server's JOBS_DB_* variables and counts.
+func pendingFromEnv(ctx context.Context) (jobsdb.Counts, error) {
+	get := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	if os.Getenv("JOBS_DB_PASSWORD") == "" {
+		return jobsdb.Counts{}, fmt.Errorf("nodes pending: JOBS_DB_PASSWORD is not set: give the database password in the environment (never as a flag)")
+	}
+	cfg, err := pgx.ParseConfig("")
+	if err != nil {
+		return jobsdb.Counts{}, err
+	}
+	port, err := strconv.Atoi(get("JOBS_DB_PORT", "5432"))
+	if err != nil || port < 1 || port > 65535 {
+		return jobsdb.Counts{}, fmt.Errorf("nodes pending: JOBS_DB_PORT %q is not a port", os.Getenv("JOBS_DB_PORT"))
+	}
+	cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database = get("JOBS_DB_HOST", "localhost"), uint16(port), get("JOBS_DB_USER", "ubuntu"), os.Getenv("JOBS_DB_PASSWORD"), get("JOBS_DB_DB_NAME", "ubuntu")
+	if get("JOBS_DB_SSL_MODE", "disable") == "disable" {
+		cfg.TLSConfig = nil
+	} else {
+		cfg.TLSConfig = &tls.Config{ServerName: cfg.Host, MinVersion: tls.VersionTLS12}
+	}
+	cfg.RuntimeParams["application_name"] = "rudderctl-nodes-pending"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return jobsdb.Counts{}, fmt.Errorf("nodes pending: cannot connect to %s:%d/%s as %s: %v; check JOBS_DB_* and that this runs inside the VPC", cfg.Host, cfg.Port, cfg.Database, cfg.User, redactPassword(err, cfg.Password))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	counts, err := jobsdb.Pending(ctx, conn)
+	if err != nil {
+		return jobsdb.Counts{}, fmt.Errorf("nodes pending: reading the job tables of %s: %v", cfg.Database, redactPassword(err, cfg.Password))
+	}
+	return counts, nil
+}
+
+func redactPassword(err error, pw string) string {
+	return strings.ReplaceAll(err.Error(), pw, "<secret>")
 }

@@ -32,6 +32,7 @@ func main() {
 			destroyCommand(),
 			workspaceCommand(),
 			sidecarCommand(),
+			nodesCommand(),
 			exportCommand(),
 			imageCommand(),
 		},
