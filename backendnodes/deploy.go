@@ -155,6 +155,9 @@ func planDestroy(o *observed, n Names) []engine.Change {
 	add := func(a engine.Action, resource, name, target string) {
 		last = append(last, engine.Change{Action: a, Resource: resource, Name: name, Target: target})
 	}
+	for _, arn := range o.PendingLive {
+		add(DeregisterTaskDef, "task definition", revisionOf(arn), "0|"+arn)
+	}
 	for _, arn := range o.Pending {
 		add(DeleteTaskDef, "task definition", revisionOf(arn), "0|"+arn)
 	}

@@ -69,6 +69,20 @@ func (r *run) drain(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
+	putBack := func() {
+		for _, ip := range ips {
+			if err := r.c.ELBv2().RegisterTarget(context.WithoutCancel(ctx), r.tg, ip, GatewayPort); err != nil {
+				fmt.Fprintf(r.progress, "  node %d: could not put %s back into the load balancer: %v\n", i, ip, err)
+			}
+		}
+	}
+	drained := false
+	defer func() {
+		// A drain that fails leaves the node serving, as it was.
+		if !drained && r.tg != "" && len(ips) > 0 {
+			putBack()
+		}
+	}()
 	if r.tg != "" {
 		for _, ip := range ips {
 			if err := r.c.ELBv2().DeregisterTarget(ctx, r.tg, ip, GatewayPort); err != nil && !errors.Is(err, awsapi.ErrNotFound) {
@@ -89,19 +103,16 @@ func (r *run) drain(ctx context.Context, i int) error {
 		}
 		fmt.Fprintf(r.progress, "  node %d: %d pending jobs (gateway %d, router %d, batch router %d) after %s\n", i, p.Total, p.Gateway, p.Router, p.BatchRouter, time.Since(start).Round(time.Second))
 		if p.Total == 0 {
+			drained = true
 			return nil
 		}
 		if time.Now().After(deadline) {
 			if r.force {
 				fmt.Fprintf(r.progress, "  node %d: --force: removed with %d pending jobs (they are lost; the final snapshot keeps them)\n", i, p.Total)
+				drained = true
 				return nil
 			}
-			// Put it back: the refused scale down leaves the stack as it was.
-			for _, ip := range ips {
-				if err := r.c.ELBv2().RegisterTarget(context.WithoutCancel(ctx), r.tg, ip, GatewayPort); err != nil {
-					fmt.Fprintf(r.progress, "  node %d: could not put %s back into the load balancer: %v\n", i, ip, err)
-				}
-			}
+			// Put back (deferred): the refused scale down leaves the stack as it was.
 			return &ErrNotDrained{Node: i, Service: node.Service, Pending: p.Total, Timeout: r.drainFor}
 		}
 		select {

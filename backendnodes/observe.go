@@ -68,6 +68,7 @@ type observed struct {
 	Cluster     *ecsapi.Cluster
 	Nodes       map[int]*nodeObs
 	Pending     []string // revisions of the pending-jobs family (ACTIVE and INACTIVE)
+	PendingLive []string // its ACTIVE ones
 	Bucket      *kinds.Bucket
 }
 
@@ -299,6 +300,9 @@ func (o *observed) readNodes(ctx context.Context, c *awsapi.Session, n Names, up
 			return awsapi.Explain("list the task definitions of "+n.DrainFamily, err)
 		}
 		o.Pending = append(o.Pending, arns...)
+		if status == "ACTIVE" {
+			o.PendingLive = arns
+		}
 	}
 	return nil
 }

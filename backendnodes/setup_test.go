@@ -230,7 +230,9 @@ func startTopology(t *testing.T, stackName string) *topology {
 		t.Fatal(err)
 	}
 	top := &topology{cloud: c, cl: cl, sink: s, stack: stackName}
+	start := time.Now()
 	top.deployPrerequisites(t, writeWorkspace(t, s.URL))
+	t.Logf("transformer, workspace, user functions deployed in %s", time.Since(start).Round(time.Millisecond))
 	return top
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -190,7 +191,13 @@ Examples:
 					return err
 				}
 				if c.Bool("json") {
-					return printJSON(c.App.Writer, counts)
+					// One line: the drain reads it back from the task's log stream.
+					b, err := json.Marshal(counts)
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintf(c.App.Writer, "%s\n", b)
+					return err
 				}
 				fmt.Fprintf(c.App.Writer, "%d pending jobs (gateway %d, router %d, batch router %d, processor %d)\n", counts.Total, counts.Gateway, counts.Router, counts.BatchRouter, counts.Processor)
 				return nil
