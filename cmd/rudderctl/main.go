@@ -33,6 +33,7 @@ func main() {
 			workspaceCommand(),
 			sidecarCommand(),
 			nodesCommand(),
+			sinkCommand(),
 			exportCommand(),
 			imageCommand(),
 		},
