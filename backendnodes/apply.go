@@ -578,7 +578,21 @@ func (k serviceKind) Adopt(ctx context.Context, ch engine.Change) error { return
 
 func (k serviceKind) Update(ctx context.Context, ch engine.Change) error {
 	i, _ := nodeOf(ch)
-	return k.r.c.ECS().UpdateService(ctx, k.spec(i), true)
+	spec := k.spec(i)
+	if spec.TaskDef == "" {
+		// The revision is unchanged (a failed rollout started again): the service's own.
+		if no := k.r.o.Nodes[i]; no != nil && no.Service != nil {
+			spec.TaskDef = no.Service.TaskDef
+		}
+	}
+	if err := k.r.c.ECS().UpdateService(ctx, spec, true); err != nil {
+		return err
+	}
+	if no := k.r.o.Nodes[i]; no != nil && no.Service != nil && no.Service.Primary() != nil && no.Service.Primary().RolloutState == "FAILED" &&
+		no.Service.TaskDef == spec.TaskDef {
+		return k.r.c.ECS().RestartService(ctx, k.r.d.Names.Cluster, no.Service.Name)
+	}
+	return nil
 }
 
 // Wait: until the node's one task of its revision runs and the rollout is complete (its

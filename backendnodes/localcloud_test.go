@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +13,23 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi"
 )
+
+// noRetryInjected makes an injected "fail-mutating" fault stop the run (as a killed process
+// would) instead of being retried away by the SDK.
+func noRetryInjected(o *retry.StandardOptions) {
+	o.Retryables = append([]retry.IsErrorRetryable{retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
+		if strings.Contains(err.Error(), "injected fault") {
+			return aws.FalseTernary
+		}
+		return aws.UnknownTernary
+	})}, o.Retryables...)
+}
 
 // TestNodesOnLocalCloud is the acceptance path on one stack (shared by the steps: a deploy
 // of the whole topology takes a while): deploy --count 3 with events through the public
@@ -81,6 +98,16 @@ func TestNodesOnLocalCloud(t *testing.T) {
 		t.Fatalf("deliveries by node %v: want all 3 nodes delivering", byNode)
 	}
 	t.Logf("150 events arrived once each; by node %v", byNode)
+	checkModelWithBoto3(t, top, 3, 80)
+	st, err := GetStatus(ctx, top.cl, stackName)
+	if err != nil || len(st.Nodes) != 3 {
+		t.Fatalf("status: %+v %v", st, err)
+	}
+	for _, ns := range st.Nodes {
+		if ns.TaskState != "RUNNING" || ns.Health != "healthy" || ns.DBState != "available" || ns.PendingJobs == nil {
+			t.Fatalf("status of node %d: %+v", ns.Index, ns)
+		}
+	}
 
 	// No-op redeploy: nothing planned, no mutating call.
 	top.cloud.ResetStats()
@@ -157,6 +184,53 @@ func TestNodesOnLocalCloud(t *testing.T) {
 		top.waitArrived(t, snd.ids(), 5*time.Minute)
 	})
 
+	t.Run("kill at every k, then faults", func(t *testing.T) {
+		// Adding node 3 back to 2 nodes, stopped at each of its mutating calls, is finished
+		// by running the deploy again (then converged); each time node 3 is removed again.
+		killable, err := awsapi.NewSession(ctx, testRegion, noRetryInjected)
+		if err != nil {
+			t.Fatal(err)
+		}
+		two, three := nodesInput(t, stackName, 2, "60s"), nodesInput(t, stackName, 3, "60s")
+		top.deploy(t, two)
+		top.cloud.ResetStats()
+		top.deploy(t, three)
+		m := top.cloud.Stats().MutatingCalls
+		for k := 1; k <= m; k++ {
+			top.deploy(t, two)
+			if err := top.cloud.SetFaults(fmt.Sprintf("fail-mutating=%d", k)); err != nil {
+				t.Fatal(err)
+			}
+			top.cloud.ResetStats()
+			_, err := Deploy(ctx, killable, three, false, io.Discard)
+			top.cloud.SetFaults("")
+			st := top.cloud.Stats()
+			if st.Injected["error"] != 1 {
+				t.Fatalf("k=%d: the injected fault fired %d times, want 1", k, st.Injected["error"])
+			}
+			if err != nil && !strings.Contains(err.Error(), "run it again") {
+				t.Fatalf("k=%d: the error does not say how to resume: %v", k, err)
+			}
+			top.deploy(t, three)
+			top.cloud.ResetStats()
+			if r := top.deploy(t, three); r.Changes != 0 || top.cloud.Stats().MutatingCalls != 0 {
+				t.Fatalf("k=%d: not converged after the resume: %v", k, r.ChangeList)
+			}
+			t.Logf("k=%d of %d: stopped at %v, resumed", k, m, st.InjectedInto)
+		}
+		// 20% throttled, 5% answered 500: scale down and up again still get through.
+		if err := top.cloud.SetFaults("throttle=0.2,error=0.05,seed=7"); err != nil {
+			t.Fatal(err)
+		}
+		top.deploy(t, two)
+		top.deploy(t, three)
+		top.cloud.SetFaults("")
+		top.cloud.ResetStats()
+		if r := top.deploy(t, three); r.Changes != 0 || top.cloud.Stats().MutatingCalls != 0 {
+			t.Fatalf("not converged after the faults: %v", r.ChangeList)
+		}
+	})
+
 	t.Run("destroy", func(t *testing.T) {
 		if _, err := Destroy(ctx, top.cl, stackName, testRegion, false, os.Stderr); err != nil {
 			t.Fatal(err)
@@ -170,7 +244,7 @@ func TestNodesOnLocalCloud(t *testing.T) {
 		}
 		for i := 1; i <= 3; i++ {
 			snaps, err := top.cl.RDS().ListSnapshots(ctx, n.Node(i).DB)
-			if err != nil || len(snaps) != 1 {
+			if err != nil || len(snaps) == 0 {
 				t.Fatalf("node %d's final snapshots after destroy: %+v %v", i, snaps, err)
 			}
 		}

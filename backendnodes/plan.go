@@ -247,6 +247,9 @@ func planNode(o *observed, d *desired, i int) ([]engine.Change, error) {
 		if tdChanged {
 			why = append(why, "task definition")
 		}
+		if p := s.Primary(); p != nil && p.RolloutState == "FAILED" {
+			why = append(why, "its last rollout failed ("+p.RolloutReason+"): start it again;")
+		}
 		if s.Desired != 1 {
 			why = append(why, fmt.Sprintf("desired count %d", s.Desired))
 		}

@@ -64,7 +64,7 @@ type sink struct {
 	byNode   map[string]int
 }
 
-func startSink(t *testing.T) *sink {
+func startSink(t testing.TB) *sink {
 	s := &sink{received: map[string]int{}, byNode: map[string]int{}}
 	s.status.Store(200)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -114,7 +114,7 @@ var (
 
 // exampleApp packages examples/transformer once: the zip (Lambda) and its unpacked tree
 // (the ECS image map).
-func exampleApp(t *testing.T) (dir, zip string) {
+func exampleApp(t testing.TB) (dir, zip string) {
 	t.Helper()
 	appOnce.Do(func() {
 		tmp, err := os.MkdirTemp("", "rudderctl-nodes-app-")
@@ -140,7 +140,7 @@ func exampleApp(t *testing.T) (dir, zip string) {
 
 // backendProgram is what rudderlabs/rudder-server runs as: RUDDER_SERVER_BIN, else the
 // stand-in built from backendnodes/standin/cmd/rudder-standin.
-func backendProgram(t *testing.T) (path, which string) {
+func backendProgram(t testing.TB) (path, which string) {
 	t.Helper()
 	if bin := os.Getenv("RUDDER_SERVER_BIN"); bin != "" {
 		return bin, "rudder-server"
@@ -148,7 +148,7 @@ func backendProgram(t *testing.T) (path, which string) {
 	return testfn.Build(t, "./standin/cmd/rudder-standin"), "rudder-standin"
 }
 
-func writeImageMap(t *testing.T) string {
+func writeImageMap(t testing.TB) string {
 	t.Helper()
 	app, _ := exampleApp(t)
 	backend, _ := backendProgram(t)
@@ -163,7 +163,7 @@ func writeImageMap(t *testing.T) string {
 }
 
 // writeWorkspace is examples/workspace with one webhook destination: the sink.
-func writeWorkspace(t *testing.T, sinkURL string) string {
+func writeWorkspace(t testing.TB, sinkURL string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, f := range []string{"functions/enrich.js", "libraries/piiHelpers.js"} {
@@ -206,7 +206,7 @@ libraries:
 }
 
 // startTopology starts the cloud and deploys everything the nodes need.
-func startTopology(t *testing.T, stackName string) *topology {
+func startTopology(t testing.TB, stackName string) *topology {
 	t.Helper()
 	s := startSink(t)
 	sinkAddr := strings.TrimPrefix(s.URL, "http://")
@@ -236,7 +236,7 @@ func startTopology(t *testing.T, stackName string) *topology {
 	return top
 }
 
-func (top *topology) deployPrerequisites(t *testing.T, wsFile string) {
+func (top *topology) deployPrerequisites(t testing.TB, wsFile string) {
 	t.Helper()
 	ctx := context.Background()
 	_, zip := exampleApp(t)
@@ -279,7 +279,7 @@ func (top *topology) deployPrerequisites(t *testing.T, wsFile string) {
 
 // nodesInput is n small nodes (0.25 vCPU), plain Postgres connections (the local RDS has
 // no TLS), a drain timeout of drain.
-func nodesInput(t *testing.T, stackName string, n int, drain string) Input {
+func nodesInput(t testing.TB, stackName string, n int, drain string) Input {
 	t.Helper()
 	f := &config.File{}
 	cpu, mem, grace := int64(256), int64(512), int64(30)
@@ -291,7 +291,7 @@ func nodesInput(t *testing.T, stackName string, n int, drain string) Input {
 	return Input{Stack: stackName, Region: testRegion, Count: n, Settings: s}
 }
 
-func (top *topology) deploy(t *testing.T, in Input) *Result {
+func (top *topology) deploy(t testing.TB, in Input) *Result {
 	t.Helper()
 	var progress bytes.Buffer
 	r, err := Deploy(context.Background(), top.cl, in, false, &progress)
@@ -378,7 +378,7 @@ func (s *sender) ids() []string {
 
 // waitArrived waits until every accepted id reached the sink, then checks each arrived
 // exactly once.
-func (top *topology) waitArrived(t *testing.T, ids []string, within time.Duration) map[string]int {
+func (top *topology) waitArrived(t testing.TB, ids []string, within time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {

@@ -9,7 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/rudderctl/rudderctl/backendnodes/jobsdb"
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/rdsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 )
 
@@ -96,6 +100,9 @@ func GetStatus(ctx context.Context, c *awsapi.Session, stackName string) (*Statu
 		ns := NodeStatus{Index: i, InstanceID: node.InstanceID, DB: node.DB}
 		if no.Instance != nil {
 			ns.DBState = no.Instance.Status
+			if no.Instance.Status == "available" {
+				ns.PendingJobs = reachablePending(ctx, c, no.Instance)
+			}
 		} else {
 			st.Problems = append(st.Problems, fmt.Sprintf("node %d has no database (%s)", i, node.DB))
 		}
@@ -173,3 +180,37 @@ func (f *lineFilter) Write(p []byte) (int, error) {
 		f.buf = f.buf[i+1:]
 	}
 }
+
+// reachablePending counts a node's pending jobs when its database answers from here (the
+// local cloud; on AWS it is private and this gives up after a short timeout): nil when not.
+func reachablePending(ctx context.Context, c *awsapi.Session, in *rdsapi.Instance) *int64 {
+	if in.SecretARN == "" || in.Address == "" {
+		return nil
+	}
+	creds, err := c.Secrets().GetJSON(ctx, in.SecretARN)
+	if err != nil {
+		return nil
+	}
+	cfg, err := pgx.ParseConfig("")
+	if err != nil {
+		return nil
+	}
+	cfg.Host, cfg.Port, cfg.User, cfg.Password, cfg.Database = in.Address, uint16(in.Port), in.MasterUsername, creds["password"], DBName
+	cfg.TLSConfig = nil
+	cfg.ConnectTimeout = StatusConnectTimeout
+	cctx, cancel := context.WithTimeout(ctx, 2*StatusConnectTimeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(cctx, cfg)
+	if err != nil {
+		return nil
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	counts, err := jobsdb.Pending(cctx, conn)
+	if err != nil {
+		return nil
+	}
+	return &counts.Total
+}
+
+// StatusConnectTimeout bounds status's attempt to reach a node's database.
+var StatusConnectTimeout = 1500 * time.Millisecond

@@ -99,6 +99,14 @@ func runLocalcloud(cctx *cli.Context) error {
 		Sandbox:  cctx.String("sandbox"),
 		Bridge:   cctx.StringSlice("bridge"),
 	}
+	if o.StateDir != "" {
+		// Absolute: tasks run programs from unpacked images under it, in other directories.
+		abs, err := filepath.Abs(o.StateDir)
+		if err != nil {
+			return fmt.Errorf("localcloud: --state-dir %s: %v", o.StateDir, err)
+		}
+		o.StateDir = abs
+	}
 	switch o.Sandbox {
 	case "", "netns", "loopback":
 	default:

@@ -134,7 +134,7 @@ Examples:
 		Action: func(c *cli.Context) error {
 			i := 0
 			if c.NArg() > 1 {
-				return fmt.Errorf("logs node takes one node number, got %d arguments", c.NArg())
+				return fmt.Errorf("logs node takes one node number, got %d arguments: put the flags before it (rudderctl logs node --since 1h 2)", c.NArg())
 			}
 			if c.NArg() == 1 {
 				n, err := strconv.Atoi(c.Args().First())
