@@ -47,7 +47,7 @@ const (
 func TestMain(m *testing.M) {
 	// Short health timing: a deploy reaches its steady state in seconds.
 	TargetHealth.HealthInterval, TargetHealth.HealthTimeout = 1, 1
-	ContainerHealth.HealthInterval, ContainerHealth.HealthTimeout, ContainerHealth.HealthStartPeriod = 5, 4, 15
+	ContainerHealth.HealthInterval, ContainerHealth.HealthTimeout, ContainerHealth.HealthRetries, ContainerHealth.HealthStartPeriod = 5, 5, 5, 30
 	PollEvery = 200 * time.Millisecond
 	ecs.Tick = 100 * time.Millisecond
 	code := m.Run()
@@ -63,7 +63,7 @@ var (
 
 // exampleApp is examples/transformer as the image holds it: packaged like a deploy would
 // (production node_modules, isolated-vm for Node 22) and unpacked, once per test binary.
-func exampleApp(t *testing.T) string {
+func exampleApp(t testing.TB) string {
 	t.Helper()
 	appOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "rudderctl-ecs-app-")
@@ -88,7 +88,7 @@ func exampleApp(t *testing.T) string {
 }
 
 // imageMap maps the two good tags to the example app.
-func imageMap(t *testing.T) string {
+func imageMap(t testing.TB) string {
 	t.Helper()
 	app := exampleApp(t)
 	var b strings.Builder
@@ -104,7 +104,7 @@ func imageMap(t *testing.T) string {
 }
 
 // startCloud starts a local cloud that runs tasks, and points the AWS environment at it.
-func startCloud(t *testing.T) *localcloud.Cloud {
+func startCloud(t testing.TB) *localcloud.Cloud {
 	t.Helper()
 	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", StateDir: t.TempDir(), ImageMap: imageMap(t),
 		Delays: localcloud.Delays{RolePropagation: -1, Active: 100 * time.Millisecond, Update: 100 * time.Millisecond}})
@@ -123,7 +123,7 @@ func startCloud(t *testing.T) *localcloud.Cloud {
 	return c
 }
 
-func session(t *testing.T, opts ...awsapi.RetryOption) *awsapi.Session {
+func session(t testing.TB, opts ...awsapi.RetryOption) *awsapi.Session {
 	t.Helper()
 	s, err := awsapi.NewSession(context.Background(), testRegion, opts...)
 	if err != nil {
@@ -135,7 +135,7 @@ func session(t *testing.T, opts ...awsapi.RetryOption) *awsapi.Session {
 // workspaceStack deploys what the user functions need first: the Lambda transformer (a
 // stand-in: its API, secret and bucket) and the example workspace. It returns the
 // compiled workspace (the function's and library's version ids).
-func workspaceStack(t *testing.T, cl *awsapi.Session, stack string) *ws.Compiled {
+func workspaceStack(t testing.TB, cl *awsapi.Session, stack string) *ws.Compiled {
 	t.Helper()
 	ctx := context.Background()
 	m := manifest.Manifest{Schema: 1, Runtime: "nodejs22.x", Arch: testfn.HostArch(), Entry: "index.js", HealthPath: "/health", Env: map[string]string{}}
@@ -170,7 +170,7 @@ func workspaceStack(t *testing.T, cl *awsapi.Session, stack string) *ws.Compiled
 }
 
 // testInput is a small service: 2 tasks of 0.25 vCPU / 512 MB, a short deregistration delay.
-func testInput(t *testing.T, stack, tag string) Input {
+func testInput(t testing.TB, stack, tag string) Input {
 	t.Helper()
 	f := &config.File{}
 	two, cpu, mem, delay, grace := int64(2), int64(256), int64(512), int64(2), int64(20)

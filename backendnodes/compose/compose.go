@@ -121,10 +121,13 @@ func Render(o Options) ([]byte, error) {
 	}
 	services.set("nginx", backendsNginx(o))
 	services.set("transformer", transformer(o.TransformerImage, nil))
+	// User functions fetch their code by version id from the config backend; in file mode
+	// there may be none (a workspace without user functions).
 	userEnv := omap{}
 	if o.WorkspaceConfig == "" {
-		// User functions fetch their code by version id from the config backend.
 		userEnv.set("CONFIG_BACKEND_URL", required(configBackendURLVar))
+	} else {
+		userEnv.set("CONFIG_BACKEND_URL", "${"+configBackendURLVar+":-}")
 	}
 	services.set("user-transformer", transformer(o.UserTransformerImage, userEnv))
 	services.set("transformer-nginx", transformersNginx())

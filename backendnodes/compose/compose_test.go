@@ -152,6 +152,9 @@ func TestExportFileMode(t *testing.T) {
 		b.Configs[0].Target != env(b, "RSERVER_BACKEND_CONFIG_CONFIG_JSONPATH") {
 		t.Fatalf("backend2 in file mode: env %v configs %+v", b.Environment, b.Configs)
 	}
+	if u, _ := p.GetService("user-transformer"); u.Environment["CONFIG_BACKEND_URL"] == nil || *u.Environment["CONFIG_BACKEND_URL"] != "" {
+		t.Fatalf("user-transformer in file mode: %v", u.Environment)
+	}
 	if f := p.Configs["workspace-config"].File; f != filepath.Join(dir, "workspaceConfig.json") {
 		t.Fatalf("workspace config resolved to %q", f)
 	}

@@ -74,6 +74,17 @@ func Pending(ctx context.Context, db Querier) (Counts, error) {
 	return c, nil
 }
 
+// PendingAt connects to dsn (a postgres:// URL or key=value string), counts, and disconnects:
+// the one-off drain check run next to a node's database.
+func PendingAt(ctx context.Context, dsn string) (Counts, error) {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return Counts{}, fmt.Errorf("connecting to the node's database: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return Pending(ctx, conn)
+}
+
 // Dataset is one table pair of a queue.
 type Dataset struct {
 	Prefix, Index         string

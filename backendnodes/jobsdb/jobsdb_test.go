@@ -68,7 +68,7 @@ func addJob(t *testing.T, pool *pgxpool.Pool, prefix, index string, consumers []
 // (created by the stand-in, which uses the same DDL), every job state, several datasets, a
 // pre-drop dataset, a multi-consumer dataset and queues that are not counted.
 func TestPendingCountsRudderServersTables(t *testing.T) {
-	_, pool := startDatabase(t)
+	cluster, pool := startDatabase(t)
 	ctx := context.Background()
 
 	if c, err := jobsdb.Pending(ctx, pool); err != nil || c != (jobsdb.Counts{}) {
@@ -113,5 +113,8 @@ func TestPendingCountsRudderServersTables(t *testing.T) {
 	want := jobsdb.Counts{Gateway: 6 + 2, Router: 1, BatchRouter: 1, Processor: 2, Total: 12}
 	if got != want {
 		t.Fatalf("Pending = %+v, want %+v", got, want)
+	}
+	if at, err := jobsdb.PendingAt(ctx, cluster.DSN()); err != nil || at != want {
+		t.Fatalf("PendingAt = %+v, %v; want %+v", at, err, want)
 	}
 }

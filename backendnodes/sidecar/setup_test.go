@@ -192,6 +192,10 @@ func startSidecar(t *testing.T, args ...string) *sidecarProcess {
 		_ = p.cmd.Wait()
 	})
 	waitHealthy(t, p.url+HealthPath)
+	// The container health check asks the same.
+	if out, err := exec.Command(bin, "sidecar", "--check", "--listen", addr).CombinedOutput(); err != nil {
+		t.Fatalf("sidecar --check: %v %s", err, out)
+	}
 	return p
 }
 

@@ -391,6 +391,8 @@ func forwardHeaders(in http.Header) http.Header {
 	for _, name := range strings.Split(in.Get("Connection"), ",") {
 		out.Del(strings.TrimSpace(name))
 	}
+	// The body is already read (or being streamed): no 100-continue round on the next hop.
+	out.Del("Expect")
 	return out
 }
 

@@ -183,12 +183,18 @@ func (p *processor) userTransform(ctx context.Context, dest destination, events 
 // records them as failed or filtered in its error tables; the event is not delivered).
 func (p *processor) keepOK(resp []transformerResponse, stage string) []transformerResponse {
 	var ok []transformerResponse
+	var dropped []transformerResponse
 	for _, r := range resp {
 		if r.StatusCode == 200 && r.Output != nil {
 			ok = append(ok, r)
-			continue
+		} else {
+			dropped = append(dropped, r)
 		}
-		p.log.Warn(stage+" transform dropped an event", "status", r.StatusCode, "job", r.Metadata.JobID, "error", truncate(r.Error, 200))
+	}
+	if len(dropped) > 0 {
+		first := dropped[0]
+		p.log.Warn(stage+" transform dropped events", "events", len(dropped), "first_status", first.StatusCode,
+			"first_job", first.Metadata.JobID, "first_error", truncate(first.Error, 200))
 	}
 	return ok
 }

@@ -28,6 +28,7 @@ type router struct {
 	db     *pgxpool.Pool
 	client *http.Client
 	log    *slog.Logger
+	floor  int64 // every router job up to this id is terminal: later scans start above it
 }
 
 const routerLoopJobs = 1000
@@ -44,7 +45,7 @@ type restRequest struct {
 
 // round delivers what is due; it returns how many jobs it attempted.
 func (r *router) round(ctx context.Context) (int, error) {
-	jobs, err := pendingJobs(ctx, r.db, rtJobs, rtStatus, 0, routerLoopJobs)
+	jobs, err := r.scan(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -102,6 +103,30 @@ func (r *router) round(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("storing delivery statuses: %w", err)
 	}
 	return len(statuses), nil
+}
+
+// scan reads the pending jobs above floor and moves floor up to just below the first pending
+// job (or to the highest job when none is pending), in one snapshot so that a job committed
+// meanwhile is not stepped over. The processor commits router jobs in id order.
+func (r *router) scan(ctx context.Context) ([]job, error) {
+	var jobs []job
+	var maxID int64
+	err := pgx.BeginTxFunc(ctx, r.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		if jobs, err = pendingJobs(ctx, tx, rtJobs, rtStatus, r.floor, routerLoopJobs); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT COALESCE(max(job_id), 0) FROM `+rtJobs).Scan(&maxID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(jobs) > 0 {
+		r.floor = jobs[0].ID - 1
+	} else {
+		r.floor = max(r.floor, maxID)
+	}
+	return jobs, nil
 }
 
 // deliver sends one job and returns its new status.

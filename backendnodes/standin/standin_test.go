@@ -1,13 +1,18 @@
 package standin_test
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // TestFailingSinkKeepsJobsPendingThenDrains: with ENTERPRISE_TOKEN set, the destination's
@@ -250,4 +255,71 @@ func TestParallelRequestsEachDeliveredOnce(t *testing.T) {
 	}
 	waitFor(t, "every event at the sink", func() bool { return len(s.deliveries()) >= len(all) && db.pending(t).Total == 0 })
 	exactlyOnce(t, s, all)
+}
+
+// TestSingleEventRoutes: /v1/track and /v1/identify take one event each, typed by the route.
+func TestSingleEventRoutes(t *testing.T) {
+	db := startDatabase(t)
+	s := startSink(t)
+	tr := startFakeTransformer(t)
+	cb := startConfigBackend(t, "tok-1", webhookWorkspace("wk-1", s.URL+"/hook", ""), nil)
+	n := startNode(t, nodeEnv(db, cb, "tok-1", tr.URL, tr.URL, freePort(t)))
+	n.waitHealthy(t)
+	for route, body := range map[string]string{"track": `{"userId":"u1","event":"Bought","messageId":"m-track"}`,
+		"identify": `{"userId":"u1","traits":{"plan":"pro"},"messageId":"m-identify"}`} {
+		req, _ := http.NewRequest(http.MethodPost, n.url+"/v1/"+route, strings.NewReader(body))
+		req.SetBasicAuth("wk-1", "")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("/v1/%s: %d", route, resp.StatusCode)
+		}
+	}
+	waitFor(t, "both events at the sink", func() bool { return len(s.deliveries()) >= 2 && db.pending(t).Total == 0 })
+	exactlyOnce(t, s, []string{"m-track", "m-identify"})
+	for _, d := range s.deliveries() {
+		if want := strings.TrimPrefix(d.Body["messageId"].(string), "m-"); d.Body["type"] != want {
+			t.Errorf("type %v for %v, want %s", d.Body["type"], d.Body["messageId"], want)
+		}
+	}
+}
+
+// TestHealth503WhenDatabaseDown: /health answers 503 while the database refuses connections,
+// and 200 again once it is back.
+func TestHealth503WhenDatabaseDown(t *testing.T) {
+	db := startDatabase(t)
+	tr := startFakeTransformer(t)
+	cb := startConfigBackend(t, "tok-1", webhookWorkspace("wk-1", "http://127.0.0.1:9/hook", ""), nil)
+	n := startNode(t, nodeEnv(db, cb, "tok-1", tr.URL, tr.URL, freePort(t)))
+	n.waitHealthy(t)
+	db.pool.Close()
+	admin, err := pgxpool.New(context.Background(), db.cluster.DSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx := context.Background()
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+db.name+" ALLOW_CONNECTIONS false"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", db.name); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "/health 503", func() bool {
+		resp, err := http.Get(n.url + "/health")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var h map[string]string
+		json.NewDecoder(resp.Body).Decode(&h)
+		return resp.StatusCode == http.StatusServiceUnavailable && h["db"] == "DOWN"
+	})
+	if _, err := admin.Exec(ctx, "ALTER DATABASE "+db.name+" ALLOW_CONNECTIONS true"); err != nil {
+		t.Fatal(err)
+	}
+	n.waitHealthy(t)
 }

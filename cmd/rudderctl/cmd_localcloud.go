@@ -50,6 +50,7 @@ Examples:
   rudderctl localcloud start --state-dir ~/.rudderctl/localcloud --addr 127.0.0.1:4566
   rudderctl localcloud start --faults throttle=0.2,latency=20ms,seed=42
   rudderctl localcloud start --delay-active 2s --role-propagation 8s
+  rudderctl localcloud start --image-map images.yaml --sandbox loopback
 
   export AWS_ENDPOINT_URL=http://127.0.0.1:4566 AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x AWS_REGION=us-east-1
   aws lambda list-functions`,
@@ -61,8 +62,8 @@ Examples:
 					&cli.DurationFlag{Name: "delay-update", Usage: "Update*: LastUpdateStatus InProgress -> Successful after this long (default 300ms)"},
 					&cli.DurationFlag{Name: "role-propagation", Usage: "a role younger than this cannot be used by Lambda yet (default 2s)"},
 					&cli.DurationFlag{Name: "delay-rds", Usage: "RDS: an instance goes creating -> backing-up -> available, a snapshot creating -> available, this long after the work (default 2s)"},
-					&cli.StringFlag{Name: "image-map", Usage: "YAML `FILE` mapping upstream container images to local programs for ECS tasks (docs/LOCALCLOUD.md, \"Tasks\")"},
-					&cli.StringFlag{Name: "sandbox", Usage: "how ECS tasks get their own address: netns (a network namespace each; root) or loopback (default: netns when root)"},
+					&cli.StringFlag{Name: "image-map", Usage: "YAML file mapping container images to local programs, for the ECS tasks the cloud runs (docs/LOCALCLOUD.md, Tasks)"},
+					&cli.StringFlag{Name: "sandbox", Usage: "how ECS tasks get their own address: netns (a network namespace each, needs root) or loopback (distinct loopback ports); default netns when it works"},
 					&cli.StringSliceFlag{Name: "bridge", Usage: "host loopback `HOST:PORT` every task in a namespace reaches (repeatable), beside those its environment names"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not log requests on stderr"},
 				},

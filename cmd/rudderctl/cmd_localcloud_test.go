@@ -46,6 +46,16 @@ func TestLocalcloudStartErrors(t *testing.T) {
 		t.Errorf("damaged state: %v", err)
 	}
 
+	// ECS task options are checked at start: nothing listens after a bad one.
+	err = runLocalcloudCLI(t, "--addr", "127.0.0.1:0", "--state-dir", t.TempDir(), "--image-map", filepath.Join(t.TempDir(), "none.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "image map") || !strings.Contains(err.Error(), "none.yaml") {
+		t.Errorf("missing image map: %v", err)
+	}
+	err = runLocalcloudCLI(t, "--addr", "127.0.0.1:0", "--state-dir", t.TempDir(), "--sandbox", "vm")
+	if err == nil || !strings.Contains(err.Error(), `sandbox "vm"`) {
+		t.Errorf("unknown sandbox: %v", err)
+	}
+
 	held := t.TempDir()
 	c, err := localcloud.Start(context.Background(), localcloud.Options{Addr: "127.0.0.1:0", StateDir: held})
 	if err != nil {

@@ -33,8 +33,9 @@ request (method, path, query, headers, body) to a transformer:
     is sent to ECS; every other answer passes through unchanged.
 With only one URL set, everything goes there. Bodies over --max-body-bytes are answered 413.
 GET /_sidecar/stats: JSON counts of requests and bytes per route (also logged every
---stats-interval); GET /_sidecar/health: 200 while it runs. The Lambda URL carries the API's
-secret prefix: it is never printed (logs and errors show http(s)://host/…).
+--stats-interval); GET /_sidecar/health: 200 while it runs (--check asks it and exits 0/1,
+for a container health check). The Lambda URL carries the API's secret prefix: it is never
+printed (logs and errors show http(s)://host/…).
 
 Examples:
    LAMBDA_TRANSFORM_URL=https://abc.execute-api.us-east-1.amazonaws.com/k3x9f2 \
@@ -46,6 +47,7 @@ Examples:
 			&cli.StringFlag{Name: "ecs-url", EnvVars: []string{"ECS_TRANSFORM_URL"}, Usage: "the ECS transformer's `URL` (the internal ALB)"},
 			&cli.Int64Flag{Name: "max-lambda-bytes", Value: sidecar.DefaultMaxLambdaBytes, Usage: "largest request body sent to Lambda, in `BYTES`; larger ones go to ECS"},
 			&cli.Int64Flag{Name: "max-body-bytes", Value: sidecar.DefaultMaxBodyBytes, Usage: "largest request body accepted at all, in `BYTES` (the transformer's own limit); larger ones are answered 413"},
+			&cli.BoolFlag{Name: "check", Usage: "health check: GET /_sidecar/health of the sidecar on --listen, exit 0 when it answers 200, else 1 (the image has no curl: ECS health check [\"CMD\", \"/rudderctl\", \"sidecar\", \"--check\"])"},
 			&cli.DurationFlag{Name: "stats-interval", Value: time.Minute, Usage: "log the counters every `DURATION` (0: never)"},
 		},
 		Action: runSidecar,
@@ -55,6 +57,9 @@ Examples:
 func runSidecar(c *cli.Context) error {
 	if err := noArgs(c); err != nil {
 		return err
+	}
+	if c.Bool("check") {
+		return checkSidecar(c.Context, c.String("listen"))
 	}
 	if c.Int64("max-lambda-bytes") <= 0 {
 		return fmt.Errorf("sidecar: --max-lambda-bytes %d refused: give a positive number of bytes (default %d)", c.Int64("max-lambda-bytes"), sidecar.DefaultMaxLambdaBytes)
@@ -103,6 +108,25 @@ func runSidecar(c *cli.Context) error {
 	<-statsDone
 	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("sidecar: serving stopped: %v", err)
+	}
+	return nil
+}
+
+// checkSidecar is the container health check: the sidecar on addr answers its health path.
+func checkSidecar(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+sidecar.HealthPath, nil)
+	if err != nil {
+		return fmt.Errorf("sidecar --check: --listen %q is not host:port: %v", addr, err)
+	}
+	resp, err := (&http.Client{Transport: &http.Transport{Proxy: nil}}).Do(req)
+	if err != nil {
+		return fmt.Errorf("sidecar --check: the sidecar on %s does not answer: %v; is it running with this --listen?", addr, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("sidecar --check: the sidecar on %s answered %d to %s", addr, resp.StatusCode, sidecar.HealthPath)
 	}
 	return nil
 }

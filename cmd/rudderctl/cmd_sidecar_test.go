@@ -32,6 +32,7 @@ func TestSidecarCLIRefusesBadInput(t *testing.T) {
 		{[]string{"--ecs-url", "http://h:1", "--stats-interval", "-1s"}, "--stats-interval -1s refused"},
 		{[]string{"--ecs-url", "http://h:1", "--listen", busy.Addr().String()}, "cannot listen on " + busy.Addr().String()},
 		{[]string{"--ecs-url", "http://h:1", "stray"}, "unexpected argument"},
+		{[]string{"--check", "--listen", "127.0.0.1:1"}, "does not answer"},
 	} {
 		var out, errw bytes.Buffer
 		app := &cli.App{Name: "rudderctl", Writer: &out, ErrWriter: &errw, Commands: []*cli.Command{sidecarCommand()},

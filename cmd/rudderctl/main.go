@@ -31,11 +31,11 @@ func main() {
 			rollbackCommand(),
 			destroyCommand(),
 			workspaceCommand(),
+			imageCommand(),
 			sidecarCommand(),
 			nodesCommand(),
 			sinkCommand(),
 			exportCommand(),
-			imageCommand(),
 		},
 		// Errors are printed once, by main, in the "what happened: why, what to do" form.
 		ExitErrHandler: func(*cli.Context, error) {},

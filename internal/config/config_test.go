@@ -44,6 +44,9 @@ func TestInitGolden(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if s, err := f.ResolveECS(); err != nil || s.ImageRef() != DefaultECSImage+":"+DefaultECSTag {
+		t.Fatalf("the template's ecs section: %+v, %v", s, err)
+	}
 	// Refuse to overwrite without force.
 	if err := WriteTemplate(path, "", "", false); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("overwrite: %v", err)
@@ -270,5 +273,8 @@ func TestExampleConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := f.ResolveECS(); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -17,7 +18,9 @@ import (
 // ALB requests per target, tags and the errors, through the real SDK.
 func TestApplicationAutoScaling(t *testing.T) {
 	c := startCloud(t, Options{})
-	cfg := sdk(c, false).cfg
+	// Retrying clients, as every real one: under load the SDK's transport can lose a
+	// connection to a known client-side race (aws-sdk-go-v2#1825), which it retries.
+	cfg := sdk(c, true).cfg
 	ec, as := ecs.NewFromConfig(cfg), aas.NewFromConfig(cfg)
 	ctx := context.Background()
 	res := aws.String("service/c1/s1")
@@ -38,7 +41,7 @@ func TestApplicationAutoScaling(t *testing.T) {
 	must(t, err)
 	_, err = ec.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("c1"), ServiceName: aws.String("s1"),
 		TaskDefinition: aws.String("web"), DesiredCount: aws.Int32(0), LaunchType: ecstypes.LaunchTypeFargate,
-		NetworkConfiguration: awsvpc("subnet-1")})
+		NetworkConfiguration: awsvpc(defaultSubnets(t, ec2.NewFromConfig(cfg))[0])})
 	must(t, err)
 
 	out, err := as.RegisterScalableTarget(ctx, reg)

@@ -3,10 +3,13 @@ package localcloud
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
 
 func ec2Filter(name string, values ...string) ec2types.Filter {
@@ -139,4 +142,35 @@ func TestEC2SecurityGroups(t *testing.T) {
 	must(t, err)
 	_, err = cl.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: def.SecurityGroups[0].GroupId})
 	wantCode(t, err, "CannotDelete")
+}
+
+// TestEC2ELBv2Faults: injected faults come back in each service's own error shape, with
+// codes the SDK retries.
+func TestEC2ELBv2Faults(t *testing.T) {
+	c := startCloud(t, Options{Faults: "throttle=1"})
+	cfg := sdk(c, false).cfg
+	ec, lb := ec2.NewFromConfig(cfg), elb.NewFromConfig(cfg)
+	ctx := context.Background()
+	_, err := ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	wantCode(t, err, "RequestLimitExceeded")
+	_, err = lb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
+	wantCode(t, err, "Throttling")
+	must(t, c.SetFaults("error=1"))
+	_, err = ec.DescribeVpcs(ctx, &ec2.DescribeVpcsInput{})
+	wantCode(t, err, "InternalError")
+	_, err = lb.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{})
+	wantCode(t, err, "InternalFailure")
+	// With the SDK's retryer and some faults, calls succeed.
+	must(t, c.SetFaults("throttle=0.3,error=0.1,seed=7"))
+	cl := sdk(c, true)
+	cl.cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 20; o.MaxBackoff = 5 * time.Millisecond })
+	}
+	ec, lb = ec2.NewFromConfig(cl.cfg), elb.NewFromConfig(cl.cfg)
+	for range 20 {
+		_, err := ec.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{})
+		must(t, err)
+		_, err = lb.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{})
+		must(t, err)
+	}
 }

@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	aastypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -43,8 +46,12 @@ func awsvpc(subnets ...string) *ecstypes.NetworkConfiguration {
 // service without tasks, tags and ECS's error shapes, through the real SDK.
 func TestECSControlPlane(t *testing.T) {
 	c := startCloud(t, Options{})
-	cl := ecs.NewFromConfig(sdk(c, false).cfg)
+	// Retrying clients, as every real one: under load the SDK's transport can lose a
+	// connection to a known client-side race (aws-sdk-go-v2#1825), which it retries.
+	cfg := sdk(c, true).cfg
+	cl := ecs.NewFromConfig(cfg)
 	ctx := context.Background()
+	subnets := defaultSubnets(t, ec2.NewFromConfig(cfg))
 
 	_, err := cl.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("nope"), Services: []string{"x"}})
 	var cnf *ecstypes.ClusterNotFoundException
@@ -109,14 +116,27 @@ func TestECSControlPlane(t *testing.T) {
 		t.Fatalf("inactive list %v", lt.TaskDefinitionArns)
 	}
 
+	del, err := cl.DeleteTaskDefinitions(ctx, &ecs.DeleteTaskDefinitionsInput{TaskDefinitions: []string{"web:2", "web:1"}})
+	must(t, err)
+	if len(del.TaskDefinitions) != 1 || del.TaskDefinitions[0].Status != ecstypes.TaskDefinitionStatusDeleteInProgress ||
+		len(del.Failures) != 1 || !strings.HasSuffix(aws.ToString(del.Failures[0].Arn), "web:1") {
+		t.Fatalf("DeleteTaskDefinitions: %+v failures %+v", del.TaskDefinitions, del.Failures)
+	}
+
 	// A service: its first deployment, the validation of its inputs, tags.
 	svcIn := &ecs.CreateServiceInput{
 		Cluster: aws.String("c1"), ServiceName: aws.String("s1"), TaskDefinition: aws.String("web:1"),
 		DesiredCount: aws.Int32(0), LaunchType: ecstypes.LaunchTypeFargate,
-		NetworkConfiguration: awsvpc("subnet-1"),
+		NetworkConfiguration: awsvpc(subnets[0]),
 		DeploymentConfiguration: &ecstypes.DeploymentConfiguration{
 			DeploymentCircuitBreaker: &ecstypes.DeploymentCircuitBreaker{Enable: true, Rollback: true}},
 		Tags: []ecstypes.Tag{{Key: aws.String("rudderctl:stack"), Value: aws.String("t")}},
+	}
+	badNet := *svcIn
+	badNet.NetworkConfiguration = awsvpc("subnet-0123456789abcdef0")
+	_, err = cl.CreateService(ctx, &badNet)
+	if err == nil || !strings.Contains(err.Error(), "InvalidSubnetID.NotFound") {
+		t.Fatalf("unknown subnet: %v", err)
 	}
 	noNet := *svcIn
 	noNet.NetworkConfiguration = nil
@@ -207,4 +227,35 @@ func eventSaid(evs []ecstypes.ServiceEvent, sub string) bool {
 		}
 	}
 	return false
+}
+
+// TestECSFaults: injected faults in ECS's and Application Auto Scaling's shapes, which the
+// SDK's retryer retries.
+func TestECSFaults(t *testing.T) {
+	c := startCloud(t, Options{Faults: "throttle=1"})
+	cfg := sdk(c, false).cfg
+	ec, as := ecs.NewFromConfig(cfg), aas.NewFromConfig(cfg)
+	ctx := context.Background()
+	_, err := ec.ListClusters(ctx, &ecs.ListClustersInput{})
+	wantCode(t, err, "ThrottlingException")
+	_, err = as.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceEcs})
+	wantCode(t, err, "ThrottlingException")
+	must(t, c.SetFaults("error=1"))
+	_, err = ec.ListClusters(ctx, &ecs.ListClustersInput{})
+	var se *ecstypes.ServerException
+	if !asError(err, &se) {
+		t.Fatalf("want ServerException, got %v", err)
+	}
+	_, err = as.DescribeScalableTargets(ctx, &aas.DescribeScalableTargetsInput{ServiceNamespace: aastypes.ServiceNamespaceEcs})
+	wantCode(t, err, "InternalServiceException")
+	// Half the calls throttled or failing: a retrying client still creates the cluster once.
+	must(t, c.SetFaults("throttle=0.3,error=0.2,seed=7"))
+	_, err = ecs.NewFromConfig(sdk(c, true).cfg).CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("f")})
+	must(t, err)
+	must(t, c.SetFaults(""))
+	out, err := ec.ListClusters(ctx, &ecs.ListClustersInput{})
+	must(t, err)
+	if len(out.ClusterArns) != 1 {
+		t.Fatalf("clusters %v", out.ClusterArns)
+	}
 }

@@ -18,6 +18,8 @@ import (
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	elbtypes "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2/types"
+
+	"github.com/rudderctl/rudderctl/internal/localcloud/core"
 )
 
 // albEnv is an internal ALB in the default VPC with a target group (health checks every
@@ -35,7 +37,7 @@ type albEnv struct {
 	lbCreated *elb.CreateLoadBalancerOutput
 }
 
-func defaultSubnets(t *testing.T, cl *ec2.Client) []string {
+func defaultSubnets(t testing.TB, cl *ec2.Client) []string {
 	out, err := cl.DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{Filters: []ec2types.Filter{ec2Filter("default-for-az", "true")}})
 	must(t, err)
 	var ids []string
@@ -47,7 +49,7 @@ func defaultSubnets(t *testing.T, cl *ec2.Client) []string {
 
 const albPort = 18080
 
-func newALB(t *testing.T, c *Cloud, name string) *albEnv {
+func newALB(t testing.TB, c *Cloud, name string) *albEnv {
 	t.Helper()
 	ctx := context.Background()
 	cfg := sdk(c, false).cfg
@@ -90,7 +92,7 @@ type backend struct {
 	release chan struct{}
 }
 
-func newBackend(t *testing.T, name string) *backend {
+func newBackend(t testing.TB, name string) *backend {
 	b := &backend{name: name, slowIn: make(chan struct{}, 10), release: make(chan struct{})}
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -127,7 +129,7 @@ func (b *backend) stop() {
 	b.srv.Close()
 }
 
-func (e *albEnv) register(t *testing.T, bs ...*backend) {
+func (e *albEnv) register(t testing.TB, bs ...*backend) {
 	var targets []elbtypes.TargetDescription
 	for _, b := range bs {
 		targets = append(targets, elbtypes.TargetDescription{Id: aws.String(b.ip), Port: aws.Int32(int32(b.port))})
@@ -137,25 +139,34 @@ func (e *albEnv) register(t *testing.T, bs ...*backend) {
 }
 
 // health is the target's state and reason, as DescribeTargetHealth reports them.
-func (e *albEnv) health(t *testing.T, b *backend) (string, string) {
+func (e *albEnv) health(t testing.TB, b *backend) (string, string) {
+	return e.targetHealth(t, b.ip, b.port)
+}
+
+func (e *albEnv) targetHealth(t testing.TB, ip string, port int) (string, string) {
 	out, err := e.elb.DescribeTargetHealth(context.Background(), &elb.DescribeTargetHealthInput{TargetGroupArn: aws.String(e.tgARN),
-		Targets: []elbtypes.TargetDescription{{Id: aws.String(b.ip), Port: aws.Int32(int32(b.port))}}})
+		Targets: []elbtypes.TargetDescription{{Id: aws.String(ip), Port: aws.Int32(int32(port))}}})
 	must(t, err)
 	h := out.TargetHealthDescriptions[0].TargetHealth
 	return string(h.State), string(h.Reason)
 }
 
 // waitHealth polls until the target reaches state (the checks run every second).
-func (e *albEnv) waitHealth(t *testing.T, b *backend, state string) string {
+func (e *albEnv) waitHealth(t testing.TB, b *backend, state string) string {
+	t.Helper()
+	return e.waitTarget(t, b.ip, b.port, state)
+}
+
+func (e *albEnv) waitTarget(t testing.TB, ip string, port int, state string) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		s, reason := e.health(t, b)
+		s, reason := e.targetHealth(t, ip, port)
 		if s == state {
 			return reason
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("target %s: state %s (%s), want %s", b.name, s, reason, state)
+			t.Fatalf("target %s:%d: state %s (%s), want %s", ip, port, s, reason, state)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -299,12 +310,44 @@ func TestELBv2API(t *testing.T) {
 	_, err = e.elb.AddTags(ctx, &elb.AddTagsInput{ResourceArns: []string{e.lbARN + "0"}, Tags: []elbtypes.Tag{{Key: aws.String("k"), Value: aws.String("v")}}})
 	wantCode(t, err, "LoadBalancerNotFound")
 
+	// A port that cannot be bound fails the call, saying why; nothing is created.
+	taken, err := net.Listen("tcp", net.JoinHostPort(e.dnsName, "18081"))
+	must(t, err)
+	defer taken.Close()
+	_, err = e.elb.CreateListener(ctx, &elb.CreateListenerInput{LoadBalancerArn: aws.String(e.lbARN), Protocol: elbtypes.ProtocolEnumHttp,
+		Port: aws.Int32(18081), DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumForward, TargetGroupArn: other.TargetGroups[0].TargetGroupArn}}})
+	wantCode(t, err, "ValidationError")
+	if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("bind error: %v", err)
+	}
+	if ls, _ := e.elb.DescribeListeners(ctx, &elb.DescribeListenersInput{LoadBalancerArn: aws.String(e.lbARN)}); len(ls.Listeners) != 1 {
+		t.Fatalf("a listener was left behind: %+v", ls.Listeners)
+	}
+
+	// ModifyListener moves the proxy to the new port and action.
+	_, err = e.elb.ModifyListener(ctx, &elb.ModifyListenerInput{ListenerArn: aws.String(e.listener), Port: aws.Int32(18082),
+		DefaultActions: []elbtypes.Action{{Type: elbtypes.ActionTypeEnumFixedResponse, FixedResponseConfig: &elbtypes.FixedResponseActionConfig{
+			StatusCode: aws.String("418"), ContentType: aws.String("text/plain"), MessageBody: aws.String("teapot")}}}})
+	must(t, err)
+	if _, err := http.Get(e.url); err == nil {
+		t.Fatal("the old port still answers after ModifyListener")
+	}
+	if code, body := get(t, "http://"+net.JoinHostPort(e.dnsName, "18082")+"/"); code != 418 || body != "teapot" {
+		t.Fatalf("fixed response: %d %s", code, body)
+	}
+
+	// The ALB's security group cannot be deleted while the ALB uses it.
+	_, err = e.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(e.group)})
+	wantCode(t, err, "DependencyViolation")
+
 	// Deleting the load balancer removes its listeners and stops their proxy.
 	_, err = e.elb.DeleteLoadBalancer(ctx, &elb.DeleteLoadBalancerInput{LoadBalancerArn: aws.String(e.lbARN)})
 	must(t, err)
-	if _, err := http.Get(e.url); err == nil {
+	if _, err := http.Get("http://" + net.JoinHostPort(e.dnsName, "18082")); err == nil {
 		t.Fatal("the proxy still answers after DeleteLoadBalancer")
 	}
+	_, err = e.ec2.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: aws.String(e.group)})
+	must(t, err)
 	_, err = e.elb.DeleteTargetGroup(ctx, &elb.DeleteTargetGroupInput{TargetGroupArn: aws.String(e.tgARN)})
 	must(t, err)
 }
@@ -490,10 +533,90 @@ func TestALBRestart(t *testing.T) {
 	e2.waitHealth(t, a, "healthy")
 	out, err := e2.elb.DescribeLoadBalancers(context.Background(), &elb.DescribeLoadBalancersInput{Names: []string{"restart"}})
 	must(t, err)
+	groups, err := ec2.NewFromConfig(sdk(c2, false).cfg).DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{GroupIds: []string{e.group}})
+	must(t, err)
+	if aws.ToString(groups.SecurityGroups[0].GroupName) != "restart-alb" {
+		t.Fatalf("security group after restart: %+v", groups.SecurityGroups)
+	}
 	if aws.ToString(out.LoadBalancers[0].DNSName) != e.dnsName {
 		t.Fatalf("address changed over a restart: %s, was %s", aws.ToString(out.LoadBalancers[0].DNSName), e.dnsName)
 	}
 	if code, body := get(t, e.url+"/"); code != http.StatusOK || !strings.HasPrefix(body, "a ") {
 		t.Fatalf("after restart: %d %s", code, body)
+	}
+}
+
+// TestALBIdleTimeout: a target that does not answer within the idle timeout is a 504.
+func TestALBIdleTimeout(t *testing.T) {
+	c := startCloud(t, Options{})
+	e := newALB(t, c, "idle")
+	_, err := e.elb.ModifyLoadBalancerAttributes(context.Background(), &elb.ModifyLoadBalancerAttributesInput{LoadBalancerArn: aws.String(e.lbARN),
+		Attributes: []elbtypes.LoadBalancerAttribute{{Key: aws.String("idle_timeout.timeout_seconds"), Value: aws.String("1")}}})
+	must(t, err)
+	a := newBackend(t, "a")
+	e.register(t, a)
+	e.waitHealth(t, a, "healthy")
+	if code, body := get(t, e.url+"/slow"); code != http.StatusGatewayTimeout {
+		t.Fatalf("slow target: %d %s", code, body)
+	}
+}
+
+// TestTargetsPeer: what ECS tells the load balancer through core.Targets.
+func TestTargetsPeer(t *testing.T) {
+	c := startCloud(t, Options{})
+	e := newALB(t, c, "peer")
+	_, err := e.elb.ModifyTargetGroupAttributes(context.Background(), &elb.ModifyTargetGroupAttributesInput{TargetGroupArn: aws.String(e.tgARN),
+		Attributes: []elbtypes.TargetGroupAttribute{{Key: aws.String("deregistration_delay.timeout_seconds"), Value: aws.String("1")}}})
+	must(t, err)
+	targets := core.Peer[core.Targets](c)
+	if port, ok := targets.TargetGroupPort(e.tgARN); !ok || port != 9090 {
+		t.Fatalf("TargetGroupPort: %d %v", port, ok)
+	}
+	if err := targets.RegisterTarget(e.tgARN+"0", "127.0.0.1", 1); err == nil {
+		t.Fatal("registered into a missing target group")
+	}
+	a := newBackend(t, "a")
+	must(t, targets.RegisterTarget(e.tgARN, a.ip, a.port))
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "initial" {
+		t.Fatalf("just registered: %s", s)
+	}
+	e.waitHealth(t, a, "healthy")
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "healthy" {
+		t.Fatalf("TargetHealth %s, DescribeTargetHealth healthy", s)
+	}
+	targets.DeregisterTarget(e.tgARN, a.ip, a.port)
+	if s := targets.TargetHealth(e.tgARN, a.ip, a.port); s != "draining" {
+		t.Fatalf("deregistered: %s", s)
+	}
+	for deadline := time.Now().Add(30 * time.Second); targets.TargetHealth(e.tgARN, a.ip, a.port) != "unused"; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the drained target was never removed")
+		}
+	}
+}
+
+// BenchmarkALBProxy: one request through the ALB's proxy, against the same backend dialled
+// directly (a new connection each time, as the proxy dials its targets).
+func BenchmarkALBProxy(b *testing.B) {
+	c := startCloud(b, Options{})
+	e := newALB(b, c, "bench")
+	a := newBackend(b, "a")
+	e.register(b, a)
+	e.waitHealth(b, a, "healthy")
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, x := range []struct{ name, url string }{{"direct", a.srv.URL + "/"}, {"alb", e.url + "/"}} {
+		b.Run(x.name, func(b *testing.B) {
+			for b.Loop() {
+				resp, err := client.Get(x.url)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
 	}
 }

@@ -25,7 +25,7 @@ const trustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Pri
 // fastDelays keep tests quick but still observable.
 var fastDelays = Delays{Active: 150 * time.Millisecond, Update: 150 * time.Millisecond, RolePropagation: -1}
 
-func startCloud(t *testing.T, o Options) *Cloud {
+func startCloud(t testing.TB, o Options) *Cloud {
 	t.Helper()
 	if o.Addr == "" {
 		o.Addr = "127.0.0.1:0"
@@ -96,7 +96,7 @@ func wantCode(t *testing.T, err error, code string) {
 	}
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)

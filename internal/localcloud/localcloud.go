@@ -1,11 +1,14 @@
 // Package localcloud is a single-process stand-in for the slice of AWS that rudderctl uses:
-// STS, IAM, Lambda, API Gateway v2 (HTTP APIs), CloudWatch Logs, S3 and ECR. It speaks the wire
-// protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and executes
-// the Lambda functions deployed into it (through internal/lambdalocal), serving API stages on
-// loopback ports.
+// STS, IAM, Lambda, API Gateway v2 (HTTP APIs), CloudWatch Logs, S3, ECR, EC2 (default VPC,
+// security groups), ELBv2 (application load balancers as reverse proxies on loopback), ECS
+// (Fargate services and tasks run as processes) and Application Auto Scaling. It speaks the
+// wire protocols that aws-sdk-go-v2, the AWS CLI and boto3 use, keeps state on disk, and
+// executes the Lambda functions deployed into it (through internal/lambdalocal), serving API
+// stages and load balancer listeners on loopback.
 //
 // The package is a facade: the listener, dispatch, codecs, faults, stats and persistence are
-// in core, and each service is a room of its own (sts, iam, lambda, apigateway, logs, s3, ecr),
+// in core, and each service is a room of its own (sts, iam, lambda, apigateway, logs, s3, ecr,
+// ec2, elbv2, ecs, appautoscaling),
 // listed once in rooms below. docs/ADDING_A_LOCAL_SERVICE.md walks through adding one.
 package localcloud
 
@@ -39,13 +42,13 @@ func rooms() []core.Room {
 		iam.New(),
 		lambda.New(),
 		apigateway.New(),
+		ecr.New(), // after apigateway: its /v2/ registry paths are unsigned, API Gateway's are signed
+		secretsmanager.New(),
+		rds.New(), // after secretsmanager: it closes first, its secrets outlive it
 		ec2.New(),
 		elbv2.New(),
 		ecs.New(),
 		appautoscaling.New(),
-		ecr.New(), // after apigateway: its /v2/ registry paths are unsigned, API Gateway's are signed
-		secretsmanager.New(),
-		rds.New(), // after secretsmanager: it closes first, its secrets outlive it
 	}
 }
 

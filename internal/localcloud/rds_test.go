@@ -271,4 +271,34 @@ func TestRDSRefusesBadInput(t *testing.T) {
 	if _, err := cl.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("none"), SkipFinalSnapshot: aws.Bool(true)}); errCode(err) != "DBInstanceNotFound" {
 		t.Fatalf("delete a missing instance: %v", err)
 	}
+
+	// Subnet groups: 25 of them come back over two pages of the SDK's paginator.
+	for i := range 25 {
+		if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("g" + strconv.Itoa(i)),
+			DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("g0"),
+		DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-1"}}); errCode(err) != "DBSubnetGroupAlreadyExists" {
+		t.Fatalf("subnet group twice: %v", err)
+	}
+	pages, seen := 0, map[string]bool{}
+	p := rds.NewDescribeDBSubnetGroupsPaginator(cl, &rds.DescribeDBSubnetGroupsInput{MaxRecords: aws.Int32(20)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, g := range page.DBSubnetGroups {
+			seen[aws.ToString(g.DBSubnetGroupName)] = true
+		}
+	}
+	if pages != 2 || len(seen) != 25 {
+		t.Fatalf("%d pages, %d groups", pages, len(seen))
+	}
+	if _, err := cl.DescribeDBSubnetGroups(ctx, &rds.DescribeDBSubnetGroupsInput{MaxRecords: aws.Int32(5)}); errCode(err) != "InvalidParameterValue" {
+		t.Fatalf("MaxRecords 5: %v", err)
+	}
 }

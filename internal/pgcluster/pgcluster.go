@@ -250,6 +250,8 @@ func (c *Cluster) initdb(ctx context.Context) error {
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
+		// A half-made data directory would be taken for a cluster by the next Start.
+		_ = os.RemoveAll(c.DataDir())
 		return fmt.Errorf("pgcluster: initdb in %s failed: %v\n%s", c.DataDir(), err, lastLines(out.String(), 20))
 	}
 	return nil

@@ -182,9 +182,17 @@ func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*c
 				return
 			}
 		}
-		r.mu.Lock()
-		out, err := h(q, in)
-		r.mu.Unlock()
+		// The answer is encoded under the lock: it shares records with the scheduler.
+		out, err := func() (any, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			out, err := h(q, in)
+			if err != nil {
+				return nil, err
+			}
+			b, err := json.Marshal(out)
+			return json.RawMessage(b), err
+		}()
 		var ae *apiError
 		switch {
 		case errors.As(err, &ae):
@@ -310,7 +318,7 @@ func (r *Room) describeScalableTargets(q *core.Request, in *in) (any, error) {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].ResourceId < list[j].ResourceId })
 	start, end, next := core.PageIndex(len(list), in.NextToken, itoa(in.MaxResults), 50)
-	out := map[string]any{"ScalableTargets": nonNil(list[start:end])}
+	out := map[string]any{"ScalableTargets": apiViews(list[start:end])}
 	if next != "" {
 		out["NextToken"] = next
 	}
@@ -446,7 +454,7 @@ func (r *Room) describeScalingPolicies(q *core.Request, in *in) (any, error) {
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].PolicyARN < list[j].PolicyARN })
 	start, end, next := core.PageIndex(len(list), in.NextToken, itoa(in.MaxResults), 50)
-	out := map[string]any{"ScalingPolicies": nonNil(list[start:end])}
+	out := map[string]any{"ScalingPolicies": apiViews(list[start:end])}
 	if next != "" {
 		out["NextToken"] = next
 	}
@@ -521,11 +529,21 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func nonNil[T any](s []T) []T {
-	if s == nil {
-		return []T{}
+// apiViews are records as the service answers them: without the room's "lc..." fields.
+func apiViews[T any](recs []T) []map[string]any {
+	out := []map[string]any{}
+	for _, rec := range recs {
+		b, _ := json.Marshal(rec)
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		for k := range m {
+			if strings.HasPrefix(k, "lc") {
+				delete(m, k)
+			}
+		}
+		out = append(out, m)
 	}
-	return s
+	return out
 }
 
 func itoa(n int) string {

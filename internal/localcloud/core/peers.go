@@ -91,15 +91,6 @@ type UnpackedImage struct {
 	WorkingDir string
 }
 
-// ScalableServices is what Application Auto Scaling asks ECS about a service it scales.
-type ScalableServices interface {
-	// ServiceDesiredCount returns an ACTIVE service's desired count; ok is false when
-	// there is no such service.
-	ServiceDesiredCount(region, cluster, service string) (desired int, ok bool)
-	// SetServiceDesiredCount changes it, as a scaling activity does.
-	SetServiceDesiredCount(region, cluster, service string, desired int) error
-}
-
 // Secrets is what other rooms ask Secrets Manager: ECS resolving a container's `secrets`,
 // RDS keeping an instance's managed master password.
 type Secrets interface {

@@ -151,7 +151,7 @@ func (r *Room) Ops() []core.Op {
 		core.Read("DescribeAvailabilityZones", r.locked(r.describeAvailabilityZones)),
 		core.Read("DescribeSecurityGroups", r.locked(r.describeSecurityGroups)),
 		core.Write("CreateSecurityGroup", r.locked(r.createSecurityGroup)),
-		core.Write("DeleteSecurityGroup", r.locked(r.deleteSecurityGroup)),
+		core.Write("DeleteSecurityGroup", r.unlessInUse(r.locked(r.deleteSecurityGroup))),
 		core.Write("AuthorizeSecurityGroupIngress", r.locked(r.authorize(false))),
 		core.Write("AuthorizeSecurityGroupEgress", r.locked(r.authorize(true))),
 		core.Write("RevokeSecurityGroupIngress", r.locked(r.revoke(false))),

@@ -245,6 +245,23 @@ func (r *Room) groupArg(q *core.Request, f url.Values) *groupRec {
 	return g
 }
 
+// unlessInUse answers DependencyViolation when a resource of another room (a load
+// balancer) uses the group named by GroupId. It asks before taking the room's lock: the
+// other room may ask EC2 while it answers.
+func (r *Room) unlessInUse(h func(*core.Request)) func(*core.Request) {
+	return func(q *core.Request) {
+		if id := q.R.Form.Get("GroupId"); id != "" {
+			for _, u := range core.Peers[core.SecurityGroupUsers](r.cloud) {
+				if user := u.SecurityGroupInUse(q.Region, id); user != "" {
+					bad(q, "DependencyViolation", "resource "+id+" has a dependent object ("+user+")")
+					return
+				}
+			}
+		}
+		h(q)
+	}
+}
+
 func (r *Room) deleteSecurityGroup(q *core.Request, f url.Values) {
 	g := r.groupArg(q, f)
 	if g == nil {

@@ -6,6 +6,7 @@ package ecs
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 )
 
 type tag struct {
@@ -328,3 +329,17 @@ func tagMap(tags []tag) map[string]string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// apiView is a record as ECS answers it: its JSON without the room's own "lc..." fields
+// (only at the top: the maps users fill, such as log options, are left alone).
+func apiView(rec any) map[string]any {
+	b, _ := json.Marshal(rec)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	for k := range m {
+		if strings.HasPrefix(k, "lc") {
+			delete(m, k)
+		}
+	}
+	return m
+}

@@ -40,6 +40,7 @@ type Room struct {
 	network core.Network  // EC2: subnets and security groups (nil: default subnets assumed)
 	targets core.Targets  // ELBv2: target groups of services with a load balancer
 	logs    core.LogLines // CloudWatch Logs: the awslogs driver
+	secrets core.Secrets  // Secrets Manager: containers' secrets (nil: none resolves)
 	runner  *taskrun.Runner
 
 	mu         sync.Mutex
@@ -67,6 +68,7 @@ func (r *Room) Open(c *core.Cloud) error {
 	r.network = core.Peer[core.Network](c)
 	r.targets = core.Peer[core.Targets](c)
 	r.logs = core.Peer[core.LogLines](c)
+	r.secrets = core.Peer[core.Secrets](c)
 	r.live = map[string]*taskrun.Task{}
 	r.backoff = map[string]*launchBackoff{}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -229,9 +231,17 @@ func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*c
 				return
 			}
 		}
-		r.mu.Lock()
-		out, err := h(q, in)
-		r.mu.Unlock()
+		// The answer is encoded under the lock: it shares records with the scheduler.
+		out, err := func() (any, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			out, err := h(q, in)
+			if err != nil {
+				return nil, err
+			}
+			b, err := json.Marshal(out)
+			return json.RawMessage(b), err
+		}()
 		var ae *apiError
 		switch {
 		case errors.As(err, &ae):

@@ -301,21 +301,9 @@ func (r *Room) updateService(q *core.Request, in *serviceIn) (any, error) {
 		}
 		taskDef = v.arn()
 	}
-	dc := s.DeploymentConfiguration
-	if in.DeploymentConfiguration != nil {
-		merged := *in.DeploymentConfiguration
-		if merged.MaximumPercent == nil {
-			merged.MaximumPercent = dc.MaximumPercent
-		}
-		if merged.MinimumHealthyPercent == nil {
-			merged.MinimumHealthyPercent = dc.MinimumHealthyPercent
-		}
-		if merged.DeploymentCircuitBreaker == nil {
-			merged.DeploymentCircuitBreaker = dc.DeploymentCircuitBreaker
-		}
-		if dc, err = deploymentDefaults(&merged); err != nil {
-			return nil, err
-		}
+	dc, err := mergeDeploymentConfig(s.DeploymentConfiguration, in.DeploymentConfiguration)
+	if err != nil {
+		return nil, err
 	}
 	nc := s.NetworkConfiguration
 	if in.NetworkConfiguration != nil {
@@ -362,8 +350,27 @@ func (r *Room) updateService(q *core.Request, in *serviceIn) (any, error) {
 	return map[string]any{"service": r.serviceAnswer(s, false)}, nil
 }
 
+// mergeDeploymentConfig applies UpdateService's deploymentConfiguration: the fields it
+// gives replace the service's.
+func mergeDeploymentConfig(have deploymentConfiguration, in *deploymentConfiguration) (deploymentConfiguration, error) {
+	if in == nil {
+		return have, nil
+	}
+	merged := *in
+	if merged.MaximumPercent == nil {
+		merged.MaximumPercent = have.MaximumPercent
+	}
+	if merged.MinimumHealthyPercent == nil {
+		merged.MinimumHealthyPercent = have.MinimumHealthyPercent
+	}
+	if merged.DeploymentCircuitBreaker == nil {
+		merged.DeploymentCircuitBreaker = have.DeploymentCircuitBreaker
+	}
+	return deploymentDefaults(&merged)
+}
+
 // serviceAnswer is the Service shape with the counts of its tasks now.
-func (r *Room) serviceAnswer(s *serviceRec, withTags bool) serviceRec {
+func (r *Room) serviceAnswer(s *serviceRec, withTags bool) map[string]any {
 	out := *s
 	out.Deployments = nil
 	out.RunningCount, out.PendingCount = 0, 0
@@ -394,7 +401,7 @@ func (r *Room) serviceAnswer(s *serviceRec, withTags bool) serviceRec {
 	if !withTags {
 		out.Tags = nil
 	}
-	return out
+	return apiView(out)
 }
 
 func (r *Room) describeServices(q *core.Request, in *serviceIn) (any, error) {
@@ -499,4 +506,25 @@ func (r *Room) SetServiceDesiredCount(region, cluster, service string, desired i
 	}
 	r.commitLocked()
 	return nil
+}
+
+// SecurityGroupInUse is core.SecurityGroupUsers: a service or a task that is not stopped
+// holds its security groups (EC2 refuses to delete them).
+func (r *Room) SecurityGroupInUse(region, groupID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	uses := func(nc *networkConfiguration) bool {
+		return nc != nil && nc.AwsvpcConfiguration != nil && contains(nc.AwsvpcConfiguration.SecurityGroups, groupID)
+	}
+	for _, arn := range sortedKeys(r.st.Services) {
+		if s := r.st.Services[arn]; s.Region == region && s.Status != "INACTIVE" && uses(s.NetworkConfiguration) {
+			return "ECS service " + arn
+		}
+	}
+	for _, arn := range sortedKeys(r.st.Tasks) {
+		if t := r.st.Tasks[arn]; t.Region == region && t.LastStatus != "STOPPED" && uses(t.Network) {
+			return "ECS task " + arn
+		}
+	}
+	return ""
 }

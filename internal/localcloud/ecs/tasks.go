@@ -191,46 +191,9 @@ func (r *Room) specLocked(t *taskRec) (taskrun.Spec, error) {
 	}
 	stopTimeout := time.Duration(0)
 	for _, c := range v.view().ContainerDefinitions {
-		env := map[string]string{
-			"AWS_REGION": t.Region, "AWS_DEFAULT_REGION": t.Region, "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
-			"ECS_CONTAINER_METADATA_URI_V4": r.cloud.Endpoint() + "/_localcloud/ecs/metadata/" + t.id() + "/" + c.Name,
-		}
-		for _, kv := range c.Environment {
-			env[kv.Name] = kv.Value
-		}
-		for _, s := range c.Secrets {
-			// As the Fargate agent does: each secret resolved into the environment at start.
-			secrets := core.Peer[core.Secrets](r.cloud)
-			if secrets == nil {
-				return spec, &taskrun.StartError{Reason: fmt.Sprintf(
-					"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: the local cloud has no Secrets Manager to resolve %s (secret %s of container %s)", s.ValueFrom, s.Name, c.Name)}
-			}
-			v, err := secrets.SecretValue(t.Region, s.ValueFrom)
-			if err != nil {
-				return spec, &taskrun.StartError{Reason: fmt.Sprintf(
-					"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: %v (secret %s of container %s)", err, s.Name, c.Name)}
-			}
-			env[s.Name] = v
-		}
-		cmd := c.Command
-		if o := t.Overrides[c.Name]; o != nil {
-			if o.Command != nil {
-				cmd = o.Command
-			}
-			for _, kv := range o.Environment {
-				env[kv.Name] = kv.Value
-			}
-		}
-		rc := taskrun.Container{
-			Name: c.Name, Image: c.Image, EntryPoint: c.EntryPoint, Command: cmd, Env: env,
-			WorkingDir: c.WorkingDirectory, Essential: c.essential(), Log: r.containerLog(t, c),
-		}
-		for _, pm := range c.PortMappings {
-			rc.Ports = append(rc.Ports, pm.ContainerPort)
-		}
-		if hc := c.HealthCheck; hc != nil {
-			rc.HealthCheck = &taskrun.HealthCheck{Command: hc.Command, Interval: secs(hc.Interval, 30),
-				Timeout: secs(hc.Timeout, 5), StartPeriod: secs(hc.StartPeriod, 0), Retries: max(hc.Retries, 1)}
+		rc, err := r.containerSpec(t, c)
+		if err != nil {
+			return spec, err
 		}
 		if c.StopTimeout != nil {
 			stopTimeout = max(stopTimeout, time.Duration(*c.StopTimeout)*time.Second)
@@ -241,6 +204,56 @@ func (r *Room) specLocked(t *taskRec) (taskrun.Spec, error) {
 		spec.StopTimeout = stopTimeout
 	}
 	return spec, nil
+}
+
+// containerSpec is one container as the runner takes it: ECS's variables, the
+// definition's environment, its resolved secrets, then RunTask's overrides.
+func (r *Room) containerSpec(t *taskRec, c containerDef) (taskrun.Container, error) {
+	env := map[string]string{
+		"AWS_REGION": t.Region, "AWS_DEFAULT_REGION": t.Region, "AWS_EXECUTION_ENV": "AWS_ECS_FARGATE",
+		"ECS_CONTAINER_METADATA_URI_V4": r.cloud.Endpoint() + metadataPath + t.id() + "/" + c.Name,
+	}
+	for _, kv := range c.Environment {
+		env[kv.Name] = kv.Value
+	}
+	for _, s := range c.Secrets {
+		value, err := r.secretValue(t.Region, s.ValueFrom)
+		if err != nil {
+			return taskrun.Container{}, &taskrun.StartError{Reason: fmt.Sprintf(
+				"ResourceInitializationError: unable to pull secrets or registry auth: execution resource retrieval failed: unable to retrieve secret from asm: service call has been retried 1 time(s): failed to fetch secret %s from secrets manager: %v", s.ValueFrom, err)}
+		}
+		env[s.Name] = value
+	}
+	cmd := c.Command
+	if o := t.Overrides[c.Name]; o != nil {
+		if o.Command != nil {
+			cmd = o.Command
+		}
+		for _, kv := range o.Environment {
+			env[kv.Name] = kv.Value
+		}
+	}
+	rc := taskrun.Container{
+		Name: c.Name, Image: c.Image, EntryPoint: c.EntryPoint, Command: cmd, Env: env,
+		WorkingDir: c.WorkingDirectory, Essential: c.essential(), Log: r.containerLog(t, c),
+	}
+	for _, pm := range c.PortMappings {
+		rc.Ports = append(rc.Ports, pm.ContainerPort)
+	}
+	if hc := c.HealthCheck; hc != nil {
+		rc.HealthCheck = &taskrun.HealthCheck{Command: hc.Command, Interval: secs(hc.Interval, 30),
+			Timeout: secs(hc.Timeout, 5), StartPeriod: secs(hc.StartPeriod, 0), Retries: max(hc.Retries, 1)}
+	}
+	return rc, nil
+}
+
+// secretValue resolves a container secret's valueFrom through Secrets Manager (the value
+// goes only into the container's environment, never into a log or an answer).
+func (r *Room) secretValue(region, valueFrom string) (string, error) {
+	if r.secrets == nil {
+		return "", fmt.Errorf("the local cloud has no Secrets Manager to resolve it")
+	}
+	return r.secrets.SecretValue(region, valueFrom)
 }
 
 func secs(n, def int) time.Duration {
@@ -477,7 +490,7 @@ func (r *Room) runTask(q *core.Request, in *taskIn) (any, error) {
 	for range count {
 		t := r.newTaskLocked(taskStart{region: q.Region, cluster: cl, rev: v, network: in.NetworkConfiguration,
 			group: group, startedBy: in.StartedBy, tags: in.Tags, overrides: overrides})
-		tasks = append(tasks, t)
+		tasks = append(tasks, apiView(t))
 	}
 	r.commitLocked()
 	return map[string]any{"tasks": tasks, "failures": []any{}}, nil
@@ -507,7 +520,7 @@ func (r *Room) stopTask(q *core.Request, in *taskIn) (any, error) {
 	}
 	r.stopTaskLocked(t, reason, stopUser, false)
 	r.commitLocked()
-	return map[string]any{"task": t}, nil
+	return map[string]any{"task": apiView(t)}, nil
 }
 
 func (r *Room) describeTasks(q *core.Request, in *taskIn) (any, error) {
@@ -529,7 +542,7 @@ func (r *Room) describeTasks(q *core.Request, in *taskIn) (any, error) {
 		if !withTags {
 			out.Tags = nil
 		}
-		tasks = append(tasks, out)
+		tasks = append(tasks, apiView(out))
 	}
 	return map[string]any{"tasks": tasks, "failures": failures}, nil
 }

@@ -5,6 +5,7 @@
 package elbv2
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,6 +38,9 @@ type Room struct {
 	proxies map[string]*listenerProxy // by listener ARN
 	stop    chan struct{}             // ends the health-check loop
 	done    chan struct{}
+	probes  sync.WaitGroup     // health checks under way
+	cancel  context.CancelFunc // ends them
+	ctx     context.Context
 	rr      map[string]uint64 // round-robin counters by target group ARN
 }
 
@@ -85,6 +89,7 @@ func (r *Room) Start() {
 		}
 	}
 	r.stop, r.done = make(chan struct{}), make(chan struct{})
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	go r.healthLoop(r.stop, r.done)
 }
 
@@ -101,6 +106,9 @@ func (r *Room) Close() {
 	if stop != nil {
 		close(stop)
 		<-done
+		// No check may record (and save) after the cloud closed.
+		r.cancel()
+		r.probes.Wait()
 	}
 }
 

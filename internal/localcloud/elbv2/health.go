@@ -1,6 +1,7 @@
 package elbv2
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -46,7 +47,8 @@ func (r *Room) healthTick(now time.Time) {
 			}
 			t.checking = true
 			t.nextCheck = now.Add(time.Duration(tg.HealthCheck.Interval) * time.Second)
-			go r.probe(tg.ARN, t, tg.HealthCheck)
+			r.probes.Add(1)
+			go r.probe(r.ctx, tg.ARN, t, tg.HealthCheck)
 		}
 	}
 	if changed {
@@ -55,15 +57,19 @@ func (r *Room) healthTick(now time.Time) {
 }
 
 // probe runs one health check of a target and records its result.
-func (r *Room) probe(tgARN string, t *targetRec, hc healthCheck) {
+func (r *Room) probe(ctx context.Context, tgARN string, t *targetRec, hc healthCheck) {
+	defer r.probes.Done()
 	port := strconv.Itoa(t.Port)
 	if hc.Port != "traffic-port" {
 		port = hc.Port
 	}
-	ok, reason, detail := check("http://"+net.JoinHostPort(t.IP, port)+hc.Path, hc)
+	ok, reason, detail := check(ctx, "http://"+net.JoinHostPort(t.IP, port)+hc.Path, hc)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t.checking = false
+	if ctx.Err() != nil {
+		return // the cloud is closing
+	}
 	tg := r.st.TargetGroups[tgARN]
 	if tg == nil || tg.target(t.IP, t.Port) != t || t.State == "draining" {
 		return
@@ -73,13 +79,13 @@ func (r *Room) probe(tgARN string, t *targetRec, hc healthCheck) {
 
 // check is one health check request: a GET that must answer a matching code within the
 // timeout. Redirects are not followed (their code is matched, as ELB does).
-func check(url string, hc healthCheck) (ok bool, reason, detail string) {
+func check(ctx context.Context, url string, hc healthCheck) (ok bool, reason, detail string) {
 	client := &http.Client{
 		Timeout:       time.Duration(hc.Timeout) * time.Second,
-		Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil},
+		Transport:     &http.Transport{DisableKeepAlives: true, Proxy: nil, DialContext: dialer.DialContext},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return false, "Target.FailedHealthChecks", "Health checks failed"
 	}

@@ -440,3 +440,15 @@ func (r *Room) setSecurityGroups(q *core.Request, f url.Values) {
 		b.End("SecurityGroupIds")
 	})
 }
+
+// SecurityGroupInUse is core.SecurityGroupUsers: a load balancer holds its groups.
+func (r *Room) SecurityGroupInUse(region, groupID string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, lb := range r.st.LoadBalancers {
+		if lb.Region == region && slices.Contains(lb.SecurityGroups, groupID) {
+			return "load balancer " + lb.Name
+		}
+	}
+	return ""
+}

@@ -35,7 +35,7 @@ func (p *listenerProxy) close() { _ = p.srv.Close() }
 // broken reused connection, which is not.
 var transport = &http.Transport{
 	Proxy:               nil,
-	DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+	DialContext:         dialer.DialContext,
 	DisableKeepAlives:   true,
 	MaxIdleConnsPerHost: -1,
 }
@@ -52,13 +52,8 @@ func (r *Room) startProxyLocked(l *listenerRec) error {
 	}
 	addr := net.JoinHostPort(lb.DNSName, strconv.Itoa(l.Port))
 	ln, err := net.Listen("tcp", addr)
-	switch {
-	case errors.Is(err, syscall.EACCES):
-		return fmt.Errorf("localcloud cannot listen on %s for this listener: ports below 1024 need root (or CAP_NET_BIND_SERVICE); run the local cloud as root or use a listener port of 1024 or more", addr)
-	case errors.Is(err, syscall.EADDRINUSE):
-		return fmt.Errorf("localcloud cannot listen on %s for this listener: the address is in use (another local cloud's load balancer?); use another port, or re-create the load balancer for another address", addr)
-	case err != nil:
-		return fmt.Errorf("localcloud cannot listen on %s for this listener: %v", addr, err)
+	if err != nil {
+		return bindError(addr, err)
 	}
 	arn := l.ARN
 	p := &listenerProxy{addr: addr}
@@ -70,6 +65,17 @@ func (r *Room) startProxyLocked(l *listenerRec) error {
 	r.proxies[arn] = p
 	r.cloud.Logf("elbv2: listener %s:%d of %s serves on http://%s", l.Protocol, l.Port, lb.Name, addr)
 	return nil
+}
+
+// bindError says why a listener's address cannot be bound, and what to do.
+func bindError(addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("localcloud cannot listen on %s for this listener: ports below 1024 need root (or CAP_NET_BIND_SERVICE); run the local cloud as root or use a listener port of 1024 or more", addr)
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("localcloud cannot listen on %s for this listener: the address is in use (another local cloud's load balancer?); use another port, or re-create the load balancer for another address", addr)
+	}
+	return fmt.Errorf("localcloud cannot listen on %s for this listener: %v", addr, err)
 }
 
 func (r *Room) stopProxyLocked(arn string) {
@@ -202,7 +208,8 @@ func (r *Room) serveListener(arn string, w http.ResponseWriter, req *http.Reques
 }
 
 // retryTransport sends a request to the first candidate, and to the next one only when
-// the connection was refused and no byte of the body was read.
+// the connection could not be made (refused: a task that just died; unreachable; not
+// dialled) so no byte of the request was sent.
 type retryTransport struct {
 	candidates []string
 	stopTimer  *time.Timer
@@ -221,11 +228,17 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			t.stopTimer.Stop()
 			return resp, nil
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) || body.read || i == len(t.candidates)-1 {
+		if !dialFailed(err) || body.read || i == len(t.candidates)-1 {
 			return nil, err
 		}
 	}
 	return nil, errors.New("no target")
+}
+
+// dialFailed: the error happened while connecting, before any byte was sent.
+func dialFailed(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // onceBody passes the client's body through, records whether any of it was read, and

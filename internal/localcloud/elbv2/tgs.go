@@ -369,6 +369,13 @@ func (r *Room) modifyTargetGroup(q *core.Request, f url.Values) {
 		return
 	}
 	tg.HealthCheck = hc
+	// A shorter interval applies from now, not after the check already planned.
+	soon := time.Now().Add(time.Duration(hc.Interval) * time.Second)
+	for _, t := range tg.Targets {
+		if t.nextCheck.After(soon) {
+			t.nextCheck = soon
+		}
+	}
 	r.commitLocked()
 	respond(q, func(b *core.XMLBuf) { r.writeTGs(b, []*tgRec{tg}) })
 }

@@ -182,29 +182,31 @@ func (r *Room) Open(c *core.Cloud) error {
 	return nil
 }
 
-// resume restarts what was running or under way when the cloud stopped.
+// resume restarts what was running or under way when the cloud stopped. The loop holds
+// the lock; the work it starts takes it after.
 func (r *Room) resume() {
 	var starts sync.WaitGroup
+	r.mu.Lock()
 	for k, in := range r.st.Instances {
 		switch in.Status {
 		case "creating":
-			r.goCreate(k, "", false)
+			if r.passwordForResumeLocked(k, in) {
+				r.goCreate(k, "", false)
+			}
 		case "deleting":
 			r.goDelete(k)
 		case "failed":
 		default: // available, backing-up, modifying, rebooting
 			in.Status = "available"
+			lv := r.liveOfLocked(k, in)
 			starts.Add(1)
 			go func() {
 				defer starts.Done()
-				lv := r.liveOf(k, in)
-				ctx, cancel := context.WithTimeout(r.ctx, 2*time.Minute)
+				ctx, cancel := context.WithTimeout(r.ctx, startTimeout)
 				defer cancel()
 				if err := lv.cluster.Start(ctx); err != nil {
 					r.cloud.Logf("rds: instance %s did not start: %v", in.ID, err)
-					r.mu.Lock()
-					in.Status, in.StatusReason = "failed", "the PostgreSQL cluster did not start: "+firstLine(err.Error())
-					r.mu.Unlock()
+					r.setStatus(k, "failed", "the PostgreSQL cluster did not start: "+firstLine(err.Error()))
 				}
 			}()
 		}
@@ -214,7 +216,28 @@ func (r *Room) resume() {
 			s.Status = "failed" // its instance is gone: the copy cannot be finished
 		}
 	}
+	r.mu.Unlock()
 	starts.Wait()
+}
+
+// passwordForResumeLocked gives an interrupted create the master password initdb needs
+// when the cluster was never initialized: a managed one is read back from its secret; a
+// given one was never stored, so the instance fails. false = failed.
+func (r *Room) passwordForResumeLocked(k string, in *instanceRec) bool {
+	lv := r.liveOfLocked(k, in)
+	if in.RestoreFrom != "" || lv.cluster.Initialized() {
+		return true
+	}
+	if in.SecretARN != "" && r.secrets != nil {
+		if pw, err := r.secrets.SecretValue(in.Region, in.SecretARN+":password::"); err == nil {
+			cfg := lv.cluster.Config()
+			cfg.Password = pw
+			lv.cluster = newCluster(cfg)
+			return true
+		}
+	}
+	in.Status, in.StatusReason = "failed", "the local cloud stopped before the database was initialized, and the master password was not kept"
+	return false
 }
 
 func (r *Room) Save() error {
@@ -282,13 +305,7 @@ func (r *Room) snapshotDir(region, id string) string {
 	return r.cloud.Path("rds", region, "snapshots", id, "data")
 }
 
-// liveOf is the running side of an instance, made on first use.
-func (r *Room) liveOf(k string, in *instanceRec) *live {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.liveOfLocked(k, in)
-}
-
+// liveOfLocked is the running side of an instance, made on first use. r.mu must be held.
 func (r *Room) liveOfLocked(k string, in *instanceRec) *live {
 	if lv := r.lives[k]; lv != nil {
 		return lv

@@ -1,7 +1,8 @@
 // ecsapp is the ECS tests' container program. It writes $MARK_DIR/<pid> holding the URL
 // of its task metadata (so a test can find and kill the process of a task), then serves
 // HTTP on :$PORT (default 8080) answering with its task ARN, read from the ECS task
-// metadata endpoint as a real container would. EXIT_CODE=N makes it exit with N at once.
+// metadata endpoint as a real container would; /health answers $HEALTH_STATUS (default
+// 200). EXIT_CODE=N makes it exit with N at once.
 package main
 
 import (
@@ -27,6 +28,13 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		code := http.StatusOK
+		if v, err := strconv.Atoi(os.Getenv("HEALTH_STATUS")); err == nil {
+			code = v
+		}
+		w.WriteHeader(code)
+	})
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		resp, err := http.Get(meta + "/task")
 		if err != nil {
