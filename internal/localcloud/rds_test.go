@@ -4,13 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	sm "github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -32,6 +36,20 @@ func rdsClients(c *Cloud) (*rds.Client, *sm.Client) {
 	cfg := sdk(c, false).cfg
 	cfg.Region = "us-east-1"
 	return rds.NewFromConfig(cfg), sm.NewFromConfig(cfg)
+}
+
+// defaultNetwork is the us-east-1 default VPC's subnets and default security group.
+func defaultNetwork(t *testing.T, c *Cloud) (subnets []string, sg string) {
+	t.Helper()
+	cfg := sdk(c, false).cfg
+	cfg.Region = "us-east-1"
+	cl := ec2.NewFromConfig(cfg)
+	out, err := cl.DescribeSecurityGroups(context.Background(), &ec2.DescribeSecurityGroupsInput{Filters: []ec2types.Filter{ec2Filter("group-name", "default")}})
+	must(t, err)
+	if len(out.SecurityGroups) != 1 {
+		t.Fatalf("default security groups: %v", out.SecurityGroups)
+	}
+	return defaultSubnets(t, cl), aws.ToString(out.SecurityGroups[0].GroupId)
 }
 
 // masterCredentials reads the managed master secret as an application does.
@@ -83,15 +101,16 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 	cl, smc := rdsClients(c)
 	ctx := context.Background()
 
+	subnets, sg := defaultNetwork(t, c)
 	if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("nodes"),
-		DBSubnetGroupDescription: aws.String("node databases"), SubnetIds: []string{"subnet-a", "subnet-b"}}); err != nil {
+		DBSubnetGroupDescription: aws.String("node databases"), SubnetIds: subnets[:2]}); err != nil {
 		t.Fatal(err)
 	}
 	created, err := cl.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String("Node-1"), Engine: aws.String("postgres"), EngineVersion: aws.String("15.5"),
 		DBInstanceClass: aws.String("db.t4g.micro"), AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("rudder"),
 		ManageMasterUserPassword: aws.Bool(true), DBName: aws.String("jobsdb"), DBSubnetGroupName: aws.String("nodes"),
-		VpcSecurityGroupIds: []string{"sg-1"}, PubliclyAccessible: aws.Bool(false), StorageEncrypted: aws.Bool(true),
+		VpcSecurityGroupIds: []string{sg}, PubliclyAccessible: aws.Bool(false), StorageEncrypted: aws.Bool(true),
 		BackupRetentionPeriod: aws.Int32(7), DeletionProtection: aws.Bool(true), CopyTagsToSnapshot: aws.Bool(true),
 		Tags: []rdstypes.Tag{{Key: aws.String("rudderctl:stack"), Value: aws.String("s1")}},
 	})
@@ -114,7 +133,8 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 	}
 	db = describeOne(t, cl, "node-1")
 	if aws.ToString(db.Endpoint.Address) != "127.0.0.1" || aws.ToBool(db.PubliclyAccessible) || !aws.ToBool(db.StorageEncrypted) ||
-		aws.ToString(db.KmsKeyId) == "" || !aws.ToBool(db.DeletionProtection) || aws.ToString(db.DBSubnetGroup.DBSubnetGroupName) != "nodes" {
+		aws.ToString(db.KmsKeyId) == "" || !aws.ToBool(db.DeletionProtection) || aws.ToString(db.DBSubnetGroup.DBSubnetGroupName) != "nodes" ||
+		!strings.HasPrefix(aws.ToString(db.DBSubnetGroup.VpcId), "vpc-") || aws.ToString(db.VpcSecurityGroups[0].VpcSecurityGroupId) != sg {
 		t.Fatalf("instance %+v", db)
 	}
 	user, password := masterCredentials(t, smc, aws.ToString(db.MasterUserSecret.SecretArn))
@@ -225,6 +245,25 @@ func TestRDSInstanceSnapshotRestore(t *testing.T) {
 	if len(res) != 1 || res[0].Type != "snapshot" {
 		t.Fatalf("tagged resources: %+v", res)
 	}
+
+	// Another program took the port while the cloud was down: the instance moves to a new one.
+	if err := c2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	squatter, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(int(aws.ToInt32(again.Endpoint.Port)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	c3 := startCloud(t, Options{StateDir: dir, Delays: rdsDelays})
+	cl3, _ := rdsClients(c3)
+	moved := describeOne(t, cl3, "node-1b")
+	if aws.ToString(moved.DBInstanceStatus) != "available" || aws.ToInt32(moved.Endpoint.Port) == aws.ToInt32(again.Endpoint.Port) {
+		t.Fatalf("with its port taken: %s on %d", aws.ToString(moved.DBInstanceStatus), aws.ToInt32(moved.Endpoint.Port))
+	}
+	if got := readBack(moved); got != "kept" {
+		t.Fatalf("data on the new port: %q", got)
+	}
 }
 
 // TestRDSRefusesBadInput: bad calls are refused before any cluster is made.
@@ -232,6 +271,7 @@ func TestRDSRefusesBadInput(t *testing.T) {
 	c := startCloud(t, Options{Delays: rdsDelays})
 	cl, _ := rdsClients(c)
 	ctx := context.Background()
+	subnets, _ := defaultNetwork(t, c)
 	base := func() *rds.CreateDBInstanceInput {
 		return &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String("db1"), Engine: aws.String("postgres"), DBInstanceClass: aws.String("db.t4g.micro"),
 			AllocatedStorage: aws.Int32(20), MasterUsername: aws.String("rudder"), MasterUserPassword: aws.String("password1")}
@@ -249,6 +289,7 @@ func TestRDSRefusesBadInput(t *testing.T) {
 		{"identifier", func(in *rds.CreateDBInstanceInput) { in.DBInstanceIdentifier = aws.String("1db--x") }, "InvalidParameterValue"},
 		{"storage", func(in *rds.CreateDBInstanceInput) { in.AllocatedStorage = aws.Int32(5) }, "InvalidParameterValue"},
 		{"subnet group", func(in *rds.CreateDBInstanceInput) { in.DBSubnetGroupName = aws.String("nope") }, "DBSubnetGroupNotFoundFault"},
+		{"security group", func(in *rds.CreateDBInstanceInput) { in.VpcSecurityGroupIds = []string{"sg-0000000000000000"} }, "InvalidParameterValue"},
 	}
 	for _, tc := range cases {
 		in := base()
@@ -275,13 +316,17 @@ func TestRDSRefusesBadInput(t *testing.T) {
 	// Subnet groups: 25 of them come back over two pages of the SDK's paginator.
 	for i := range 25 {
 		if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("g" + strconv.Itoa(i)),
-			DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-1"}}); err != nil {
+			DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets[:1]}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("g0"),
-		DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{"subnet-1"}}); errCode(err) != "DBSubnetGroupAlreadyExists" {
+		DBSubnetGroupDescription: aws.String("d"), SubnetIds: subnets[:1]}); errCode(err) != "DBSubnetGroupAlreadyExists" {
 		t.Fatalf("subnet group twice: %v", err)
+	}
+	if _, err := cl.CreateDBSubnetGroup(ctx, &rds.CreateDBSubnetGroupInput{DBSubnetGroupName: aws.String("bad"),
+		DBSubnetGroupDescription: aws.String("d"), SubnetIds: []string{subnets[0], "subnet-0000000000000000"}}); errCode(err) != "InvalidSubnet" {
+		t.Fatalf("subnet group with an unknown subnet: %v", err)
 	}
 	pages, seen := 0, map[string]bool{}
 	p := rds.NewDescribeDBSubnetGroupsPaginator(cl, &rds.DescribeDBSubnetGroupsInput{MaxRecords: aws.Int32(20)})

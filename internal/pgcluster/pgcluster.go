@@ -388,6 +388,9 @@ func (c *Cluster) logSince(off int64) string {
 	return lastLines(string(b[off:]), 20)
 }
 
+// PortTaken reports whether Start failed because its configured port is in use.
+func PortTaken(err error) bool { return err != nil && portTaken(err) }
+
 func portTaken(err error) bool {
 	s := err.Error()
 	return strings.Contains(s, "could not bind") || strings.Contains(s, "Address already in use")

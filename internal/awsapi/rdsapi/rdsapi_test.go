@@ -6,6 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi/awserr"
@@ -27,7 +31,7 @@ func TestInstanceLifecycle(t *testing.T) {
 	if _, err := c.FindInstance(ctx, "n1"); !errors.Is(err, awserr.ErrNotFound) {
 		t.Fatalf("find before create: %v", err)
 	}
-	if _, err := c.CreateSubnetGroup(ctx, "nodes", "node databases", []string{"subnet-1", "subnet-2"}, nil); err != nil {
+	if _, err := c.CreateSubnetGroup(ctx, "nodes", "node databases", defaultSubnets(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	spec := rdsapi.InstanceSpec{ID: "n1", Class: "db.t4g.micro", AllocatedStorage: 20, MasterUsername: "rudder", DBName: "jobsdb",
@@ -104,6 +108,21 @@ func TestInstanceLifecycle(t *testing.T) {
 	if err != nil || len(list) != 1 {
 		t.Fatalf("list: %v %v", list, err)
 	}
+}
+
+// defaultSubnets are the default VPC's subnets (the EC2 room), read with the SDK.
+func defaultSubnets(t *testing.T) []string {
+	t.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(awstest.Region))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ec2.NewFromConfig(cfg).DescribeSubnets(context.Background(), &ec2.DescribeSubnetsInput{
+		Filters: []ec2types.Filter{{Name: aws.String("default-for-az"), Values: []string{"true"}}}})
+	if err != nil || len(out.Subnets) < 2 {
+		t.Fatalf("default subnets: %v %v", out, err)
+	}
+	return []string{aws.ToString(out.Subnets[0].SubnetId), aws.ToString(out.Subnets[1].SubnetId)}
 }
 
 func connect(t *testing.T, in *rdsapi.Instance, user, password string) *pgx.Conn {

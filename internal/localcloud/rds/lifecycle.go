@@ -56,7 +56,7 @@ func (r *Room) goCreate(k, password string, setPassword bool) {
 		lv.op.Lock()
 		defer lv.op.Unlock()
 		began := time.Now()
-		if err := r.bringUp(lv.cluster, restoreFrom, password, setPassword); err != nil {
+		if err := r.bringUp(k, lv, restoreFrom, password, setPassword); err != nil {
 			if r.ctx.Err() == nil {
 				r.cloud.Logf("rds: instance %s failed: %v", k, err)
 				r.setStatus(k, "failed", "the PostgreSQL cluster did not start: "+firstLine(err.Error()))
@@ -81,19 +81,45 @@ func (r *Room) goCreate(k, password string, setPassword bool) {
 	}()
 }
 
-func (r *Room) bringUp(cl *pgcluster.Cluster, restoreFrom, password string, setPassword bool) error {
-	if restoreFrom != "" && !cl.Initialized() {
-		if err := cl.Restore(restoreFrom); err != nil {
+func (r *Room) bringUp(k string, lv *live, restoreFrom, password string, setPassword bool) error {
+	if restoreFrom != "" && !lv.cluster.Initialized() {
+		if err := lv.cluster.Restore(restoreFrom); err != nil {
 			return err
 		}
 	}
 	ctx, cancel := context.WithTimeout(r.ctx, startTimeout)
 	defer cancel()
-	if err := cl.Start(ctx); err != nil {
+	if err := r.start(ctx, k, lv); err != nil {
 		return err
 	}
 	if setPassword {
-		return cl.SetPassword(ctx, password)
+		return lv.cluster.SetPassword(ctx, password)
+	}
+	return nil
+}
+
+// start starts an instance's server on its port; when something else took that port
+// meanwhile, on a new one (the endpoint changes, and the instance records it).
+func (r *Room) start(ctx context.Context, k string, lv *live) error {
+	err := lv.cluster.Start(ctx)
+	if !pgcluster.PortTaken(err) {
+		return err
+	}
+	r.mu.Lock()
+	cfg := lv.cluster.Config()
+	r.cloud.Logf("rds: port %d of instance %s is taken by another program; moving the instance to a new port", cfg.Port, k)
+	cfg.Port = 0
+	lv.cluster = newCluster(cfg)
+	cl := lv.cluster
+	r.mu.Unlock()
+	if err := cl.Start(ctx); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if in := r.st.Instances[k]; in != nil {
+		in.Port = cl.Port()
+		r.commitLocked()
 	}
 	return nil
 }
@@ -108,7 +134,7 @@ func (r *Room) goReboot(k string, lv *live) {
 		_ = lv.cluster.Stop()
 		ctx, cancel := context.WithTimeout(r.ctx, startTimeout)
 		defer cancel()
-		if err := lv.cluster.Start(ctx); err != nil {
+		if err := r.start(ctx, k, lv); err != nil {
 			if r.ctx.Err() == nil {
 				r.setStatus(k, "failed", "the PostgreSQL cluster did not restart: "+firstLine(err.Error()))
 			}
@@ -131,7 +157,7 @@ func (r *Room) goSnapshot(k, snapKey string, lv *live) {
 		err := r.copySnapshot(lv.cluster, snapKey)
 		ctx, cancel := context.WithTimeout(r.ctx, startTimeout)
 		defer cancel()
-		if serr := lv.cluster.Start(ctx); serr != nil {
+		if serr := r.start(ctx, k, lv); serr != nil {
 			if r.ctx.Err() == nil {
 				r.setStatus(k, "failed", "the PostgreSQL cluster did not restart after the snapshot: "+firstLine(serr.Error()))
 			}

@@ -204,7 +204,7 @@ func (r *Room) resume() {
 				defer starts.Done()
 				ctx, cancel := context.WithTimeout(r.ctx, startTimeout)
 				defer cancel()
-				if err := lv.cluster.Start(ctx); err != nil {
+				if err := r.start(ctx, k, lv); err != nil {
 					r.cloud.Logf("rds: instance %s did not start: %v", in.ID, err)
 					r.setStatus(k, "failed", "the PostgreSQL cluster did not start: "+firstLine(err.Error()))
 				}
