@@ -310,12 +310,14 @@ func tail(s string, n int) string {
 // sender posts batches through the public ALB, recording the messageIds accepted (2xx).
 type sender struct {
 	url      string
-	next     atomic.Int64
 	mu       sync.Mutex
 	accepted []string
 	refused  int
 	client   *http.Client
 }
+
+// nextMessage numbers messages across senders: ids stay unique for the sink of a topology.
+var nextMessage atomic.Int64
 
 func newSender(url string) *sender {
 	return &sender{url: url, client: &http.Client{Timeout: 20 * time.Second}}
@@ -326,7 +328,7 @@ func (s *sender) send(count int) bool {
 	var batch []map[string]any
 	var ids []string
 	for range count {
-		n := s.next.Add(1)
+		n := nextMessage.Add(1)
 		id := fmt.Sprintf("msg-%06d", n)
 		ids = append(ids, id)
 		batch = append(batch, map[string]any{"type": "track", "event": "Signed Up", "messageId": id, "anonymousId": fmt.Sprintf("anon-%d", n),
