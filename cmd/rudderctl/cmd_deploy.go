@@ -53,7 +53,7 @@ Examples:
    rudderctl deploy transformer --ecs --tag ut-1.146.0 --json`,
 			Flags:  transformerFlags(),
 			Action: func(c *cli.Context) error { return runDeploy(c, false) },
-		}, workspaceDeployCommand(false)},
+		}, workspaceDeployCommand(false), nodesDeployCommand(false)},
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -63,6 +64,7 @@ Examples:
 					&cli.DurationFlag{Name: "delay-rds", Usage: "RDS: an instance goes creating -> backing-up -> available, a snapshot creating -> available, this long after the work (default 2s)"},
 					&cli.StringFlag{Name: "image-map", Usage: "YAML file mapping container images to local programs, for the ECS tasks the cloud runs (docs/LOCALCLOUD.md, Tasks)"},
 					&cli.StringFlag{Name: "sandbox", Usage: "how ECS tasks get their own address: netns (a network namespace each, needs root) or loopback (distinct loopback ports); default netns when it works"},
+					&cli.StringSliceFlag{Name: "bridge", Usage: "host loopback `HOST:PORT` every task in a namespace reaches (repeatable), beside those its environment names"},
 					&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "do not log requests on stderr"},
 				},
 				Action: runLocalcloud,
@@ -96,6 +98,25 @@ func runLocalcloud(cctx *cli.Context) error {
 		Log:      os.Stderr,
 		ImageMap: cctx.String("image-map"),
 		Sandbox:  cctx.String("sandbox"),
+		Bridge:   cctx.StringSlice("bridge"),
+	}
+	if o.StateDir != "" {
+		// Absolute: tasks run programs from unpacked images under it, in other directories.
+		abs, err := filepath.Abs(o.StateDir)
+		if err != nil {
+			return fmt.Errorf("localcloud: --state-dir %s: %v", o.StateDir, err)
+		}
+		o.StateDir = abs
+	}
+	switch o.Sandbox {
+	case "", "netns", "loopback":
+	default:
+		return fmt.Errorf("localcloud: --sandbox %q refused: it is netns (a network namespace per task, needs root) or loopback (distinct loopback ports)", o.Sandbox)
+	}
+	for _, b := range o.Bridge {
+		if host, port, err := net.SplitHostPort(b); err != nil || port == "" || !net.ParseIP(host).IsLoopback() {
+			return fmt.Errorf("localcloud: --bridge %q refused: give a loopback HOST:PORT such as 127.0.0.1:8099 (nothing off the machine is ever bridged)", b)
+		}
 	}
 	if cctx.Bool("quiet") {
 		o.Log = nil

@@ -52,6 +52,6 @@ Examples:
 				}
 				return transformer.Logs(ctx, cl, t.Stack, time.Now().Add(-c.Duration("since")), c.Bool("follow"), c.Bool("json"), c.App.Writer)
 			},
-		}, workspaceLogsCommand()},
+		}, workspaceLogsCommand(), nodeLogsCommand()},
 	}
 }

@@ -21,6 +21,6 @@ Examples:
    rudderctl plan transformer --ecs --tag ut-1.146.0`,
 			Flags:  transformerFlags(),
 			Action: func(c *cli.Context) error { return runDeploy(c, true) },
-		}, workspaceDeployCommand(true)},
+		}, workspaceDeployCommand(true), nodesDeployCommand(true)},
 	}
 }

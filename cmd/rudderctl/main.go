@@ -33,6 +33,8 @@ func main() {
 			workspaceCommand(),
 			imageCommand(),
 			sidecarCommand(),
+			nodesCommand(),
+			sinkCommand(),
 			exportCommand(),
 		},
 		// Errors are printed once, by main, in the "what happened: why, what to do" form.

@@ -59,6 +59,7 @@ type File struct {
 	Region      string      `yaml:"region"`
 	Transformer Transformer `yaml:"transformer"`
 	ECS         ECS         `yaml:"ecs"`
+	Nodes       Nodes       `yaml:"nodes"`
 
 	// Path is where the file was read from ("" when none); relative paths in it are
 	// resolved against its directory.

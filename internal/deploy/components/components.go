@@ -3,6 +3,7 @@
 package components
 
 import (
+	"github.com/rudderctl/rudderctl/backendnodes"
 	"github.com/rudderctl/rudderctl/container"
 	"github.com/rudderctl/rudderctl/internal/deploy/component"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
@@ -16,5 +17,6 @@ func All() []component.Component {
 		&transformer.Component{},
 		&workspace.Component{},
 		&container.Component{},
+		&backendnodes.Component{},
 	}
 }

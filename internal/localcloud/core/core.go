@@ -33,6 +33,10 @@ type Options struct {
 	// Sandbox chooses how ECS tasks get their own address: "netns" (a network namespace
 	// each, needs root), "loopback" (distinct loopback ports), "" = netns when root.
 	Sandbox string
+	// Bridge are extra host loopback endpoints (host:port) every task in a namespace
+	// reaches, beside those its environment names (a webhook sink named only in the
+	// workspace a node fetches).
+	Bridge []string
 }
 
 // Delays are the simulated eventual-consistency windows. A zero field takes its default;

@@ -81,7 +81,7 @@ func (r *Room) Open(c *core.Cloud) error {
 	o := c.Options()
 	runner, err := taskrun.New(taskrun.Options{
 		Dir: c.Path("ecs-tasks"), ImageMap: o.ImageMap, Sandbox: o.Sandbox,
-		Images: core.Peer[core.Images](c), Logf: c.Logf,
+		Images: core.Peer[core.Images](c), Logf: c.Logf, Bridge: o.Bridge,
 	})
 	if err != nil {
 		return err

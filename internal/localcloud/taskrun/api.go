@@ -28,6 +28,8 @@ type Options struct {
 	Sandbox  string      // "netns", "loopback" or "" (netns when root)
 	Images   core.Images // the local ECR; nil = none
 	Logf     func(format string, args ...any)
+	// Bridge are host loopback endpoints (host:port) bridged into every namespace.
+	Bridge []string
 }
 
 // Spec is one task to start.

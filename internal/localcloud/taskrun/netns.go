@@ -153,7 +153,7 @@ func (r *Runner) makeSandbox(spec Spec) (_ *sandbox, err error) {
 			return nil, err
 		}
 	}
-	if sb.bridge, err = startBridge(sb.nsPath(), bridgeAddrs(spec)); err != nil {
+	if sb.bridge, err = startBridge(sb.nsPath(), withExtra(bridgeAddrs(spec), r.o.Bridge)); err != nil {
 		return nil, err
 	}
 	return sb, nil
@@ -265,4 +265,19 @@ func (r *Runner) removeStaleSandboxes() {
 		removeNamespace(name, hostIf)
 		_ = os.Remove(rec)
 	}
+}
+
+// withExtra adds the cloud-wide bridge endpoints (Options.Bridge) not listed yet.
+func withExtra(addrs, extra []string) []string {
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		seen[a] = true
+	}
+	for _, a := range extra {
+		if !seen[a] {
+			seen[a] = true
+			addrs = append(addrs, a)
+		}
+	}
+	return addrs
 }
