@@ -28,5 +28,6 @@ go run ./cmd/rudderctl package transformer --src examples/transformer --out "$wa
 step "go vet"
 go vet ./...
 
+# -p 4: most test time is waiting on real processes (health checks, deploys), not CPU.
 step "go test"
-go test -count=1 -timeout 30m ./... 2>&1 | tee "$warm/test.log"
+go test -count=1 -p 4 -timeout 30m ./... 2>&1 | tee "$warm/test.log"
