@@ -64,6 +64,9 @@ func newTask(r *Runner, spec Spec) *Task {
 
 // start makes the sandbox and starts every container; on failure nothing is left behind.
 func (t *Task) start(progs []program) error {
+	if err := os.MkdirAll(t.tmpDir(), 0o1777); err != nil {
+		return &StartError{Reason: fmt.Sprintf("CannotStartContainerError: task temporary directory: %v", err)}
+	}
 	if t.r.mode == ModeNetns {
 		sb, err := t.r.makeSandbox(t.spec)
 		if err != nil {
@@ -84,6 +87,7 @@ func (t *Task) start(progs []program) error {
 				<-c.exited
 			}
 			t.r.removeSandbox(t.sb)
+			os.RemoveAll(t.tmpDir())
 			return &StartError{Reason: fmt.Sprintf("CannotStartContainerError: container %s: %v", ct.c.Name, err)}
 		}
 	}
@@ -120,6 +124,10 @@ func (t *Task) env(ct *container) []string {
 	m := map[string]string{
 		"PATH": strings.Join(append(append([]string{}, ct.prog.binDirs...), basePath), ":"),
 		"HOME": t.homeDir(),
+		// Each task has a filesystem of its own on Fargate; here tasks share the host's, so
+		// each gets a temporary directory of its own (two rudder-servers on one /tmp fight
+		// over their badger locks and admin socket).
+		"TMPDIR": t.tmpDir(),
 	}
 	for _, kv := range ct.prog.env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -138,6 +146,11 @@ func (t *Task) env(ct *container) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// tmpDir is the task's own temporary directory, removed when the task stops.
+func (t *Task) tmpDir() string {
+	return filepath.Join(t.r.o.Dir, "tmp", t.spec.TaskID)
 }
 
 func (t *Task) homeDir() string {
@@ -275,6 +288,7 @@ func (t *Task) supervise() {
 		<-allExited
 	}
 	t.r.removeSandbox(t.sb)
+	os.RemoveAll(t.tmpDir())
 	close(t.done)
 }
 

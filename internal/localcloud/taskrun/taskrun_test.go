@@ -354,6 +354,37 @@ func TestLoopbackTwoTasksSamePort(t *testing.T) {
 	}
 }
 
+// Each task has a temporary directory of its own (Fargate tasks do not share a
+// filesystem), removed when it stops.
+func TestEachTaskHasItsOwnTempDir(t *testing.T) {
+	r := newRunner(t, ModeLoopback, echoMap(t, ModeLoopback))
+	var outA, outB lines
+	a := start(t, r, "ta", echo("web", 9090, nil, &outA))
+	b := start(t, r, "tb", echo("web", 9090, nil, &outB))
+	get(t, addrURL(a, 9090, "/"))
+	get(t, addrURL(b, 9090, "/"))
+	tmpOf := func(l *lines) string {
+		for _, s := range strings.Split(l.String(), "\n") {
+			if v, ok := strings.CutPrefix(s, "tmpdir="); ok {
+				return v
+			}
+		}
+		t.Fatalf("no tmpdir line in %q", l.String())
+		return ""
+	}
+	ta, tb := tmpOf(&outA), tmpOf(&outB)
+	if ta == tb || ta == os.TempDir() {
+		t.Fatalf("tasks share a temporary directory: %q and %q", ta, tb)
+	}
+	if _, err := os.Stat(ta); err != nil {
+		t.Fatalf("task a's temporary directory: %v", err)
+	}
+	a.Stop("test over")
+	if _, err := os.Stat(ta); !os.IsNotExist(err) {
+		t.Fatalf("task a's temporary directory %s is left after it stopped (%v)", ta, err)
+	}
+}
+
 func TestHealthChecks(t *testing.T) {
 	for _, mode := range []string{ModeNetns, ModeLoopback} {
 		t.Run(mode, func(t *testing.T) {

@@ -60,6 +60,7 @@ func main() {
 	})
 	fmt.Printf("echo %s listening on %s:%s\n", os.Getenv("NAME"), host, port)
 	fmt.Fprintf(os.Stderr, "echo %s: a line on stderr\n", os.Getenv("NAME"))
+	fmt.Printf("tmpdir=%s\n", os.TempDir())
 	if err := http.ListenAndServe(net.JoinHostPort(host, port), nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
