@@ -69,6 +69,7 @@ func (r *run) kinds() []engine.Kind {
 	return []engine.Kind{
 		kinds.RoleKind{C: c, Spec: role, ARN: &r.ids.Role}, kinds.RolePolicyKind{C: c, Spec: role}, kinds.RoleTags(c, n.Role, n.Stack),
 		kinds.LogGroupKind{C: c, Spec: r.d.logGroupSpec()}, kinds.LogGroupTags(c, logARN, n.Stack),
+		secretKind{r}, r.secretTags(),
 		groupKind{r}, ruleKind{r}, r.ec2Tags(),
 		loadBalancerKind{r}, r.elbTags(), targetGroupKind{r}, delayKind(r), listenerKind{r},
 		clusterKind{r}, r.ecsTags(), taskDefKind{r}, serviceKind{r},
@@ -93,6 +94,40 @@ func retryWhile(ctx context.Context, busy func(error) bool, fn func() error) err
 			return engine.Plain(ctx.Err())
 		}
 	}
+}
+
+// ---- the functions secret ----
+
+type secretKind struct{ r *run }
+
+func (k secretKind) Actions() []engine.Action {
+	return []engine.Action{CreateSecret, PutSecretValue, DeleteSecret}
+}
+
+func (k secretKind) Create(ctx context.Context, ch engine.Change) error {
+	_, err := k.r.c.Secrets().Create(ctx, ch.Name, k.r.d.secretValue(), "rudderctl "+k.r.d.Names.Stack+": the workspace URL the user functions read (CONFIG_BACKEND_URL)", k.r.d.Names.Tags())
+	return err
+}
+
+func (k secretKind) AlreadyExists(err error) bool { return errors.Is(err, awsapi.ErrAlreadyExists) }
+
+// Adopt: an earlier attempt's secret; its value is put again.
+func (k secretKind) Adopt(ctx context.Context, ch engine.Change) error { return k.Update(ctx, ch) }
+
+func (k secretKind) Update(ctx context.Context, ch engine.Change) error {
+	_, err := k.r.c.Secrets().PutString(ctx, ch.Name, k.r.d.secretValue())
+	return err
+}
+
+// Delete deletes it at once (no recovery window): a redeploy recreates it under its name.
+func (k secretKind) Delete(ctx context.Context, ch engine.Change) error {
+	return k.r.c.Secrets().Delete(ctx, ch.Name, 0)
+}
+
+func (r *run) secretTags() engine.Kind {
+	return engine.Func{Acts: []engine.Action{TagSecret}, OnUpdate: func(ctx context.Context, ch engine.Change) error {
+		return r.c.Secrets().Tag(ctx, ch.Target, r.d.Names.Tags())
+	}}
 }
 
 // ---- security groups ----

@@ -3,7 +3,9 @@ package container
 import (
 	"encoding/json"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,9 +54,15 @@ type boto3Model struct {
 		TaskRole  string `json:"task_role"`
 		Image     string
 		Port      int
-		LogDriver string `json:"log_driver"`
+		LogDriver string            `json:"log_driver"`
+		Env       map[string]string `json:"environment"`
+		Secrets   map[string]string
 		Tags      map[string]string
 	} `json:"task_definition"`
+	Secret struct {
+		ARN  string
+		Tags map[string]string
+	}
 }
 
 // readModelWithBoto3 reads the stack's service with AWS's Python SDK.
@@ -85,10 +93,24 @@ func readModelWithBoto3(t *testing.T, cloud *localcloud.Cloud, stackName string)
 // checkSoundModel: the ALB is internal and admits only the nodes' group; no ingress from
 // anywhere; the tasks admit only the ALB; the execution role is trusted by ecs-tasks only,
 // names its actions (no wildcard; "*" as a resource only for ecr:GetAuthorizationToken);
-// no task role; tags on everything.
-func checkSoundModel(t *testing.T, m *boto3Model, stackName string) {
+// no task role; the workspace URL (it carries the API's secret prefix, secret) only
+// through the stack's functions secret, which the role may read, never in the plain
+// environment; tags on everything.
+func checkSoundModel(t *testing.T, m *boto3Model, stackName, secret string) {
 	t.Helper()
 	n := NamesFor(stackName)
+	if secret == "" {
+		t.Fatal("no secret prefix to look for")
+	}
+	for k, v := range m.TaskDefinition.Env {
+		if k == "CONFIG_BACKEND_URL" || strings.Contains(v, secret) {
+			t.Errorf("task definition: %s holds a secret in plain text (anyone allowed ecs:DescribeTaskDefinition reads it)", k)
+		}
+	}
+	if ref := m.TaskDefinition.Secrets["CONFIG_BACKEND_URL"]; ref == "" || !strings.HasPrefix(m.Secret.ARN, ref) {
+		t.Errorf("task definition reads CONFIG_BACKEND_URL from %q, want the functions secret %s", ref, m.Secret.ARN)
+	}
+	readable := false
 	tagged := func(what string, tags map[string]string) {
 		if tags[stack.TagKey] != stackName {
 			t.Errorf("%s is not tagged %s=%s: %v", what, stack.TagKey, stackName, tags)
@@ -141,8 +163,15 @@ func checkSoundModel(t *testing.T, m *boto3Model, stackName string) {
 			if res == "*" && strings.Join(s.Actions, ",") != "ecr:GetAuthorizationToken" {
 				t.Errorf("the execution role allows %v on every resource", s.Actions)
 			}
+			if ok, _ := path.Match(res, m.Secret.ARN); ok && slices.Contains(s.Actions, "secretsmanager:GetSecretValue") {
+				readable = true
+			}
 		}
 	}
+	if !readable {
+		t.Errorf("the execution role may not read secret %s: %+v", m.Secret.ARN, r.Statements)
+	}
+	tagged("secret", m.Secret.Tags)
 	tagged("execution role", r.Tags)
 	if m.TaskDefinition.TaskRole != "" {
 		t.Errorf("the task definition has a task role %s: the transformer calls no AWS API", m.TaskDefinition.TaskRole)

@@ -185,6 +185,9 @@ func planDestroy(o *observed, n Names) []engine.Change {
 			add(DeleteSecurityGroup, "security group", g.Name, g.ID)
 		}
 	}
+	if o.FnSecret != nil && mine(o.FnSecret.Tags) {
+		add(DeleteSecret, "secret", n.Secret, "")
+	}
 	if o.Repo != nil && mine(o.Repo.Tags) {
 		add(DeleteRepository, "ECR repository", n.Repository, "")
 	}

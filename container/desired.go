@@ -46,12 +46,17 @@ type desired struct {
 }
 
 // roleSpec is the task execution role: trusted by ecs-tasks only; pull from the stack's
-// repository, write to its own log group, read the named secrets (none today).
+// repository, write to its own log group, read the stack's functions secret (any suffix
+// AWS gave it: "-" and six characters).
 func (d *desired) roleSpec() kinds.RoleSpec {
 	return kinds.RoleSpec{Name: d.Names.Role, Path: RolePath, Stack: d.Names.Stack,
 		Description: "rudderctl " + d.Names.Stack + ": ECS task execution role of the user-functions service",
-		Trust:       TrustPolicy, PolicyName: PolicyName, Policy: executionPolicy(d.Region, d.Account, d.Names, nil)}
+		Trust:       TrustPolicy, PolicyName: PolicyName,
+		Policy: executionPolicy(d.Region, d.Account, d.Names, []string{d.Names.SecretRef(d.Region, d.Account) + "-??????"})}
 }
+
+// secretValue is the functions secret: the workspace URL, secret prefix included.
+func (d *desired) secretValue() string { return d.ConfigBackend }
 
 // TrustPolicy lets ECS tasks (and nothing else) assume the execution role.
 const TrustPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
@@ -90,7 +95,8 @@ func heapMB(memory int32) int32 { return memory / 2 }
 
 func isolateMB(memory int32) int32 { return min(max(memory/4, 64), 1024) }
 
-// containerEnv is the transformer's environment.
+// containerEnv is the transformer's plain environment: nothing secret (anyone allowed to
+// describe the task definition reads it). CONFIG_BACKEND_URL comes from containerSecrets.
 func (d *desired) containerEnv() map[string]string {
 	env := map[string]string{}
 	for k, v := range d.Settings.Env {
@@ -104,8 +110,14 @@ func (d *desired) containerEnv() map[string]string {
 	env["NODE_OPTIONS"] = fmt.Sprintf("--no-node-snapshot --max-old-space-size=%d", heapMB(m))
 	env["ISOLATE_VM_MEMORY"] = strconv.Itoa(int(isolateMB(m)))
 	env["IVM_EXECUTION_TIMEOUT"] = strconv.Itoa(int(d.Settings.FunctionTimeoutMs))
-	env["CONFIG_BACKEND_URL"] = d.ConfigBackend
+	delete(env, "CONFIG_BACKEND_URL")
 	return env
+}
+
+// containerSecrets are the variables ECS reads from Secrets Manager when a task starts:
+// the workspace URL, from the stack's functions secret (its whole value).
+func (d *desired) containerSecrets() map[string]string {
+	return map[string]string{"CONFIG_BACKEND_URL": d.Names.SecretRef(d.Region, d.Account)}
 }
 
 // HealthCommand is the container health check: the image's own Node asks /health.
@@ -123,7 +135,7 @@ func (d *desired) taskDefSpec(roleARN string) ecsapi.TaskDefSpec {
 	return ecsapi.TaskDefSpec{Family: d.Names.Family, ExecutionRole: roleARN,
 		CPU: strconv.Itoa(int(d.Settings.CPU)), Memory: strconv.Itoa(int(d.Settings.Memory)), Tags: d.Names.Tags(),
 		Containers: []ecsapi.ContainerSpec{{Name: ContainerName, Image: d.Settings.ImageRef(), Essential: true, Port: ContainerPort,
-			Env: d.containerEnv(), HealthCheck: HealthCommand, HealthInterval: ContainerHealth.HealthInterval, HealthTimeout: ContainerHealth.HealthTimeout,
+			Env: d.containerEnv(), Secrets: d.containerSecrets(), HealthCheck: HealthCommand, HealthInterval: ContainerHealth.HealthInterval, HealthTimeout: ContainerHealth.HealthTimeout,
 			HealthRetries: ContainerHealth.HealthRetries, HealthStartPeriod: ContainerHealth.HealthStartPeriod,
 			LogGroup: d.Names.LogGroup, LogRegion: d.Region, LogStreamPrefix: LogStreamPrefix,
 			StopTimeout: min(d.Settings.DeregistrationDelay+5, 120)}}}

@@ -155,7 +155,11 @@ func TestUserFunctionsOnECS(t *testing.T) {
 	}
 
 	// AWS's Python SDK reads a sound model of it.
-	checkSoundModel(t, readModelWithBoto3(t, cloud, stack), stack)
+	ws := &observed{}
+	if err := ws.readWorkspace(ctx, cl, stack); err != nil {
+		t.Fatal(err)
+	}
+	checkSoundModel(t, readModelWithBoto3(t, cloud, stack), stack, ws.Secret)
 
 	// Destroy leaves nothing: the service, then the workspace and the Lambda transformer.
 	if _, err := Destroy(ctx, cl, stack, testRegion, false, io.Discard); err != nil {

@@ -52,6 +52,7 @@ type Names struct {
 	NodesGroup    string // security group the nodes (issue #11) run in: the only one the ALB admits
 	Repository    string // ECR repository of rudderctl's own image
 	ScalingTarget string // Application Auto Scaling resource id
+	Secret        string // Secrets Manager: the workspace URL (CONFIG_BACKEND_URL), secret prefix included
 }
 
 // NamesFor derives the names from the stack name.
@@ -61,7 +62,8 @@ func NamesFor(stackName string) Names {
 	return Names{Stack: stackName, Base: base, Cluster: base, Service: base, Family: base, Role: base + "-exec",
 		LogGroup: "/ecs/" + base, LoadBalancer: short, TargetGroup: shortName(stackName, "fn-tg"),
 		ALBGroup: base + "-alb", TasksGroup: base + "-tasks", NodesGroup: stack.ResourceName(stackName, "nodes"),
-		Repository: "rudderctl-" + stackName + "/rudderctl", ScalingTarget: "service/" + base + "/" + base}
+		Repository: "rudderctl-" + stackName + "/rudderctl", ScalingTarget: "service/" + base + "/" + base,
+		Secret: base}
 }
 
 // shortName is rudderctl-<stack>-<suffix> when it fits ELBv2's 32 characters, else the
@@ -76,6 +78,12 @@ func shortName(stackName, suffix string) string {
 	keep := 32 - len("rc--") - len(h) - 1 - len(suffix)
 	part := strings.TrimRight(stackName[:keep], "-")
 	return "rc-" + part + "-" + h + "-" + suffix
+}
+
+// SecretRef is the secret's ARN without the random suffix AWS adds: known before the
+// secret exists and still right after it is recreated (ECS and Secrets Manager accept it).
+func (n Names) SecretRef(region, account string) string {
+	return "arn:aws:secretsmanager:" + region + ":" + account + ":secret:" + n.Secret
 }
 
 // Tags are put on everything the component creates.

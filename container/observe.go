@@ -13,6 +13,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecrapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/elbv2api"
+	"github.com/rudderctl/rudderctl/internal/awsapi/secretsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/deploy/workspace"
 	"github.com/rudderctl/rudderctl/internal/stack"
@@ -38,6 +39,11 @@ type observed struct {
 
 	// The workspace the functions read their code from ("" = none deployed).
 	ConfigBackend, Secret string
+
+	// FnSecret is the stack's functions secret (the workspace URL the tasks read);
+	// FnSecretValue its value ("" unless it exists and is not scheduled for deletion).
+	FnSecret      *secretsapi.Secret
+	FnSecretValue string
 
 	Role      *kinds.Role
 	Log       *kinds.LogGroup
@@ -87,6 +93,9 @@ func observe(ctx context.Context, c *awsapi.Session, n Names, want network) (*ob
 		}
 	}
 	if err := o.readWorkspace(ctx, c, n.Stack); err != nil {
+		return nil, err
+	}
+	if err := o.readSecret(ctx, c, n); err != nil {
 		return nil, err
 	}
 	if o.Role, err = kinds.ObserveRole(ctx, c, n.Role, n.Stack, PolicyName); err != nil {
@@ -185,6 +194,20 @@ func (o *observed) readWorkspace(ctx context.Context, c *awsapi.Session, stackNa
 	}
 	o.ConfigBackend = shown.ConfigBackendURL
 	o.Secret = strings.TrimPrefix(shown.ConfigBackendURL, strings.TrimSuffix(hidden.ConfigBackendURL, "<secret>"))
+	return nil
+}
+
+// readSecret reads the functions secret and, unless it is being deleted, its value.
+func (o *observed) readSecret(ctx context.Context, c *awsapi.Session, n Names) error {
+	var err error
+	if o.FnSecret, err = absent(c.Secrets().Describe(ctx, n.Secret)); err != nil {
+		return awsapi.Explain("read secret "+n.Secret, err)
+	}
+	if o.FnSecret != nil && o.FnSecret.DeletedDate == nil {
+		if o.FnSecretValue, err = c.Secrets().GetString(ctx, o.FnSecret.ARN); err != nil {
+			return awsapi.Explain("read secret "+n.Secret, err)
+		}
+	}
 	return nil
 }
 

@@ -53,6 +53,10 @@ const (
 	TagECR              engine.Action = "ecr:TagResource"
 	PushImage           engine.Action = "PushImage"
 	DeleteRepository    engine.Action = "DeleteRepository"
+	CreateSecret        engine.Action = "CreateSecret"
+	PutSecretValue      engine.Action = "PutSecretValue"
+	TagSecret           engine.Action = "secretsmanager:TagResource"
+	DeleteSecret        engine.Action = "DeleteSecret"
 )
 
 func init() {
@@ -121,7 +125,7 @@ func plan(o *observed, d *desired) ([]engine.Change, error) {
 		return nil, err
 	}
 	cs = append(cs, kinds.DiffLogGroup(o.Log, d.logGroupSpec())...)
-	steps := []func(*observed, *desired) ([]engine.Change, error){planRepository, planGroups, planLoadBalancer, planTargetGroup, planListener, planCluster, planTaskDef, planService, planScaling}
+	steps := []func(*observed, *desired) ([]engine.Change, error){planRepository, planSecret, planGroups, planLoadBalancer, planTargetGroup, planListener, planCluster, planTaskDef, planService, planScaling}
 	for _, step := range steps {
 		if err := add(step(o, d)); err != nil {
 			return nil, err
@@ -166,6 +170,27 @@ func planRepository(o *observed, d *desired) ([]engine.Change, error) {
 			reason = "digest " + short(o.ImageDigest) + " -> " + short(d.Image.Digest)
 		}
 		cs = append(cs, engine.Change{Action: PushImage, Resource: "image", Name: n.Repository + ":" + ImageTag, Reason: reason})
+	}
+	return cs, nil
+}
+
+// planSecret keeps the functions secret holding the workspace URL (the reasons never
+// show the value: it carries the API's secret prefix).
+func planSecret(o *observed, d *desired) ([]engine.Change, error) {
+	n := d.Names
+	s := o.FnSecret
+	switch {
+	case s == nil:
+		return []engine.Change{{Action: CreateSecret, Resource: "secret", Name: n.Secret, Reason: "missing; the workspace URL the tasks read (CONFIG_BACKEND_URL)"}}, nil
+	case s.DeletedDate != nil:
+		return nil, &stack.Error{Msg: fmt.Sprintf("secret %s is scheduled for deletion: restore it (aws secretsmanager restore-secret --secret-id %s) or wait for its deletion, then deploy again", n.Secret, n.Secret)}
+	}
+	cs, err := owned(s.Tags, n.Stack, "secret", n.Secret, TagSecret, s.ARN)
+	if err != nil {
+		return nil, err
+	}
+	if o.FnSecretValue != d.secretValue() {
+		cs = append(cs, engine.Change{Action: PutSecretValue, Resource: "secret", Name: n.Secret, Reason: "the workspace URL changed"})
 	}
 	return cs, nil
 }

@@ -3,8 +3,10 @@ package container
 import (
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecrapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/elbv2api"
+	"github.com/rudderctl/rudderctl/internal/awsapi/secretsapi"
 	"github.com/rudderctl/rudderctl/internal/config"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
@@ -76,6 +79,8 @@ func convergedObserved(d *desired) *observed {
 	o.Policy = &appscalingapi.Policy{Name: ScalingPolicyName, Metric: "ECSServiceAverageCPUUtilization", Target: float64(d.Settings.Target)}
 	o.Repo = &ecrapi.Repository{ARN: "arn:repo", Name: n.Repository, URI: "000000000000.dkr.ecr.us-east-1.amazonaws.com/" + n.Repository, Tags: tags}
 	o.Lifecycle = LifecyclePolicy
+	o.FnSecret = &secretsapi.Secret{ARN: n.SecretRef(d.Region, d.Account) + "-AbCdEf", Name: n.Secret, Tags: tags}
+	o.FnSecretValue = d.secretValue()
 	return o
 }
 
@@ -160,9 +165,11 @@ func TestExecutionPolicyIsNarrow(t *testing.T) {
 			Resource []string
 		}
 	}
-	if err := json.Unmarshal([]byte(executionPolicy("us-east-1", "1", NamesFor("prod"), nil)), &doc); err != nil {
+	d := testDesired(t)
+	if err := json.Unmarshal([]byte(d.roleSpec().Policy), &doc); err != nil {
 		t.Fatal(err)
 	}
+	readsSecret := false
 	for _, s := range doc.Statement {
 		for _, a := range s.Action {
 			if strings.Contains(a, "*") {
@@ -174,6 +181,43 @@ func TestExecutionPolicyIsNarrow(t *testing.T) {
 				t.Errorf("resource * for %v", s.Action)
 			}
 		}
+		if slices.Contains(s.Action, "secretsmanager:GetSecretValue") {
+			want := "arn:aws:secretsmanager:us-east-1:000000000000:secret:rudderctl-prod-functions-??????"
+			if len(s.Action) != 1 || !slices.Equal(s.Resource, []string{want}) {
+				t.Errorf("secret statement %v on %v, want GetSecretValue on %s only", s.Action, s.Resource, want)
+			}
+			readsSecret = true
+		}
+	}
+	if !readsSecret {
+		t.Error("the execution role cannot read the functions secret")
+	}
+}
+
+// The workspace URL (it carries the API's secret prefix) reaches the task through the
+// functions secret, never the plain environment; a changed URL is put without showing it.
+func TestEnvironmentHoldsNoSecret(t *testing.T) {
+	d := testDesired(t)
+	c := d.taskDefSpec(d.roleARN(freshObserved(d))).Containers[0]
+	for k, v := range c.Env {
+		if k == "CONFIG_BACKEND_URL" || strings.Contains(v, testSecret) {
+			t.Errorf("plain environment %s holds the workspace URL", k)
+		}
+	}
+	if got, want := c.Secrets["CONFIG_BACKEND_URL"], "arn:aws:secretsmanager:us-east-1:000000000000:secret:rudderctl-prod-functions"; got != want {
+		t.Errorf("CONFIG_BACKEND_URL from %q, want %q", got, want)
+	}
+	moved := testDesired(t)
+	moved.ConfigBackend = "https://api2.example/" + testSecret
+	cs, err := plan(convergedObserved(d), moved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 1 || cs[0].Action != PutSecretValue {
+		t.Fatalf("plan %v, want PutSecretValue only (the task definition reads the secret by name)", cs)
+	}
+	if strings.Contains(fmt.Sprint(cs), testSecret) {
+		t.Fatalf("plan shows the secret: %v", cs)
 	}
 }
 

@@ -37,7 +37,12 @@ def main(stack):
             ls = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
             out["load_balancers"].append({"name": lb["LoadBalancerName"], "scheme": lb["Scheme"], "groups": lb.get("SecurityGroups", []),
                                           "ports": [l["Port"] for l in ls]})
-    for fam in ecs.list_task_definition_families(familyPrefix=f"rudderctl-{stack}-node", status="ACTIVE")["families"]:
+    # The nodes' task definitions and the user functions' (both must keep secrets out of
+    # the plain environment).
+    families = []
+    for prefix in (f"rudderctl-{stack}-node", f"rudderctl-{stack}-functions"):
+        families += ecs.list_task_definition_families(familyPrefix=prefix, status="ACTIVE")["families"]
+    for fam in families:
         td = ecs.describe_task_definition(taskDefinition=fam)["taskDefinition"]
         for c in td["containerDefinitions"]:
             out["task_definitions"].append({"family": fam, "container": c["name"],

@@ -4,7 +4,7 @@ Usage: read_functions.py STACK. Endpoint, region and credentials come from the e
 (AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID...). Run by TestBoto3ReadsModel
 (awsclients_test.go), which checks the model is sound: the load balancer internal, no
 ingress open to the world, the execution role trusted by ecs-tasks only with named actions,
-tags on everything.
+no secret in the task definition's plain environment, tags on everything.
 """
 
 import json
@@ -28,7 +28,7 @@ def main(stack):
     base = f"rudderctl-{stack}-functions"
     ec2, elb, ecs = boto3.client("ec2"), boto3.client("elbv2"), boto3.client("ecs")
     iam, logs, ecr = boto3.client("iam"), boto3.client("logs"), boto3.client("ecr")
-    aas = boto3.client("application-autoscaling")
+    aas, sm = boto3.client("application-autoscaling"), boto3.client("secretsmanager")
     out = {}
 
     groups = []
@@ -93,8 +93,11 @@ def main(stack):
                               "execution_role": td["taskDefinition"].get("executionRoleArn"), "image": c["image"],
                               "port": c["portMappings"][0]["containerPort"], "health": c.get("healthCheck", {}).get("command"),
                               "log_driver": c.get("logConfiguration", {}).get("logDriver"),
-                              "env": sorted(e["name"] for e in c.get("environment", [])),
+                              "environment": {e["name"]: e["value"] for e in c.get("environment", [])},
+                              "secrets": {e["name"]: e["valueFrom"] for e in c.get("secrets", [])},
                               "tags": tags_of(td.get("tags"), "key", "value")}
+    secret = sm.describe_secret(SecretId=base)
+    out["secret"] = {"arn": secret["ARN"], "tags": tags_of(secret.get("Tags"))}
     targets = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[f"service/{base}/{base}"])["ScalableTargets"]
     out["scalable_target"] = {"min": targets[0]["MinCapacity"], "max": targets[0]["MaxCapacity"]} if targets else None
 
