@@ -72,13 +72,6 @@ type observed struct {
 	Bucket      *kinds.Bucket
 }
 
-func absent[T any](v *T, err error) (*T, error) {
-	if errors.Is(err, awsapi.ErrNotFound) {
-		return nil, nil
-	}
-	return v, err
-}
-
 // indices are the node indices found, ascending.
 func (o *observed) indices() []int {
 	var out []int
@@ -154,7 +147,7 @@ func (o *observed) readStack(ctx context.Context, c *awsapi.Session, n Names) er
 	} else {
 		return err
 	}
-	repo, err := absent(c.ECR().FindRepository(ctx, n.Functions.Repository))
+	repo, err := awsapi.Absent(c.ECR().FindRepository(ctx, n.Functions.Repository))
 	if err != nil {
 		return awsapi.Explain("read ECR repository "+n.Functions.Repository, err)
 	}
@@ -196,12 +189,12 @@ func (o *observed) readNetwork(ctx context.Context, c *awsapi.Session, n Names) 
 	if o.NodesGroup == nil && o.In.UserTransformURL != "" {
 		o.Missing = append(o.Missing, "the nodes' security group "+n.NodesGroup+" (rudderctl deploy transformer --ecs makes it)")
 	}
-	if s, err := absent(c.ECS().FindService(ctx, n.Functions.Cluster, n.Functions.Service)); err != nil {
+	if s, err := awsapi.Absent(c.ECS().FindService(ctx, n.Functions.Cluster, n.Functions.Service)); err != nil {
 		return awsapi.Explain("read ECS service "+n.Functions.Service, err)
 	} else if s != nil {
 		o.Net.Subnets = s.Subnets
 	}
-	if o.SubnetGroup, err = absent(c.RDS().FindSubnetGroup(ctx, n.SubnetGroup)); err != nil {
+	if o.SubnetGroup, err = awsapi.Absent(c.RDS().FindSubnetGroup(ctx, n.SubnetGroup)); err != nil {
 		return awsapi.Explain("read DB subnet group "+n.SubnetGroup, err)
 	}
 	return nil
@@ -209,20 +202,15 @@ func (o *observed) readNetwork(ctx context.Context, c *awsapi.Session, n Names) 
 
 func (o *observed) readSecret(ctx context.Context, c *awsapi.Session, n Names) error {
 	var err error
-	if o.Secret, err = absent(c.Secrets().Describe(ctx, n.Secret)); err != nil {
+	if o.Secret, o.SecretValue, err = c.Secrets().Observe(ctx, n.Secret); err != nil {
 		return awsapi.Explain("read secret "+n.Secret, err)
-	}
-	if o.Secret != nil && o.Secret.DeletedDate == nil {
-		if o.SecretValue, err = c.Secrets().GetString(ctx, o.Secret.ARN); err != nil {
-			return awsapi.Explain("read secret "+n.Secret, err)
-		}
 	}
 	return nil
 }
 
 func (o *observed) readLoadBalancing(ctx context.Context, c *awsapi.Session, n Names) error {
 	var err error
-	if o.LB, err = absent(c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)); err != nil {
+	if o.LB, err = awsapi.Absent(c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)); err != nil {
 		return awsapi.Explain("read load balancer "+n.LoadBalancer, err)
 	}
 	if o.LB != nil {
@@ -233,7 +221,7 @@ func (o *observed) readLoadBalancing(ctx context.Context, c *awsapi.Session, n N
 			return awsapi.Explain("read the listeners of "+n.LoadBalancer, err)
 		}
 	}
-	if o.TG, err = absent(c.ELBv2().FindTargetGroup(ctx, n.TargetGroup)); err != nil {
+	if o.TG, err = awsapi.Absent(c.ELBv2().FindTargetGroup(ctx, n.TargetGroup)); err != nil {
 		return awsapi.Explain("read target group "+n.TargetGroup, err)
 	}
 	if o.TG != nil {
@@ -261,7 +249,7 @@ func (o *observed) readNodes(ctx context.Context, c *awsapi.Session, n Names, up
 			high = max(high, i)
 		}
 	}
-	if o.Cluster, err = absent(c.ECS().FindCluster(ctx, n.Cluster)); err != nil {
+	if o.Cluster, err = awsapi.Absent(c.ECS().FindCluster(ctx, n.Cluster)); err != nil {
 		return awsapi.Explain("read ECS cluster "+n.Cluster, err)
 	}
 	// Probe one past the highest: a service whose instance is gone already (an
@@ -278,7 +266,7 @@ func (o *observed) readNodes(ctx context.Context, c *awsapi.Session, n Names, up
 		}
 		var svc *ecsapi.Service
 		if o.Cluster != nil {
-			if svc, err = absent(c.ECS().FindService(ctx, n.Cluster, node.Service)); err != nil {
+			if svc, err = awsapi.Absent(c.ECS().FindService(ctx, n.Cluster, node.Service)); err != nil {
 				return awsapi.Explain("read ECS service "+node.Service, err)
 			}
 		}
@@ -288,7 +276,7 @@ func (o *observed) readNodes(ctx context.Context, c *awsapi.Session, n Names, up
 		no := o.nodeAt(i)
 		no.Active, no.Inactive, no.Service = active, inactive, svc
 		if svc != nil && svc.TaskDef != "" {
-			if no.Current, err = absent(c.ECS().FindTaskDefinition(ctx, svc.TaskDef)); err != nil {
+			if no.Current, err = awsapi.Absent(c.ECS().FindTaskDefinition(ctx, svc.TaskDef)); err != nil {
 				return awsapi.Explain("read task definition "+svc.TaskDef, err)
 			}
 		}

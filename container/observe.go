@@ -68,14 +68,6 @@ type observed struct {
 	Bucket          *kinds.Bucket
 }
 
-// absent turns ErrNotFound into (nil, nil).
-func absent[T any](v *T, err error) (*T, error) {
-	if errors.Is(err, awsapi.ErrNotFound) {
-		return nil, nil
-	}
-	return v, err
-}
-
 // observe reads the stack's user-functions service. net: the VPC and subnets asked for
 // (zero = the default VPC and its subnets; VPC "-" = none: no security group to read).
 func observe(ctx context.Context, c *awsapi.Session, n Names, want network) (*observed, error) {
@@ -108,7 +100,7 @@ func observe(ctx context.Context, c *awsapi.Session, n Names, want network) (*ob
 		if want.VPC == noVPC {
 			break
 		}
-		g, err := absent(c.EC2().FindSecurityGroup(ctx, o.Net.VPC, n.groupName(part)))
+		g, err := awsapi.Absent(c.EC2().FindSecurityGroup(ctx, o.Net.VPC, n.groupName(part)))
 		if err != nil {
 			return nil, awsapi.Explain("read security group "+n.groupName(part), err)
 		}
@@ -200,20 +192,15 @@ func (o *observed) readWorkspace(ctx context.Context, c *awsapi.Session, stackNa
 // readSecret reads the functions secret and, unless it is being deleted, its value.
 func (o *observed) readSecret(ctx context.Context, c *awsapi.Session, n Names) error {
 	var err error
-	if o.FnSecret, err = absent(c.Secrets().Describe(ctx, n.Secret)); err != nil {
+	if o.FnSecret, o.FnSecretValue, err = c.Secrets().Observe(ctx, n.Secret); err != nil {
 		return awsapi.Explain("read secret "+n.Secret, err)
-	}
-	if o.FnSecret != nil && o.FnSecret.DeletedDate == nil {
-		if o.FnSecretValue, err = c.Secrets().GetString(ctx, o.FnSecret.ARN); err != nil {
-			return awsapi.Explain("read secret "+n.Secret, err)
-		}
 	}
 	return nil
 }
 
 func (o *observed) readLoadBalancing(ctx context.Context, c *awsapi.Session, n Names) error {
 	var err error
-	if o.LB, err = absent(c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)); err != nil {
+	if o.LB, err = awsapi.Absent(c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)); err != nil {
 		return awsapi.Explain("read load balancer "+n.LoadBalancer, err)
 	}
 	if o.LB != nil {
@@ -224,7 +211,7 @@ func (o *observed) readLoadBalancing(ctx context.Context, c *awsapi.Session, n N
 			return awsapi.Explain("read the listeners of "+n.LoadBalancer, err)
 		}
 	}
-	if o.TG, err = absent(c.ELBv2().FindTargetGroup(ctx, n.TargetGroup)); err != nil {
+	if o.TG, err = awsapi.Absent(c.ELBv2().FindTargetGroup(ctx, n.TargetGroup)); err != nil {
 		return awsapi.Explain("read target group "+n.TargetGroup, err)
 	}
 	if o.TG != nil {
@@ -240,7 +227,7 @@ func (o *observed) readLoadBalancing(ctx context.Context, c *awsapi.Session, n N
 
 func (o *observed) readECS(ctx context.Context, c *awsapi.Session, n Names) error {
 	var err error
-	if o.Cluster, err = absent(c.ECS().FindCluster(ctx, n.Cluster)); err != nil {
+	if o.Cluster, err = awsapi.Absent(c.ECS().FindCluster(ctx, n.Cluster)); err != nil {
 		return awsapi.Explain("read ECS cluster "+n.Cluster, err)
 	}
 	if o.Active, err = c.ECS().TaskDefinitionARNs(ctx, n.Family, "ACTIVE"); err != nil {
@@ -257,21 +244,21 @@ func (o *observed) readECS(ctx context.Context, c *awsapi.Session, n Names) erro
 	if o.Cluster == nil {
 		return nil
 	}
-	if o.Service, err = absent(c.ECS().FindService(ctx, n.Cluster, n.Service)); err != nil {
+	if o.Service, err = awsapi.Absent(c.ECS().FindService(ctx, n.Cluster, n.Service)); err != nil {
 		return awsapi.Explain("read ECS service "+n.Service, err)
 	}
 	if o.Service != nil && o.Service.TaskDef != "" {
 		if o.Latest != nil && o.Service.TaskDef == o.Latest.ARN {
 			o.Current = o.Latest
-		} else if o.Current, err = absent(c.ECS().FindTaskDefinition(ctx, o.Service.TaskDef)); err != nil {
+		} else if o.Current, err = awsapi.Absent(c.ECS().FindTaskDefinition(ctx, o.Service.TaskDef)); err != nil {
 			return awsapi.Explain("read task definition "+o.Service.TaskDef, err)
 		}
 	}
 	if o.Service != nil {
-		if o.Scaling, err = absent(c.AppScaling().FindTarget(ctx, n.ScalingTarget)); err != nil {
+		if o.Scaling, err = awsapi.Absent(c.AppScaling().FindTarget(ctx, n.ScalingTarget)); err != nil {
 			return awsapi.Explain("read the scalable target of "+n.Service, err)
 		}
-		if o.Policy, err = absent(c.AppScaling().FindPolicy(ctx, n.ScalingTarget, ScalingPolicyName)); err != nil {
+		if o.Policy, err = awsapi.Absent(c.AppScaling().FindPolicy(ctx, n.ScalingTarget, ScalingPolicyName)); err != nil {
 			return awsapi.Explain("read the scaling policy of "+n.Service, err)
 		}
 	}
@@ -280,7 +267,7 @@ func (o *observed) readECS(ctx context.Context, c *awsapi.Session, n Names) erro
 
 func (o *observed) readRepository(ctx context.Context, c *awsapi.Session, n Names) error {
 	var err error
-	if o.Repo, err = absent(c.ECR().FindRepository(ctx, n.Repository)); err != nil || o.Repo == nil {
+	if o.Repo, err = awsapi.Absent(c.ECR().FindRepository(ctx, n.Repository)); err != nil || o.Repo == nil {
 		return awsapi.Explain("read ECR repository "+n.Repository, err)
 	}
 	if o.Lifecycle, err = c.ECR().LifecyclePolicy(ctx, n.Repository); err != nil && !errors.Is(err, awsapi.ErrNotFound) {

@@ -1,6 +1,10 @@
 package awsapi
 
-import "github.com/rudderctl/rudderctl/internal/awsapi/awserr"
+import (
+	"errors"
+
+	"github.com/rudderctl/rudderctl/internal/awsapi/awserr"
+)
 
 // The kinds the per-service clients' errors match with errors.Is (see package awserr).
 var (
@@ -14,3 +18,12 @@ var (
 
 // Explain turns an SDK error into "could not <what>: <why>; <what to do>".
 func Explain(what string, err error) error { return awserr.Explain(what, err) }
+
+// Absent turns a find's ErrNotFound into (nil, nil), for the callers that gather an
+// observed state, where nil means "does not exist".
+func Absent[T any](v *T, err error) (*T, error) {
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return v, err
+}

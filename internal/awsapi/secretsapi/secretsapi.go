@@ -211,3 +211,17 @@ func (c *Client) Untag(ctx context.Context, id string, keys ...string) error {
 	_, err := c.sdk.UntagResource(ctx, &secretsmanager.UntagResourceInput{SecretId: aws.String(id), TagKeys: keys})
 	return wrap("untag secret "+id, err)
 }
+
+// Observe reads a secret and, unless it is scheduled for deletion, its current string
+// value; a secret that does not exist is (nil, "", nil).
+func (c *Client) Observe(ctx context.Context, id string) (*Secret, string, error) {
+	s, err := c.Describe(ctx, id)
+	if errors.Is(err, awserr.ErrNotFound) {
+		return nil, "", nil
+	}
+	if err != nil || s.DeletedDate != nil {
+		return s, "", err
+	}
+	v, err := c.GetString(ctx, s.ARN)
+	return s, v, err
+}
