@@ -103,6 +103,10 @@ type topology struct {
 	cl    *awsapi.Session
 	sink  *sink
 	stack string
+	// atLeastOnce holds the ids accepted while a node was killed: a batch delivered just
+	// before the kill, not yet marked done, is delivered again by the node that comes
+	// back (rudder-server's own guarantee is at least once), so those may arrive twice.
+	atLeastOnce map[string]bool
 }
 
 var (
@@ -379,7 +383,7 @@ func (s *sender) ids() []string {
 }
 
 // waitArrived waits until every accepted id reached the sink, then checks each arrived
-// exactly once.
+// exactly once (ids in top.atLeastOnce: at least once).
 func (top *topology) waitArrived(t testing.TB, ids []string, within time.Duration) map[string]int {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -393,7 +397,7 @@ func (top *topology) waitArrived(t testing.TB, ids []string, within time.Duratio
 		}
 		if missing == 0 {
 			for _, id := range ids {
-				if got[id] != 1 {
+				if got[id] != 1 && !top.atLeastOnce[id] {
 					t.Errorf("message %s arrived %d times, want exactly once", id, got[id])
 				}
 			}
