@@ -12,6 +12,10 @@
 #      PostgreSQL each, a sidecar in each task) behind a public ALB;
 #   4. sends a few events through the public ALB and shows them arriving at the sink;
 #   5. keeps everything running until Ctrl-C.
+# RUDDER_SERVER_BIN=path runs the real rudder-server as the nodes; RUDDER_TRANSFORMER_DIR=path
+# (rudder-transformer's production tree: dist/, production node_modules, package.json) runs the
+# real rudder-transformer on Lambda (packaged with --rebuild-native for Amazon Linux 2023) and as
+# the ECS user-functions image (Node 22), instead of examples/transformer.
 # Needs root (network namespaces; PostgreSQL runs as the postgres user).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,18 +54,32 @@ for a in "$addr" "$sink_addr"; do
   fi
 done
 
-step "packaging examples/transformer for nodejs22.x (Lambda zip; unpacked, it is the ECS image too)"
-bin/rudderctl package transformer --src examples/transformer --out "$up/transformer.zip" >/dev/null
-rm -rf "$up/transformer-app" && python3 -m zipfile -e "$up/transformer.zip" "$up/transformer-app"
+if [ -n "${RUDDER_TRANSFORMER_DIR:-}" ]; then
+  [ -f "$RUDDER_TRANSFORMER_DIR/dist/src/index.js" ] || { echo "up.sh: RUDDER_TRANSFORMER_DIR=$RUDDER_TRANSFORMER_DIR has no dist/src/index.js: give rudder-transformer's production tree (dist/, production node_modules, package.json), or unset it to run examples/transformer" >&2; exit 1; }
+  tdir=$(cd "$RUDDER_TRANSFORMER_DIR" && pwd)
+  transformer="the real rudder-transformer ($tdir)"
+  lambda_src=(--src "$tdir" --rebuild-native)
+  image_entry="    dir: $tdir
+    command: [node, dist/src/index.js]
+    node: 22
+    portEnv: PORT"
+else
+  step "packaging examples/transformer for nodejs22.x (Lambda zip; unpacked, it is the ECS image too)"
+  bin/rudderctl package transformer --src examples/transformer --out "$up/transformer.zip" >/dev/null
+  rm -rf "$up/transformer-app" && python3 -m zipfile -e "$up/transformer.zip" "$up/transformer-app"
+  transformer="examples/transformer (RUDDER_TRANSFORMER_DIR runs the real rudder-transformer)"
+  lambda_src=(--zip "$up/transformer.zip")
+  image_entry="    dir: $PWD/$up/transformer-app
+    command: [node, src/index.js]
+    node: 22
+    portEnv: PORT"
+fi
 
 cat >"$up/images.yaml" <<YAML
 # Written by scripts/up.sh: what the local cloud runs for each container image.
 images:
   - image: rudderstack/rudder-transformer
-    dir: $PWD/$up/transformer-app
-    command: [node, src/index.js]
-    node: 22
-    portEnv: PORT
+$image_entry
   - image: rudderlabs/rudder-server
     dir: $(dirname "$backend")
     command: [$backend]
@@ -129,8 +147,8 @@ export AWS_ENDPOINT_URL="http://$addr" AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
 rc() { bin/rudderctl "$@" --stack "$stack" --config "$up/rudderctl.yaml"; }
 
-step "1/4 the transformer on Lambda (stack '$stack')"
-rc deploy transformer --lambda --zip "$up/transformer.zip"
+step "1/4 the transformer on Lambda (stack '$stack'): $transformer"
+rc deploy transformer --lambda "${lambda_src[@]}"
 step "2/4 the workspace (rudder-server's config backend, on the same API)"
 rc deploy workspace --file "$up/workspace/workspace.yaml"
 step "3/4 the user functions on ECS behind an internal load balancer (and rudderctl's own image in ECR)"
@@ -139,7 +157,7 @@ step "4/4 $count nodes: rudder-server + PostgreSQL each, behind a public load ba
 rc deploy nodes --count "$count"
 
 nodes_url=$(rc endpoints --json | sed -n 's/.*"nodes_url": *"\([^"]*\)".*/\1/p')
-step "the nodes run $which"
+step "the nodes run $which; the transformers run $transformer"
 curl -sS "$nodes_url/health"; echo
 step "sending 10 events through the public load balancer $nodes_url (POST /v1/batch, 2 requests of 5)"
 for b in 1 2; do
