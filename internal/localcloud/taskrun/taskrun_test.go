@@ -444,8 +444,8 @@ func TestNetnsEachContainerHasItsOwnTmp(t *testing.T) {
 	}
 }
 
-// hostMountsOf are the lines of this process's mountinfo that mount something from dir or
-// anything on /tmp itself.
+// hostMountsOf are the lines of this process's mountinfo that mount something from dir, or
+// on /tmp itself, or on the host /tmp entries a task binds back (dir's own, in tests).
 func hostMountsOf(t *testing.T, dir string) string {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/mountinfo")
@@ -455,7 +455,14 @@ func hostMountsOf(t *testing.T, dir string) string {
 	var out []string
 	for _, l := range strings.Split(string(b), "\n") {
 		f := strings.Fields(l)
-		if len(f) > 4 && (strings.HasPrefix(f[3], dir) || strings.HasPrefix(f[4], dir) || f[4] == "/tmp") {
+		if len(f) <= 4 {
+			continue
+		}
+		kept := false
+		for _, e := range hostTmpEntries(dir) {
+			kept = kept || f[4] == "/tmp/"+e || strings.HasPrefix(f[4], "/tmp/"+e+"/")
+		}
+		if kept || strings.HasPrefix(f[3], dir) || strings.HasPrefix(f[4], dir) || f[4] == "/tmp" {
 			out = append(out, l)
 		}
 	}
@@ -655,5 +662,16 @@ func TestNetnsConcurrentStartsGetDistinctIPs(t *testing.T) {
 	_, err := r.Start(context.Background(), Spec{TaskID: "full", SubnetCIDR: fillSubnet, Containers: []Container{echo("web", 9090, nil, nil)}})
 	if err == nil || !strings.Contains(err.Error(), "no free address") {
 		t.Fatalf("a 12th task in a /28: %v", err)
+	}
+}
+
+// The host /tmp entries bound back under a container's private /tmp: the first name below
+// /tmp of each absolute path, once each.
+func TestHostTmpEntries(t *testing.T) {
+	got := hostTmpEntries("/tmp/TestA1/001", "/tmp/TestA1/002/app/echo", "relative/tmp/x", "/tmp", "/tmp/",
+		"/work/app", "/tmp/rudderctl-testfn-9/echo-1", "/tmp/../etc/passwd", "/tmpfoo/x", "/tmp//y/z")
+	want := "TestA1 rudderctl-testfn-9 y"
+	if strings.Join(got, " ") != want {
+		t.Errorf("hostTmpEntries: %q, want %s", got, want)
 	}
 }
