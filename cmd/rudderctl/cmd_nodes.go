@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -120,7 +122,7 @@ func nodeLogsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "node",
 		Usage:     "print one node's logs (rudder-server and its sidecar); `logs node` alone prints every node's",
-		UsageText: "rudderctl logs node [I] [--since 10m] [--follow] [--json] [--stack NAME]",
+		UsageText: "rudderctl logs node [I] [--since 10m] [--follow] [--json] [--stack NAME] (flags before or after I)",
 		Description: `Prints the events of the nodes' log group /ecs/rudderctl-<stack>-nodes for node I's tasks
 (running and stopped ones): streams ecs/rudder-server/<task id> and ecs/sidecar/<task id>.
 
@@ -132,14 +134,18 @@ Examples:
 			&cli.DurationFlag{Name: "since", Value: 10 * time.Minute, Usage: "how far back to start"},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing new events until interrupted"}),
 		Action: func(c *cli.Context) error {
-			i := 0
-			if c.NArg() > 1 {
-				return fmt.Errorf("logs node takes one node number, got %d arguments: put the flags before it (rudderctl logs node --since 1h 2)", c.NArg())
+			args, err := parseFlagsAfterArg(c)
+			if err != nil {
+				return err
 			}
-			if c.NArg() == 1 {
-				n, err := strconv.Atoi(c.Args().First())
+			i := 0
+			if len(args) > 1 {
+				return fmt.Errorf("logs node takes one node number, got %d arguments (%s): give one, e.g. rudderctl logs node 2 --since 1h", len(args), strings.Join(args, " "))
+			}
+			if len(args) == 1 {
+				n, err := strconv.Atoi(args[0])
 				if err != nil || n < 1 {
-					return fmt.Errorf("logs node %q refused: give a node number (1, 2, ...: rudderctl status lists them)", c.Args().First())
+					return fmt.Errorf("logs node %q refused: give a node number (1, 2, ...: rudderctl status lists them)", args[0])
 				}
 				i = n
 			}
@@ -159,6 +165,37 @@ Examples:
 			return backendnodes.Logs(ctx, cl, t.Stack, i, time.Now().Add(-c.Duration("since")), c.Bool("follow"), c.Bool("json"), c.App.Writer)
 		},
 	}
+}
+
+// parseFlagsAfterArg parses the command's flags given after its first argument (urfave/cli
+// v2 stops parsing flags at the first argument, so `logs node 2 --follow` would leave
+// --follow as an argument) into c, and returns the arguments that are not flags.
+func parseFlagsAfterArg(c *cli.Context) ([]string, error) {
+	args := c.Args().Slice()
+	if len(args) < 2 {
+		return args, nil
+	}
+	set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+	set.SetOutput(io.Discard)
+	primary := map[string]string{}
+	for _, f := range c.Command.Flags {
+		if err := f.Apply(set); err != nil {
+			return nil, err
+		}
+		for _, n := range f.Names() {
+			primary[n] = f.Names()[0]
+		}
+	}
+	if err := set.Parse(args[1:]); err != nil {
+		return nil, fmt.Errorf("%s %s refused: %v; see %s --help", c.Command.HelpName, strings.Join(args, " "), err, c.Command.HelpName)
+	}
+	var err error
+	set.Visit(func(f *flag.Flag) {
+		if e := c.Set(primary[f.Name], f.Value.String()); e != nil && err == nil {
+			err = fmt.Errorf("--%s %s: %v", f.Name, f.Value, e)
+		}
+	})
+	return append(args[:1:1], set.Args()...), err
 }
 
 // nodesCommand is `rudderctl nodes pending`: the drain check, run inside the VPC as a one-off

@@ -88,8 +88,7 @@ func (t *Task) probe(ct *container, hc HealthCheck) bool {
 	if len(argv) == 0 {
 		return false
 	}
-	cmd := t.command(argv, t.env(ct))
-	cmd.Dir = ct.prog.dir
+	cmd := t.command(ct, argv, t.env(ct), ct.prog.dir)
 	if err := spawn(cmd); err != nil {
 		return false
 	}

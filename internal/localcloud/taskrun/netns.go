@@ -52,7 +52,7 @@ func chooseMode(want string) (mode, why string, err error) {
 		return ModeNetns, "", nil
 	}
 	if want == ModeNetns {
-		return "", "", fmt.Errorf("sandbox netns cannot be used here: %v; run the local cloud as root with iproute2 and util-linux (ip, nsenter), or use --sandbox loopback", perr)
+		return "", "", fmt.Errorf("sandbox netns cannot be used here: %v; run the local cloud as root with iproute2 and util-linux (ip, nsenter, unshare, mount, mkdir), or use --sandbox loopback", perr)
 	}
 	return ModeLoopback, perr.Error(), nil
 }
@@ -62,13 +62,14 @@ func probeNetns() error {
 	if os.Geteuid() != 0 {
 		return errors.New("not running as root")
 	}
-	for _, tool := range []string{"ip", "nsenter"} {
-		if _, err := exec.LookPath(tool); err != nil {
+	for tool, path := range map[string]*string{"ip": nil, "nsenter": &nsenterPath, "unshare": &unsharePath, "mount": &mountPath, "mkdir": &mkdirPath} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
 			return fmt.Errorf("%s is not on PATH", tool)
 		}
-	}
-	if p, err := exec.LookPath("nsenter"); err == nil {
-		nsenterPath = p
+		if path != nil {
+			*path = p
+		}
 	}
 	name := nsPrefix + "probe-" + randHex(4)
 	if err := ipCmd("netns", "add", name); err != nil {

@@ -45,6 +45,7 @@ type container struct {
 	exitCode *int
 	reason   string
 	health   *healthState
+	tmpName  string // its temporary directory under the task's
 }
 
 func newTask(r *Runner, spec Spec) *Task {
@@ -52,8 +53,11 @@ func newTask(r *Runner, spec Spec) *Task {
 		spec.StopTimeout = DefaultStopTimeout
 	}
 	t := &Task{r: r, spec: spec, stopReq: make(chan struct{}), done: make(chan struct{}), hostPorts: map[int]int{}}
-	for _, c := range spec.Containers {
-		ct := &container{c: c, exited: make(chan struct{})}
+	for i, c := range spec.Containers {
+		ct := &container{c: c, exited: make(chan struct{}), tmpName: c.Name}
+		if !safeDirName.MatchString(c.Name) {
+			ct.tmpName = "container-" + strconv.Itoa(i)
+		}
 		if c.HealthCheck != nil && len(c.HealthCheck.Command) > 0 {
 			ct.health = &healthState{status: healthUnknown}
 		}
@@ -64,8 +68,11 @@ func newTask(r *Runner, spec Spec) *Task {
 
 // start makes the sandbox and starts every container; on failure nothing is left behind.
 func (t *Task) start(progs []program) error {
-	if err := os.MkdirAll(t.tmpDir(), 0o1777); err != nil {
-		return &StartError{Reason: fmt.Sprintf("CannotStartContainerError: task temporary directory: %v", err)}
+	for _, ct := range t.conts {
+		if err := mkdirSticky(t.containerTmpDir(ct)); err != nil {
+			os.RemoveAll(t.tmpDir())
+			return &StartError{Reason: fmt.Sprintf("CannotStartContainerError: container %s: temporary directory: %v", ct.c.Name, err)}
+		}
 	}
 	if t.r.mode == ModeNetns {
 		sb, err := t.r.makeSandbox(t.spec)
@@ -124,10 +131,9 @@ func (t *Task) env(ct *container) []string {
 	m := map[string]string{
 		"PATH": strings.Join(append(append([]string{}, ct.prog.binDirs...), basePath), ":"),
 		"HOME": t.homeDir(),
-		// Each task has a filesystem of its own on Fargate; here tasks share the host's, so
-		// each gets a temporary directory of its own (two rudder-servers on one /tmp fight
-		// over their badger locks and admin socket).
-		"TMPDIR": t.tmpDir(),
+		// Each container has a filesystem of its own on Fargate; here each gets a temporary
+		// directory of its own (in netns mode it is also its /tmp: privtmp.go).
+		"TMPDIR": t.containerTmpDir(ct),
 	}
 	for _, kv := range ct.prog.env {
 		if k, v, ok := strings.Cut(kv, "="); ok {
@@ -148,27 +154,44 @@ func (t *Task) env(ct *container) []string {
 	return out
 }
 
-// tmpDir is the task's own temporary directory, removed when the task stops.
+// tmpDir holds the task's containers' temporary directories; removed when the task stops.
 func (t *Task) tmpDir() string {
 	return filepath.Join(t.r.o.Dir, "tmp", t.spec.TaskID)
+}
+
+// containerTmpDir is one container's temporary directory: its TMPDIR, and its /tmp in
+// netns mode.
+func (t *Task) containerTmpDir(ct *container) string {
+	return filepath.Join(t.tmpDir(), ct.tmpName)
+}
+
+// mkdirSticky makes dir world-writable with the sticky bit, as /tmp is (whatever umask).
+func mkdirSticky(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.Chmod(dir, 0o1777)
 }
 
 func (t *Task) homeDir() string {
 	return filepath.Join(t.r.o.Dir, "home")
 }
 
-// command makes the process for argv with environment env, inside the task's namespace
-// (nsenter execs, so the pid is the program's own). A bare program name is looked up in
-// env's PATH, as in a container.
-func (t *Task) command(argv, env []string) *exec.Cmd {
+// command makes the process for argv with environment env in dir, as container ct: in
+// netns mode inside the task's network namespace with the container's own /tmp (every
+// step execs, so the pid is the program's own). A bare program name is looked up in env's
+// PATH, as in a container.
+func (t *Task) command(ct *container, argv, env []string, dir string) *exec.Cmd {
 	if !strings.Contains(argv[0], "/") {
 		argv = append([]string{lookPathIn(argv[0], env)}, argv[1:]...)
 	}
 	if t.sb != nil {
+		argv = withPrivateTmp(t.containerTmpDir(ct), dir, t.keptTmpEntries(ct), argv)
 		argv = append([]string{nsenterPath, "--net=" + t.sb.nsPath(), "--"}, argv...)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
+	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	return cmd
 }
@@ -194,8 +217,7 @@ func (t *Task) startContainer(ct *container) error {
 	if err := os.MkdirAll(t.homeDir(), 0o755); err != nil {
 		return err
 	}
-	cmd := t.command(append([]string{ct.prog.path}, ct.prog.args...), t.env(ct))
-	cmd.Dir = ct.prog.dir
+	cmd := t.command(ct, append([]string{ct.prog.path}, ct.prog.args...), t.env(ct), ct.prog.dir)
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return err

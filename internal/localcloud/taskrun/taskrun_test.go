@@ -363,16 +363,7 @@ func TestEachTaskHasItsOwnTempDir(t *testing.T) {
 	b := start(t, r, "tb", echo("web", 9090, nil, &outB))
 	get(t, addrURL(a, 9090, "/"))
 	get(t, addrURL(b, 9090, "/"))
-	tmpOf := func(l *lines) string {
-		for _, s := range strings.Split(l.String(), "\n") {
-			if v, ok := strings.CutPrefix(s, "tmpdir="); ok {
-				return v
-			}
-		}
-		t.Fatalf("no tmpdir line in %q", l.String())
-		return ""
-	}
-	ta, tb := tmpOf(&outA), tmpOf(&outB)
+	ta, tb := tmpdirOf(t, &outA), tmpdirOf(t, &outB)
 	if ta == tb || ta == os.TempDir() {
 		t.Fatalf("tasks share a temporary directory: %q and %q", ta, tb)
 	}
@@ -383,6 +374,99 @@ func TestEachTaskHasItsOwnTempDir(t *testing.T) {
 	if _, err := os.Stat(ta); !os.IsNotExist(err) {
 		t.Fatalf("task a's temporary directory %s is left after it stopped (%v)", ta, err)
 	}
+}
+
+// tmpdirOf is the TMPDIR an echo container printed (it prints it before it listens; its
+// output may reach the log a moment after it answers).
+func tmpdirOf(t *testing.T, l *lines) string {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		for _, s := range strings.Split(l.String(), "\n") {
+			if v, ok := strings.CutPrefix(s, "tmpdir="); ok {
+				return v
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("no tmpdir line in %q", l.String())
+	return ""
+}
+
+// In netns mode each container has a /tmp of its own, as on Fargate: a program that writes
+// /tmp/NAME by that literal path (rudder-server's badger lock, its admin socket) meets no
+// other container's file there, the host's /tmp does not get it, it is the container's
+// TMPDIR, and nothing (directory or mount) is left when the task stops.
+func TestNetnsEachContainerHasItsOwnTmp(t *testing.T) {
+	r := newRunner(t, ModeNetns, echoMap(t, ModeNetns))
+	var outAWeb, outASide, outB lines
+	a := start(t, r, "tmpa", echo("web", 9090, nil, &outAWeb), echo("side", 9091, nil, &outASide))
+	b := start(t, r, "tmpb", echo("web", 9090, nil, &outB))
+	name := "rctl-same-name-" + randHex(8)
+	path := "/tmp/" + name
+	conts := []struct {
+		task  *Task
+		port  int
+		out   *lines
+		value string
+	}{{a, 9090, &outAWeb, "task a, web"}, {a, 9091, &outASide, "task a, side"}, {b, 9090, &outB, "task b, web"}}
+	for _, c := range conts {
+		get(t, addrURL(c.task, c.port, "/"))
+		u := addrURL(c.task, c.port, "/file?path="+url.QueryEscape(path)+"&write="+url.QueryEscape(c.value))
+		if code, body := getOnce(t, u); code != 200 || body != c.value {
+			t.Fatalf("%s: writing %s: %d %q", c.value, path, code, body)
+		}
+	}
+	for _, c := range conts {
+		if code, body := getOnce(t, addrURL(c.task, c.port, "/file?path="+url.QueryEscape(path))); code != 200 || body != c.value {
+			t.Errorf("%s reads %d %q from %s: its /tmp is not its own", c.value, code, body, path)
+		}
+		own := tmpdirOf(t, c.out)
+		if b, err := os.ReadFile(filepath.Join(own, name)); err != nil || string(b) != c.value {
+			t.Errorf("%s: its TMPDIR %s does not hold what it wrote to %s: %q, %v", c.value, own, path, b, err)
+		}
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		os.Remove(path)
+		t.Errorf("the host's %s was written by a task (%v)", path, err)
+	}
+	if m := hostMountsOf(t, r.o.Dir); m != "" {
+		t.Errorf("a task's mount is visible on the host:\n%s", m)
+	}
+	for _, task := range []*Task{a, b} {
+		task.Stop("test over")
+		<-task.Done()
+		if _, err := os.Stat(task.tmpDir()); !os.IsNotExist(err) {
+			t.Errorf("task %s's temporary directory is left after it stopped (%v)", task.spec.TaskID, err)
+		}
+	}
+	if m := hostMountsOf(t, r.o.Dir); m != "" {
+		t.Errorf("mounts left on the host after the tasks stopped:\n%s", m)
+	}
+}
+
+// hostMountsOf are the lines of this process's mountinfo that mount something from dir, or
+// on /tmp itself, or on the host /tmp entries a task binds back (dir's own, in tests).
+func hostMountsOf(t *testing.T, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) <= 4 {
+			continue
+		}
+		kept := false
+		for _, e := range hostTmpEntries(dir) {
+			kept = kept || f[4] == "/tmp/"+e || strings.HasPrefix(f[4], "/tmp/"+e+"/")
+		}
+		if kept || strings.HasPrefix(f[3], dir) || strings.HasPrefix(f[4], dir) || f[4] == "/tmp" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func TestHealthChecks(t *testing.T) {
@@ -578,5 +662,16 @@ func TestNetnsConcurrentStartsGetDistinctIPs(t *testing.T) {
 	_, err := r.Start(context.Background(), Spec{TaskID: "full", SubnetCIDR: fillSubnet, Containers: []Container{echo("web", 9090, nil, nil)}})
 	if err == nil || !strings.Contains(err.Error(), "no free address") {
 		t.Fatalf("a 12th task in a /28: %v", err)
+	}
+}
+
+// The host /tmp entries bound back under a container's private /tmp: the first name below
+// /tmp of each absolute path, once each.
+func TestHostTmpEntries(t *testing.T) {
+	got := hostTmpEntries("/tmp/TestA1/001", "/tmp/TestA1/002/app/echo", "relative/tmp/x", "/tmp", "/tmp/",
+		"/work/app", "/tmp/rudderctl-testfn-9/echo-1", "/tmp/../etc/passwd", "/tmpfoo/x", "/tmp//y/z")
+	want := "TestA1 rudderctl-testfn-9 y"
+	if strings.Join(got, " ") != want {
+		t.Errorf("hostTmpEntries: %q, want %s", got, want)
 	}
 }

@@ -1,6 +1,7 @@
 // echo is the taskrun tests' container program: an HTTP server on $HOST:$PORT (default
 // 0.0.0.0:9090) that says who answered (the address it was reached on, $NAME, its pid),
-// fetches a URL for the caller (GET /fetch?url=... or ?env=VAR), and exits on request.
+// fetches a URL for the caller (GET /fetch?url=... or ?env=VAR), writes and reads a file
+// (GET /file?path=...&write=...), and exits on request.
 // `echo probe URL` is a health check (exit 0 when URL answers 200).
 // With IGNORE_TERM=1 it ignores SIGTERM, so only SIGKILL stops it.
 package main
@@ -53,6 +54,22 @@ func main() {
 		defer resp.Body.Close()
 		w.WriteHeader(resp.StatusCode)
 		io.Copy(w, resp.Body)
+	})
+	// GET /file?path=P[&write=DATA]: writes DATA to P when given, then answers P's content.
+	http.HandleFunc("/file", func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Query().Get("path")
+		if r.URL.Query().Has("write") {
+			if err := os.WriteFile(path, []byte(r.URL.Query().Get("write")), 0o644); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+			return
+		}
+		w.Write(b)
 	})
 	http.HandleFunc("/exit", func(w http.ResponseWriter, r *http.Request) {
 		code, _ := strconv.Atoi(r.URL.Query().Get("code"))
