@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/rudderctl/rudderctl/backendnodes/rudderenv"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/elbv2api"
 	"github.com/rudderctl/rudderctl/internal/awsapi/rdsapi"
@@ -109,12 +110,6 @@ var TargetHealth = elbv2api.TargetGroupSpec{HealthInterval: 10, HealthTimeout: 5
 // flight (a /v1/batch is answered once committed: seconds).
 var DeregistrationDelay int32 = 30
 
-// Offline are rudder-server's switches for running without RudderStack's services.
-var Offline = map[string]string{
-	"RSERVER_DIAGNOSTICS_ENABLE_DIAGNOSTICS": "false", "RSERVER_ENABLE_STATS": "false", "RSERVER_ARCHIVAL_ENABLED": "false",
-	"RSERVER_WAREHOUSE_MODE": "off", "RSERVER_PROFILER_ENABLED": "false", "RUDDER_ENABLE_TELEMETRY": "false",
-}
-
 // instanceEndpoint is where node i's database answers ("" / 0 until it exists).
 type instanceEndpoint struct {
 	Address   string
@@ -129,7 +124,8 @@ func (d *desired) taskDefSpec(i int, roleARN, secretARN string, db instanceEndpo
 	for k, v := range d.Settings.Env {
 		env[k] = v
 	}
-	for k, v := range Offline {
+	for _, kv := range rudderenv.Offline {
+		k, v := kv[0], kv[1]
 		env[k] = v
 	}
 	env["INSTANCE_ID"] = node.InstanceID

@@ -18,6 +18,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
+	"github.com/rudderctl/rudderctl/backendnodes/rudderenv"
 	"gopkg.in/yaml.v3"
 )
 
@@ -206,7 +207,7 @@ func backend(i int, o Options) omap {
 	}
 	// Not a secret: rudder-server resolves env.X placeholders of the workspace only when set.
 	env.set("ENTERPRISE_TOKEN", "${ENTERPRISE_TOKEN:-self-hosted}")
-	for _, kv := range OfflineSwitches {
+	for _, kv := range rudderenv.Offline {
 		env.set(kv[0], kv[1])
 	}
 	deps := omap{}
@@ -223,15 +224,6 @@ func backend(i int, o Options) omap {
 	}
 	s.set("restart", "unless-stopped") // the server exits when its database is unreachable
 	return s
-}
-
-// OfflineSwitches keep rudder-server from calling RudderStack's services.
-var OfflineSwitches = [][2]string{
-	{"RSERVER_DIAGNOSTICS_ENABLE_DIAGNOSTICS", "false"},
-	{"RSERVER_ARCHIVAL_ENABLED", "false"},
-	{"RSERVER_WAREHOUSE_MODE", "off"},
-	{"RSERVER_ENABLE_STATS", "false"},
-	{"RSERVER_PROFILER_ENABLED", "false"},
 }
 
 func backendsNginx(o Options) omap {
