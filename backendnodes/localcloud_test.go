@@ -33,7 +33,8 @@ func noRetryInjected(o *retry.StandardOptions) {
 
 // TestNodesOnLocalCloud is the acceptance path on one stack (shared by the steps: a deploy
 // of the whole topology takes a while): deploy --count 3 with events through the public
-// ALB arriving exactly once; a no-op redeploy; node 2 killed while events flow and brought
+// ALB arriving exactly once; a no-op redeploy; transformer batches over 6 MB of large events
+// sent to the ECS transformer by the sidecars and delivered whole; node 2 killed while events flow and brought
 // back as the same node; scale 3 -> 2 while events flow (node 3 drained, then removed with
 // a final snapshot); a scale down refused while a node has pending jobs; destroy.
 func TestNodesOnLocalCloud(t *testing.T) {
@@ -115,6 +116,10 @@ func TestNodesOnLocalCloud(t *testing.T) {
 	if r := top.deploy(t, nodesInput(t, stackName, 3, "60s")); r.Changes != 0 || top.cloud.Stats().MutatingCalls != 0 {
 		t.Fatalf("redeploy: %d changes %v, %d mutating calls", r.Changes, r.ChangeList, top.cloud.Stats().MutatingCalls)
 	}
+
+	t.Run("batches over 6 MB through the ECS transformer", func(t *testing.T) {
+		testLargeBatches(t, top, r.URL, 3)
+	})
 
 	t.Run("replacement", func(t *testing.T) {
 		before := nodeProcess(t, top, 2)

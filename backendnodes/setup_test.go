@@ -55,17 +55,19 @@ func TestMain(m *testing.M) {
 }
 
 // sink is the webhook destination: it records each delivery (by messageId and the
-// delivering node's X-Rudder-Instance) and answers status.
+// delivering node's X-Rudder-Instance), the digest of a large event's properties.blob, and
+// answers status.
 type sink struct {
 	*httptest.Server
 	status   atomic.Int32
 	mu       sync.Mutex
 	received map[string]int
 	byNode   map[string]int
+	blobs    map[string]string // messageId -> blobDigest of its properties.blob
 }
 
 func startSink(t testing.TB) *sink {
-	s := &sink{received: map[string]int{}, byNode: map[string]int{}}
+	s := &sink{received: map[string]int{}, byNode: map[string]int{}, blobs: map[string]string{}}
 	s.status.Store(200)
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
@@ -76,6 +78,11 @@ func startSink(t testing.TB) *sink {
 			s.mu.Lock()
 			s.received[id]++
 			s.byNode[r.Header.Get("X-Rudder-Instance")]++
+			if props, ok := body["properties"].(map[string]any); ok {
+				if blob, ok := props["blob"].(string); ok {
+					s.blobs[id] = blobDigest(blob)
+				}
+			}
 			s.mu.Unlock()
 		}
 		w.WriteHeader(code)

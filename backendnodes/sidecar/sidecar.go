@@ -337,10 +337,14 @@ func (s *Sidecar) relay(w http.ResponseWriter, resp *http.Response, prefix []byt
 	w.WriteHeader(resp.StatusCode)
 	n, _ := w.Write(prefix)
 	m, err := io.Copy(w, resp.Body)
+	s.stats.add(route, reqBytes, int64(n)+m)
 	if err != nil {
 		s.log(s.redact(fmt.Sprintf("sidecar: copying the %s answer to rudder-server stopped after %d bytes: %v", route, int64(n)+m, err)))
+		// Break rudder-server's connection too: ending the handler would close a chunked
+		// answer cleanly, and the cut answer would pass for a complete one. A broken
+		// answer is retried.
+		panic(http.ErrAbortHandler)
 	}
-	s.stats.add(route, reqBytes, int64(n)+m)
 }
 
 // upstreamFailed answers 502 when an upstream cannot be reached: rudder-server retries it.
