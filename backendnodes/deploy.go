@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
@@ -126,12 +125,7 @@ func report(r *Result, changes []engine.Change, secret string) {
 }
 
 func takeLock(ctx context.Context, c *awsapi.Session, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
-	bucket := stack.BucketName(stackName, o.Account, c.Region)
-	first, err := kinds.LockChanges(o.Bucket, bucket, stackName)
-	if err != nil {
-		return nil, err
-	}
-	return kinds.TakeLock(ctx, c, stack.Stack{Name: stackName, Account: o.Account, Region: c.Region}, o.Bucket, first, operation, progress)
+	return kinds.LockStack(ctx, c, o.Bucket, o.Account, stackName, operation, progress)
 }
 
 // planDestroy deletes everything the nodes own, nodes first (in parallel; no drain: a
@@ -156,32 +150,24 @@ func planDestroy(o *observed, n Names) []engine.Change {
 		last = append(last, engine.Change{Action: a, Resource: resource, Name: name, Target: target})
 	}
 	for _, arn := range o.PendingLive {
-		add(DeregisterTaskDef, "task definition", revisionOf(arn), "0|"+arn)
+		add(kinds.DeregisterTaskDef, "task definition", kinds.Revision(arn), "0|"+arn)
 	}
 	for _, arn := range o.Pending {
-		add(DeleteTaskDef, "task definition", revisionOf(arn), "0|"+arn)
+		add(kinds.DeleteTaskDef, "task definition", kinds.Revision(arn), "0|"+arn)
 	}
 	if o.Cluster != nil && mine(o.Cluster.Tags) {
-		add(DeleteCluster, "ECS cluster", n.Cluster, "")
+		add(kinds.DeleteCluster, "ECS cluster", n.Cluster, "")
 	}
-	if o.LB != nil && mine(o.LBTags) {
-		for _, l := range o.Listeners {
-			add(DeleteListener, "listener", fmt.Sprintf("%s:%d", n.LoadBalancer, l.Port), l.ARN)
-		}
-		add(DeleteLoadBalancer, "load balancer", n.LoadBalancer, o.LB.ARN)
-	}
-	if o.TG != nil && mine(o.TGTags) {
-		add(DeleteTargetGroup, "target group", n.TargetGroup, o.TG.ARN)
-	}
+	last = append(last, o.LoadBalancing.DeleteChanges(n.Stack, n.LoadBalancer, n.TargetGroup)...)
 	if o.SubnetGroup != nil {
 		add(DeleteSubnetGroup, "DB subnet group", n.SubnetGroup, "")
 	}
 	if o.Secret != nil && mine(o.Secret.Tags) {
-		add(DeleteSecret, "secret", n.Secret, "")
+		add(kinds.DeleteSecret, "secret", n.Secret, "")
 	}
 	for _, part := range []string{"db", "gw", "alb"} { // each admits the one after it
 		if g := o.Groups[part]; g != nil && mine(g.Tags) {
-			add(DeleteSecurityGroup, "security group", g.Name, g.ID)
+			add(kinds.DeleteSecurityGroup, "security group", g.Name, g.ID)
 		}
 	}
 	if o.Log != nil && o.Log.OtherStack == "" {
@@ -248,26 +234,14 @@ var ErrNotDeployed = errors.New("no nodes are deployed in this stack: run rudder
 
 // GetEndpoints reads the public load balancer's URL.
 func GetEndpoints(ctx context.Context, c *awsapi.Session, stackName string) (*Endpoints, error) {
-	n := NamesFor(stackName)
-	lb, err := c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)
-	if errors.Is(err, awsapi.ErrNotFound) {
+	url, err := kinds.EntryURL(ctx, c, NamesFor(stackName).LoadBalancer)
+	if errors.Is(err, kinds.ErrNoEntry) {
 		return nil, ErrNotDeployed
 	}
 	if err != nil {
-		return nil, awsapi.Explain("read load balancer "+n.LoadBalancer, err)
+		return nil, err
 	}
-	ls, err := c.ELBv2().Listeners(ctx, lb.ARN)
-	if err != nil {
-		return nil, awsapi.Explain("read the listeners of "+n.LoadBalancer, err)
-	}
-	if len(ls) == 0 {
-		return nil, ErrNotDeployed
-	}
-	scheme := "http"
-	if ls[0].Protocol == "HTTPS" {
-		scheme = "https"
-	}
-	return &Endpoints{URL: fmt.Sprintf("%s://%s:%d", scheme, lb.DNSName, ls[0].Port)}, nil
+	return &Endpoints{URL: url}, nil
 }
 
 // Logs prints node i's log events (rudder-server's and the sidecar's), or every node's
@@ -315,5 +289,3 @@ func (*Component) Endpoints(ctx context.Context, c *awsapi.Session, st stack.Sta
 	}
 	return e, err
 }
-
-var _ = strings.TrimSpace

@@ -137,12 +137,7 @@ func report(r *Result, changes []engine.Change) {
 
 // takeLock takes the stack lock (making the stack's bucket first if it is missing).
 func takeLock(ctx context.Context, c *awsapi.Session, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
-	bucket := stack.BucketName(stackName, o.Account, c.Region)
-	first, err := kinds.LockChanges(o.Bucket, bucket, stackName)
-	if err != nil {
-		return nil, err
-	}
-	return kinds.TakeLock(ctx, c, stack.Stack{Name: stackName, Account: o.Account, Region: c.Region}, o.Bucket, first, operation, progress)
+	return kinds.LockStack(ctx, c, o.Bucket, o.Account, stackName, operation, progress)
 }
 
 // planDestroy deletes what exists, in reverse order of creation. Resources of another
@@ -160,33 +155,25 @@ func planDestroy(o *observed, n Names) []engine.Change {
 		add(DeregisterTarget, "scalable target", n.ScalingTarget, "")
 	}
 	if o.Service != nil && mine(o.Service.Tags) {
-		add(DeleteService, "ECS service", n.Service, "")
+		add(kinds.DeleteService, "ECS service", n.Service, "")
 	}
-	if o.LB != nil && mine(o.LBTags) {
-		for _, l := range o.Listeners {
-			add(DeleteListener, "listener", fmt.Sprintf("%s:%d", n.LoadBalancer, l.Port), l.ARN)
-		}
-		add(DeleteLoadBalancer, "load balancer", n.LoadBalancer, o.LB.ARN)
-	}
-	if o.TG != nil && mine(o.TGTags) {
-		add(DeleteTargetGroup, "target group", n.TargetGroup, o.TG.ARN)
-	}
+	cs = append(cs, o.LoadBalancing.DeleteChanges(n.Stack, n.LoadBalancer, n.TargetGroup)...)
 	for _, arn := range o.Active {
-		add(DeregisterTaskDef, "task definition", revisionOf(arn), arn)
+		add(kinds.DeregisterTaskDef, "task definition", kinds.Revision(arn), arn)
 	}
 	for _, arn := range slices.Concat(o.Active, o.Inactive) {
-		add(DeleteTaskDef, "task definition", revisionOf(arn), arn)
+		add(kinds.DeleteTaskDef, "task definition", kinds.Revision(arn), arn)
 	}
 	if o.Cluster != nil && mine(o.Cluster.Tags) {
-		add(DeleteCluster, "ECS cluster", n.Cluster, "")
+		add(kinds.DeleteCluster, "ECS cluster", n.Cluster, "")
 	}
 	for _, part := range []string{"tasks", "alb", "nodes"} { // each admits the one after it
 		if g := o.Groups[part]; g != nil && mine(g.Tags) {
-			add(DeleteSecurityGroup, "security group", g.Name, g.ID)
+			add(kinds.DeleteSecurityGroup, "security group", g.Name, g.ID)
 		}
 	}
 	if o.FnSecret != nil && mine(o.FnSecret.Tags) {
-		add(DeleteSecret, "secret", n.Secret, "")
+		add(kinds.DeleteSecret, "secret", n.Secret, "")
 	}
 	if o.Repo != nil && mine(o.Repo.Tags) {
 		add(DeleteRepository, "ECR repository", n.Repository, "")
@@ -294,7 +281,7 @@ func GetStatus(ctx context.Context, c *awsapi.Session, stackName string) (*Statu
 	if err != nil {
 		return nil, awsapi.Explain("read ECS service "+n.Service, err)
 	}
-	st.Deployed, st.Service, st.State, st.TaskDef, st.Running, st.Desired = true, n.Service, s.Status, revisionOf(s.TaskDef), s.Running, s.Desired
+	st.Deployed, st.Service, st.State, st.TaskDef, st.Running, st.Desired = true, n.Service, s.Status, kinds.Revision(s.TaskDef), s.Running, s.Desired
 	if p := s.Primary(); p != nil {
 		st.Rollout = p.RolloutState
 		if p.RolloutState == "FAILED" {
@@ -345,22 +332,14 @@ var ErrNotDeployed = errors.New("no user-functions service is deployed in this s
 
 // GetEndpoints reads USER_TRANSFORM_URL: the load balancer's DNS name and listener port.
 func GetEndpoints(ctx context.Context, c *awsapi.Session, stackName string) (*Endpoints, error) {
-	n := NamesFor(stackName)
-	lb, err := c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)
-	if errors.Is(err, awsapi.ErrNotFound) {
+	url, err := kinds.EntryURL(ctx, c, NamesFor(stackName).LoadBalancer)
+	if errors.Is(err, kinds.ErrNoEntry) {
 		return nil, ErrNotDeployed
 	}
 	if err != nil {
-		return nil, awsapi.Explain("read load balancer "+n.LoadBalancer, err)
+		return nil, err
 	}
-	ls, err := c.ELBv2().Listeners(ctx, lb.ARN)
-	if err != nil {
-		return nil, awsapi.Explain("read the listeners of "+n.LoadBalancer, err)
-	}
-	if len(ls) == 0 {
-		return nil, ErrNotDeployed
-	}
-	return &Endpoints{UserTransformURL: fmt.Sprintf("http://%s:%d", lb.DNSName, ls[0].Port)}, nil
+	return &Endpoints{UserTransformURL: url}, nil
 }
 
 // Logs prints the service's log events (every task's stream).
@@ -388,7 +367,7 @@ func Rollback(ctx context.Context, c *awsapi.Session, stackName string, progress
 	}
 	i := slices.Index(active, s.TaskDef)
 	if i <= 0 {
-		return "", "", fmt.Errorf("rollback of %s refused: it runs %s and there is no earlier active revision to go back to; deploy the settings you want instead", n.Service, revisionOf(s.TaskDef))
+		return "", "", fmt.Errorf("rollback of %s refused: it runs %s and there is no earlier active revision to go back to; deploy the settings you want instead", n.Service, kinds.Revision(s.TaskDef))
 	}
 	prev := active[i-1]
 	acct, err := c.AccountID(ctx)
@@ -406,14 +385,14 @@ func Rollback(ctx context.Context, c *awsapi.Session, stackName string, progress
 		return "", "", err
 	}
 	defer lock.Release(context.WithoutCancel(ctx), progress)
-	fmt.Fprintf(progress, "~ ECS service %s: task definition %s -> %s\n", n.Service, revisionOf(s.TaskDef), revisionOf(prev))
+	fmt.Fprintf(progress, "~ ECS service %s: task definition %s -> %s\n", n.Service, kinds.Revision(s.TaskDef), kinds.Revision(prev))
 	if err := c.ECS().SetTaskDefinition(ctx, n.Cluster, n.Service, prev); err != nil {
 		return "", "", awsapi.Explain("update ECS service "+n.Service, err)
 	}
 	if err := waitSteady(ctx, c, n, prev, progress); err != nil {
 		return "", "", err
 	}
-	return revisionOf(s.TaskDef), revisionOf(prev), nil
+	return kinds.Revision(s.TaskDef), kinds.Revision(prev), nil
 }
 
 // Component is the user-functions service as a component of a stack. In is the deploy's

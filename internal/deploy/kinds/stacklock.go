@@ -58,3 +58,13 @@ func TakeLock(ctx context.Context, c *awsapi.Session, st stack.Stack, found *Buc
 	}
 	return lock, err
 }
+
+// LockStack takes the stack lock of stackName in c's region for operation, making the
+// stack's bucket first if it is missing (found: the bucket as observed).
+func LockStack(ctx context.Context, c *awsapi.Session, found *Bucket, account, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
+	first, err := LockChanges(found, stack.BucketName(stackName, account, c.Region), stackName)
+	if err != nil {
+		return nil, err
+	}
+	return TakeLock(ctx, c, stack.Stack{Name: stackName, Account: account, Region: c.Region}, found, first, operation, progress)
+}
