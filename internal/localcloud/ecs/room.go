@@ -7,8 +7,6 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"sync"
@@ -199,18 +197,16 @@ func (*Room) Fail(q *core.Request) {
 	q.JSON11Error(http.StatusInternalServerError, "ServerException", "localcloud: injected fault")
 }
 
-// apiError is an ECS error answer.
-type apiError struct{ code, msg string }
+// apiError is the room's error answer.
+type apiError = core.APIError
 
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
-
-func clientErr(msg string) error  { return &apiError{"ClientException", msg} }
-func invalidErr(msg string) error { return &apiError{"InvalidParameterException", msg} }
+func clientErr(msg string) error  { return &apiError{Code: "ClientException", Msg: msg} }
+func invalidErr(msg string) error { return &apiError{Code: "InvalidParameterException", Msg: msg} }
 
 var (
-	errClusterNotFound    = &apiError{"ClusterNotFoundException", "Cluster not found."}
-	errServiceNotFound    = &apiError{"ServiceNotFoundException", "Service not found."}
-	errServiceNotActive   = &apiError{"ServiceNotActiveException", "Service was not ACTIVE."}
+	errClusterNotFound    = &apiError{Code: "ClusterNotFoundException", Msg: "Cluster not found."}
+	errServiceNotFound    = &apiError{Code: "ServiceNotFoundException", Msg: "Service not found."}
+	errServiceNotActive   = &apiError{Code: "ServiceNotActiveException", Msg: "Service was not ACTIVE."}
 	errTaskDefNotFound    = clientErr("Unable to describe task definition.")
 	errTaskDefNotFoundUse = clientErr("TaskDefinition not found.")
 )
@@ -218,40 +214,7 @@ var (
 // with decodes the input into a fresh In and runs h under the room's lock; h's error is
 // the answer.
 func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*core.Request) {
-	return func(q *core.Request) {
-		in := new(In)
-		b, err := core.ReadLimited(q.R.Body, 1<<20)
-		if err != nil {
-			q.JSON11Error(http.StatusBadRequest, "ClientException", "request too large")
-			return
-		}
-		if len(strings.TrimSpace(string(b))) > 0 {
-			if err := json.Unmarshal(b, in); err != nil {
-				q.JSON11Error(http.StatusBadRequest, "SerializationException", err.Error())
-				return
-			}
-		}
-		// The answer is encoded under the lock: it shares records with the scheduler.
-		out, err := func() (any, error) {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			out, err := h(q, in)
-			if err != nil {
-				return nil, err
-			}
-			b, err := json.Marshal(out)
-			return json.RawMessage(b), err
-		}()
-		var ae *apiError
-		switch {
-		case errors.As(err, &ae):
-			q.JSON11Error(http.StatusBadRequest, ae.code, ae.msg)
-		case err != nil:
-			q.JSON11Error(http.StatusInternalServerError, "ServerException", err.Error())
-		default:
-			q.JSON11(out)
-		}
-	}
+	return core.JSON11Op(&r.mu, core.JSON11Codes{TooLarge: "ClientException", Server: "ServerException"}, h)
 }
 
 // now is a timestamp as ECS's JSON carries it: epoch seconds.
