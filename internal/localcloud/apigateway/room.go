@@ -81,12 +81,9 @@ func (r *Room) Save() error {
 	return r.cloud.SaveDoc(stateFile, &r.st)
 }
 
-// commitLocked saves after a change; a failed save is logged, not returned, since the
-// change has already happened in memory. r.mu must be held.
+// commitLocked saves after a change. r.mu must be held.
 func (r *Room) commitLocked() {
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 }
 
 func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {

@@ -8,7 +8,6 @@ package appautoscaling
 import (
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -71,6 +70,7 @@ type policy struct {
 
 // Room is Application Auto Scaling.
 type Room struct {
+	core.JSON11Service
 	cloud    *core.Cloud
 	services core.ScalableServices // ECS
 	mu       sync.Mutex
@@ -78,7 +78,10 @@ type Room struct {
 }
 
 // New returns the Application Auto Scaling room.
-func New() *Room { return &Room{} }
+func New() *Room {
+	return &Room{JSON11Service: core.JSON11Service{Prefix: targetPrefix, Title: "Application Auto Scaling",
+		Codes: core.JSON11Codes{TooLarge: "ValidationException", Server: "InternalServiceException"}}}
+}
 
 func (*Room) Name() string { return "application-autoscaling" }
 
@@ -105,9 +108,7 @@ func (r *Room) Save() error {
 }
 
 func (r *Room) commitLocked() {
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("application-autoscaling: save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 }
 
 func (*Room) Close() {}
@@ -126,24 +127,6 @@ func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
 }
 
 const targetPrefix = "AnyScaleFrontendService"
-
-func (*Room) Guess(req *http.Request) bool {
-	return strings.HasPrefix(req.Header.Get("X-Amz-Target"), targetPrefix+".")
-}
-
-func (*Room) Route(q *core.Request) (string, bool) { return q.JSON11Target(targetPrefix) }
-
-func (*Room) Unknown(q *core.Request) {
-	q.JSON11Error(http.StatusBadRequest, "UnknownOperationException", "localcloud does not implement Application Auto Scaling "+q.Op)
-}
-
-func (*Room) Throttle(q *core.Request) {
-	q.JSON11Error(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
-}
-
-func (*Room) Fail(q *core.Request) {
-	q.JSON11Error(http.StatusInternalServerError, "InternalServiceException", "localcloud: injected fault")
-}
 
 // Ops is the operation table.
 func (r *Room) Ops() []core.Op {
@@ -169,7 +152,7 @@ func validation(msg string) error { return &apiError{Code: "ValidationException"
 // with decodes the input into a fresh In and runs h under the room's lock; h's error is
 // the answer.
 func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*core.Request) {
-	return core.JSON11Op(&r.mu, core.JSON11Codes{TooLarge: "ValidationException", Server: "InternalServiceException"}, h)
+	return core.JSON11Op(&r.mu, r.Codes, h)
 }
 
 type in struct {

@@ -38,8 +38,34 @@ type APIError struct{ Code, Msg string }
 func (e *APIError) Error() string { return e.Code + ": " + e.Msg }
 
 // JSON11Codes are a JSON 1.1 service's codes for a request body over 1 MiB (TooLarge) and
-// for an error that is not an *APIError (Server, answered 500).
+// for an error that is not an *APIError (Server, answered 500, as an injected fault is).
 type JSON11Codes struct{ TooLarge, Server string }
+
+// JSON11Service gives a JSON 1.1 room (embedding it) Guess, Route, Unknown, Throttle and
+// Fail: its operations are X-Amz-Target "<Prefix>.<Operation>"; Title names the service in
+// the answer to an operation it lacks.
+type JSON11Service struct {
+	Prefix, Title string
+	Codes         JSON11Codes
+}
+
+func (s JSON11Service) Guess(req *http.Request) bool {
+	return strings.HasPrefix(req.Header.Get("X-Amz-Target"), s.Prefix+".")
+}
+
+func (s JSON11Service) Route(q *Request) (string, bool) { return q.JSON11Target(s.Prefix) }
+
+func (s JSON11Service) Unknown(q *Request) {
+	q.JSON11Error(http.StatusBadRequest, "UnknownOperationException", "localcloud does not implement "+s.Title+" "+q.Op)
+}
+
+func (s JSON11Service) Throttle(q *Request) {
+	q.JSON11Error(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
+}
+
+func (s JSON11Service) Fail(q *Request) {
+	q.JSON11Error(http.StatusInternalServerError, s.Codes.Server, "localcloud: injected fault")
+}
 
 // JSON11Op decodes the request into a fresh In and runs h under mu; h's answer is encoded
 // under mu too (it may share records with the room's background work). An *APIError is

@@ -7,7 +7,6 @@ package ecs
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +33,7 @@ type doc struct {
 
 // Room is ECS.
 type Room struct {
+	core.JSON11Service
 	cloud   *core.Cloud
 	network core.Network  // EC2: subnets and security groups (nil: default subnets assumed)
 	targets core.Targets  // ELBv2: target groups of services with a load balancer
@@ -57,7 +57,10 @@ type Room struct {
 }
 
 // New returns the ECS room.
-func New() *Room { return &Room{} }
+func New() *Room {
+	return &Room{JSON11Service: core.JSON11Service{Prefix: targetPrefix, Title: "ECS",
+		Codes: core.JSON11Codes{TooLarge: "ClientException", Server: "ServerException"}}}
+}
 
 func (*Room) Name() string { return "ecs" }
 
@@ -141,12 +144,10 @@ func (r *Room) Save() error {
 	return r.cloud.SaveDoc(stateFile, &r.st)
 }
 
-// commitLocked saves after a change; a failed save is logged (the change happened).
+// commitLocked saves after a change.
 func (r *Room) commitLocked() {
 	r.dirty = false
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("ecs: save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 }
 
 func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
@@ -179,24 +180,6 @@ func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
 	return out
 }
 
-func (*Room) Guess(req *http.Request) bool {
-	return strings.HasPrefix(req.Header.Get("X-Amz-Target"), targetPrefix+".")
-}
-
-func (*Room) Route(q *core.Request) (string, bool) { return q.JSON11Target(targetPrefix) }
-
-func (*Room) Unknown(q *core.Request) {
-	q.JSON11Error(http.StatusBadRequest, "UnknownOperationException", "localcloud does not implement ECS "+q.Op)
-}
-
-func (*Room) Throttle(q *core.Request) {
-	q.JSON11Error(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
-}
-
-func (*Room) Fail(q *core.Request) {
-	q.JSON11Error(http.StatusInternalServerError, "ServerException", "localcloud: injected fault")
-}
-
 // apiError is the room's error answer.
 type apiError = core.APIError
 
@@ -214,7 +197,7 @@ var (
 // with decodes the input into a fresh In and runs h under the room's lock; h's error is
 // the answer.
 func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*core.Request) {
-	return core.JSON11Op(&r.mu, core.JSON11Codes{TooLarge: "ClientException", Server: "ServerException"}, h)
+	return core.JSON11Op(&r.mu, r.Codes, h)
 }
 
 // now is a timestamp as ECS's JSON carries it: epoch seconds.

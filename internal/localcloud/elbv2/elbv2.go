@@ -119,9 +119,7 @@ func (r *Room) Save() error {
 }
 
 func (r *Room) commitLocked() {
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 }
 
 // Resources lists tagged load balancers, target groups and listeners.

@@ -78,13 +78,10 @@ func (r *Room) Save() error {
 	return r.cloud.SaveDoc(stateFile, &r.st)
 }
 
-// commitLocked saves after a change (a failed save is logged, not returned, since the change
-// has already happened in memory) and unpacks new code now, not on its first invocation.
+// commitLocked saves after a change and unpacks new code now, not on its first invocation.
 // r.mu must be held.
 func (r *Room) commitLocked() {
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 	r.exec.tasks.prepare(r.codeInUseLocked())
 }
 
