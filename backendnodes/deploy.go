@@ -91,30 +91,26 @@ func Deploy(ctx context.Context, c *awsapi.Session, in Input, dryRun bool, progr
 }
 
 func applyLocked(ctx context.Context, c *awsapi.Session, in Input, o *observed, progress io.Writer, r *Result) error {
-	lock, err := takeLock(ctx, c, o, in.Stack, "deploy nodes", progress)
-	if err != nil {
-		return err
+	var d *desired
+	replan := func() (changes []engine.Change, err error) {
+		if o, d, changes, err = planDeploy(ctx, c, in); err == nil {
+			report(r, changes, d.In.Secret)
+		}
+		return changes, err
 	}
-	defer lock.Release(context.WithoutCancel(ctx), progress)
-	o, d, changes, err := planDeploy(ctx, c, in)
-	if err != nil {
-		return err
-	}
-	report(r, changes, d.In.Secret)
-	if len(changes) == 0 {
+	return kinds.LockedApply(ctx, c, o.Bucket, o.Account, in.Stack, "deploy nodes", progress, replan, func(changes []engine.Change) error {
+		start := time.Now()
+		run := newRun(c, o, d, progress)
+		run.force = in.Force
+		err := engine.Run(ctx, changes, engine.Options{Kinds: run.kinds(), Progress: progress, Secret: d.In.Secret,
+			Parallel: max(4, 2*in.Count), Operation: "deploy"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "%d nodes of stack %s deployed in %s\n", in.Count, in.Stack, time.Since(start).Round(time.Millisecond))
+		r.Applied = true
 		return nil
-	}
-	start := time.Now()
-	run := newRun(c, o, d, progress)
-	run.force = in.Force
-	err = engine.Run(ctx, changes, engine.Options{Kinds: run.kinds(), Progress: progress, Secret: d.In.Secret,
-		Parallel: max(4, 2*in.Count), Operation: "deploy"})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(progress, "%d nodes of stack %s deployed in %s\n", in.Count, in.Stack, time.Since(start).Round(time.Millisecond))
-	r.Applied = true
-	return nil
+	})
 }
 
 func report(r *Result, changes []engine.Change, secret string) {
@@ -122,10 +118,6 @@ func report(r *Result, changes []engine.Change, secret string) {
 	for _, ch := range changes {
 		r.ChangeList = append(r.ChangeList, engine.Redact(ch.String(), secret))
 	}
-}
-
-func takeLock(ctx context.Context, c *awsapi.Session, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
-	return kinds.LockStack(ctx, c, o.Bucket, o.Account, stackName, operation, progress)
 }
 
 // planDestroy deletes everything the nodes own, nodes first (in parallel; no drain: a
@@ -200,20 +192,27 @@ func Destroy(ctx context.Context, c *awsapi.Session, stackName, region string, d
 	if dryRun || len(changes) == 0 {
 		return changes, nil
 	}
-	if o.Bucket != nil {
-		lock, err := takeLock(ctx, c, o, stackName, "destroy nodes", progress)
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Release(context.WithoutCancel(ctx), progress)
+	ran := false
+	run := func(cs []engine.Change) error {
+		ran, changes = true, cs
+		d := &desired{Names: n, Region: region, Account: o.Account, Net: o.Net, In: o.In}
+		return engine.Run(ctx, cs, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress, Secret: o.In.Secret, Parallel: 8, Operation: "destroy"})
+	}
+	if o.Bucket == nil {
+		return changes, run(changes)
+	}
+	replan := func() ([]engine.Change, error) {
+		var err error
 		if o, err = observe(ctx, c, n, 0); err != nil {
 			return nil, err
 		}
 		changes = planDestroy(o, n)
+		return changes, nil
 	}
-	d := &desired{Names: n, Region: region, Account: o.Account, Net: o.Net, In: o.In}
-	run := newRun(c, o, d, progress)
-	err = engine.Run(ctx, changes, engine.Options{Kinds: run.kinds(), Progress: progress, Secret: o.In.Secret, Parallel: 8, Operation: "destroy"})
+	err = kinds.LockedApply(ctx, c, o.Bucket, o.Account, stackName, "destroy nodes", progress, replan, run)
+	if err != nil && !ran {
+		return nil, err
+	}
 	return changes, err
 }
 

@@ -103,29 +103,24 @@ func Deploy(ctx context.Context, c *awsapi.Session, in Input, dryRun bool, progr
 }
 
 func applyLocked(ctx context.Context, c *awsapi.Session, in Input, o *observed, progress io.Writer, r *Result) error {
-	lock, err := takeLock(ctx, c, o, in.Stack, "deploy transformer --ecs", progress)
-	if err != nil {
-		return err
+	var d *desired
+	replan := func() (changes []engine.Change, err error) {
+		if o, d, changes, err = planDeploy(ctx, c, in); err == nil {
+			report(r, changes)
+		}
+		return changes, err
 	}
-	defer lock.Release(context.WithoutCancel(ctx), progress)
-	// Plan again under the lock: a run that held it before may have done it all.
-	o, d, changes, err := planDeploy(ctx, c, in)
-	if err != nil {
-		return err
-	}
-	report(r, changes)
-	if len(changes) == 0 {
+	return kinds.LockedApply(ctx, c, o.Bucket, o.Account, in.Stack, "deploy transformer --ecs", progress, replan, func(changes []engine.Change) error {
+		start := time.Now()
+		err := engine.Run(ctx, changes, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress,
+			Secret: d.Secret, Parallel: 1, Operation: "deploy"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "user functions of stack %s deployed in %s\n", in.Stack, time.Since(start).Round(time.Millisecond))
+		r.Applied = true
 		return nil
-	}
-	start := time.Now()
-	err = engine.Run(ctx, changes, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress,
-		Secret: d.Secret, Parallel: 1, Operation: "deploy"})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(progress, "user functions of stack %s deployed in %s\n", in.Stack, time.Since(start).Round(time.Millisecond))
-	r.Applied = true
-	return nil
+	})
 }
 
 func report(r *Result, changes []engine.Change) {
@@ -133,11 +128,6 @@ func report(r *Result, changes []engine.Change) {
 	for _, ch := range changes {
 		r.ChangeList = append(r.ChangeList, ch.String())
 	}
-}
-
-// takeLock takes the stack lock (making the stack's bucket first if it is missing).
-func takeLock(ctx context.Context, c *awsapi.Session, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
-	return kinds.LockStack(ctx, c, o.Bucket, o.Account, stackName, operation, progress)
 }
 
 // planDestroy deletes what exists, in reverse order of creation. Resources of another
@@ -201,19 +191,27 @@ func Destroy(ctx context.Context, c *awsapi.Session, stackName, region string, d
 	if dryRun || len(changes) == 0 {
 		return changes, nil
 	}
-	if o.Bucket != nil {
-		lock, err := takeLock(ctx, c, o, stackName, "destroy user functions", progress)
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Release(context.WithoutCancel(ctx), progress)
+	ran := false
+	run := func(cs []engine.Change) error {
+		ran, changes = true, cs
+		d := &desired{Names: n, Region: region, Account: o.Account, Net: o.Net}
+		return engine.Run(ctx, cs, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress, Parallel: 1, Operation: "destroy"})
+	}
+	if o.Bucket == nil {
+		return changes, run(changes)
+	}
+	replan := func() ([]engine.Change, error) {
+		var err error
 		if o, err = observeForDestroy(ctx, c, n); err != nil {
 			return nil, err
 		}
 		changes = planDestroy(o, n)
+		return changes, nil
 	}
-	d := &desired{Names: n, Region: region, Account: o.Account, Net: o.Net}
-	err = engine.Run(ctx, changes, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress, Parallel: 1, Operation: "destroy"})
+	err = kinds.LockedApply(ctx, c, o.Bucket, o.Account, stackName, "destroy user functions", progress, replan, run)
+	if err != nil && !ran {
+		return nil, err
+	}
 	return changes, err
 }
 
@@ -374,13 +372,11 @@ func Rollback(ctx context.Context, c *awsapi.Session, stackName string, progress
 	if err != nil {
 		return "", "", err
 	}
-	o := &observed{Account: acct}
-	lockObs, err := kinds.ObserveBucket(ctx, c, stack.BucketName(stackName, acct, c.Region), stackName)
+	bucket, err := kinds.ObserveBucket(ctx, c, stack.BucketName(stackName, acct, c.Region), stackName)
 	if err != nil {
 		return "", "", err
 	}
-	o.Bucket = lockObs
-	lock, err := takeLock(ctx, c, o, stackName, "rollback transformer --ecs", progress)
+	lock, err := kinds.LockStack(ctx, c, bucket, acct, stackName, "rollback transformer --ecs", progress)
 	if err != nil {
 		return "", "", err
 	}

@@ -68,3 +68,20 @@ func LockStack(ctx context.Context, c *awsapi.Session, found *Bucket, account, s
 	}
 	return TakeLock(ctx, c, stack.Stack{Name: stackName, Account: account, Region: c.Region}, found, first, operation, progress)
 }
+
+// LockedApply is how a component changes its stack: take the stack lock (found: the
+// stack's bucket as observed), plan again under it (a run that held it before may have
+// done it all) and apply what that plan holds, if anything; the lock is released after.
+func LockedApply(ctx context.Context, c *awsapi.Session, found *Bucket, account, stackName, operation string, progress io.Writer,
+	replan func() ([]engine.Change, error), apply func([]engine.Change) error) error {
+	lock, err := LockStack(ctx, c, found, account, stackName, operation, progress)
+	if err != nil {
+		return err
+	}
+	defer lock.Release(context.WithoutCancel(ctx), progress)
+	changes, err := replan()
+	if err != nil || len(changes) == 0 {
+		return err
+	}
+	return apply(changes)
+}
