@@ -25,15 +25,19 @@ type doc struct {
 
 // Room is API Gateway v2.
 type Room struct {
-	cloud     *core.Cloud
-	functions core.Functions // what the stages invoke
-	mu        sync.Mutex
-	st        doc
-	stages    *stageServers
+	core.RestJSONService // q.Args: the path's ids (API, then integration, route or stage)
+	cloud                *core.Cloud
+	functions            core.Functions // what the stages invoke
+	mu                   sync.Mutex
+	st                   doc
+	stages               *stageServers
 }
 
 // New returns the API Gateway room.
-func New() *Room { return &Room{} }
+func New() *Room {
+	return &Room{RestJSONService: core.RestJSONService{Routes: apigwRoute, Error: apigwError,
+		UnknownCode: "NotFoundException", FailCode: "InternalFailure", ThrottleMsg: "Too Many Requests"}}
+}
 
 func (*Room) Name() string { return "apigateway" }
 
@@ -113,30 +117,6 @@ func (r *Room) ServeHost(w http.ResponseWriter, req *http.Request) bool {
 }
 
 func (*Room) Guess(req *http.Request) bool { return strings.HasPrefix(req.URL.Path, "/v2/") }
-
-// Route names the operation; q.Args is the path's ids (API, then integration, route or stage).
-func (*Room) Route(q *core.Request) (string, bool) {
-	op, args := apigwRoute(q.R.Method, q.R.URL.Path)
-	if op == "" {
-		apigwError(q, http.StatusNotFound, "NotFoundException", "Unknown operation "+q.R.Method+" "+q.R.URL.Path)
-		return "", false
-	}
-	q.Args = args
-	return op, true
-}
-
-func (*Room) Unknown(q *core.Request) {
-	apigwError(q, http.StatusNotFound, "NotFoundException", "Unknown operation "+q.Op)
-}
-
-func (*Room) Throttle(q *core.Request) {
-	q.W.Header().Set("Retry-After", "1")
-	apigwError(q, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
-}
-
-func (*Room) Fail(q *core.Request) {
-	apigwError(q, http.StatusInternalServerError, "InternalFailure", "localcloud: injected fault")
-}
 
 func apigwError(q *core.Request, status int, code, msg string) {
 	q.RestJSONError(status, code, map[string]string{"message": msg})
