@@ -403,13 +403,14 @@ var _ component.Component = (*Component)(nil)
 func (*Component) Name() string { return ComponentName }
 
 func (k *Component) Deploy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) (component.Report, error) {
-	if k.In == nil {
-		return nil, errors.New("internal: the functions component was built without its deploy input")
+	var in Input
+	if k.In != nil {
+		in = *k.In
 	}
-	if k.In.Stack != st.Name || k.In.Region != st.Region {
-		return nil, fmt.Errorf("internal: deploy input is for stack %s in %s, not %s in %s", k.In.Stack, k.In.Region, st.Name, st.Region)
+	if err := component.CheckInput(ComponentName, k.In != nil, in.Stack, in.Region, st); err != nil {
+		return nil, err
 	}
-	return Deploy(ctx, c, *k.In, dryRun, progress)
+	return Deploy(ctx, c, in, dryRun, progress)
 }
 
 func (*Component) Destroy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {
