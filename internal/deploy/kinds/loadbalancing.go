@@ -2,8 +2,11 @@ package kinds
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/elbv2api"
@@ -78,6 +81,21 @@ func (o LoadBalancing) DeleteChanges(stackName, lbName, tgName string) []engine.
 		cs = append(cs, engine.Change{Action: DeleteTargetGroup, Resource: "target group", Name: tgName, Target: o.TG.ARN})
 	}
 	return cs
+}
+
+// ELBName is rudderctl-<stack>-<suffix> when it fits ELBv2's 32 characters (a load
+// balancer's or target group's name), else the stack part shortened and a hash of the
+// whole stack name keeping it unique.
+func ELBName(stackName, suffix string) string {
+	name := "rudderctl-" + stackName + "-" + suffix
+	if len(name) <= 32 {
+		return name
+	}
+	sum := sha256.Sum256([]byte(stackName))
+	h := hex.EncodeToString(sum[:])[:6]
+	keep := 32 - len("rc--") - len(h) - 1 - len(suffix)
+	part := strings.TrimRight(stackName[:min(keep, len(stackName))], "-")
+	return "rc-" + part + "-" + h + "-" + suffix
 }
 
 // ListenerName is how a listener is shown: <load balancer>:<port>.
