@@ -2,7 +2,6 @@ package backendnodes
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ec2api"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
-	"github.com/rudderctl/rudderctl/internal/awsapi/elbv2api"
 	"github.com/rudderctl/rudderctl/internal/awsapi/rdsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
@@ -32,7 +30,7 @@ type run struct {
 
 	mu        sync.Mutex
 	role      string
-	groups    map[string]string
+	groups    *kinds.IDs // by part
 	secretARN string
 	lb, tg    string
 	dbs       map[int]instanceEndpoint
@@ -40,20 +38,16 @@ type run struct {
 }
 
 func newRun(c *awsapi.Session, o *observed, d *desired, progress io.Writer) *run {
-	r := &run{c: c, o: o, d: d, progress: progress, role: d.roleARN(o), groups: map[string]string{}, secretARN: o.secretARN(),
-		dbs: map[int]instanceEndpoint{}, taskDefs: map[int]string{}, drainFor: d.Settings.DrainTimeout}
+	groups := map[string]string{}
 	for part, g := range o.Groups {
-		r.groups[part] = g.ID
+		groups[part] = g.ID
 	}
 	if o.NodesGroup != nil {
-		r.groups["nodes"] = o.NodesGroup.ID
+		groups["nodes"] = o.NodesGroup.ID
 	}
-	if o.LB != nil {
-		r.lb = o.LB.ARN
-	}
-	if o.TG != nil {
-		r.tg = o.TG.ARN
-	}
+	r := &run{c: c, o: o, d: d, progress: progress, role: d.roleARN(o), groups: kinds.NewIDs(groups), secretARN: o.secretARN(),
+		dbs: map[int]instanceEndpoint{}, taskDefs: map[int]string{}, drainFor: d.Settings.DrainTimeout}
+	r.lb, r.tg = o.ARNs()
 	for i, no := range o.Nodes {
 		if no.Instance != nil {
 			r.dbs[i] = o.endpoint(i)
@@ -65,24 +59,31 @@ func newRun(c *awsapi.Session, o *observed, d *desired, progress io.Writer) *run
 	return r
 }
 
-func (r *run) group(part string) string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.groups[part]
+var groupWhy = map[string]string{
+	"alb": "rudderctl: the nodes' public load balancer; open to the internet on its listener port only",
+	"gw":  "rudderctl: the nodes' gateways; admit the public load balancer on 8080 only",
+	"db":  "rudderctl: the nodes' databases; admit the nodes' group on 5432 only",
 }
 
 func (r *run) kinds() []engine.Kind {
-	c, n := r.c, r.d.Names
+	c, n, tags, s := r.c, r.d.Names, r.d.Names.Tags(), r.d.Settings
 	role := r.d.roleSpec(nil)
 	logARN := ""
 	if r.o.Log != nil {
 		logARN = r.o.Log.ARN
 	}
+	rules := func(part string) []ec2api.Rule { return wantRules(part, s.ListenerPort, r.groups.Get) }
 	return []engine.Kind{
 		kinds.RoleKind{C: c, Spec: role, ARN: &r.role}, policyKind{r}, kinds.RoleTags(c, n.Role, n.Stack),
 		kinds.LogGroupKind{C: c, Spec: r.d.logGroupSpec()}, kinds.LogGroupTags(c, logARN, n.Stack),
-		groupKind{r}, ruleKind{r}, subnetGroupKind{r}, secretKind{r},
-		targetGroupKind{r}, r.delayKind(), loadBalancerKind{r}, listenerKind{r}, clusterKind{r},
+		kinds.SecurityGroupKind{C: c, VPC: r.d.Net.VPC, Why: groupWhy, Tags: tags, IDs: r.groups}, kinds.RuleKind{C: c, IDs: r.groups, Rules: rules},
+		subnetGroupKind{r},
+		kinds.SecretKind{C: c, Value: r.d.secretValue(), Description: "rudderctl " + n.Stack + ": what the nodes read (workspace token, CONFIG_BACKEND_URL, the Lambda transformer URL)",
+			Tags: tags, ARN: &r.secretARN},
+		kinds.TargetGroupKind{C: c, Spec: r.d.targetGroupSpec(), ARN: &r.tg},
+		kinds.LoadBalancerKind{C: c, Name: n.LoadBalancer, Subnets: r.d.Net.Subnets, Group: func() string { return r.groups.Get("alb") }, Tags: tags, ARN: &r.lb},
+		kinds.ListenerKind{C: c, LB: &r.lb, TG: &r.tg, Port: s.ListenerPort, Certificate: s.CertificateARN, Tags: tags},
+		kinds.ClusterKind{C: c, Tags: tags},
 		instanceKind{r}, taskDefKind{r}, serviceKind{r}, drainKind{r},
 	}
 }
@@ -105,24 +106,6 @@ func poll(ctx context.Context, limit time.Duration, what string, check func() (b
 		}
 	}
 }
-
-// retryWhile retries fn while its error is a conflict (a dependent object going away).
-func retryWhile(ctx context.Context, busy func(error) bool, fn func() error) error {
-	deadline := time.Now().Add(kinds.WaitFor)
-	for wait := kinds.WaitMin; ; wait = min(wait*2, kinds.WaitMax) {
-		err := fn()
-		if err == nil || !busy(err) || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return engine.Plain(ctx.Err())
-		}
-	}
-}
-
-func isConflict(err error) bool { return errors.Is(err, awsapi.ErrConflict) }
 
 func exists(err error) bool { return errors.Is(err, awsapi.ErrAlreadyExists) }
 
@@ -154,76 +137,7 @@ func (k policyKind) Delete(ctx context.Context, ch engine.Change) error {
 	return k.r.c.IAM().DeleteInlinePolicy(ctx, k.r.d.Names.Role, ch.Target)
 }
 
-// ---- security groups ----
-
-type groupKind struct{ r *run }
-
-func (k groupKind) Actions() []engine.Action {
-	return []engine.Action{CreateSecurityGroup, DeleteSecurityGroup}
-}
-
-var groupWhy = map[string]string{
-	"alb": "rudderctl: the nodes' public load balancer; open to the internet on its listener port only",
-	"gw":  "rudderctl: the nodes' gateways; admit the public load balancer on 8080 only",
-	"db":  "rudderctl: the nodes' databases; admit the nodes' group on 5432 only",
-}
-
-func (k groupKind) Create(ctx context.Context, ch engine.Change) error {
-	id, err := k.r.c.EC2().CreateSecurityGroup(ctx, k.r.d.Net.VPC, ch.Name, groupWhy[ch.Target], k.r.d.Names.Tags())
-	if err == nil {
-		k.r.mu.Lock()
-		k.r.groups[ch.Target] = id
-		k.r.mu.Unlock()
-	}
-	return err
-}
-
-func (k groupKind) AlreadyExists(err error) bool { return exists(err) }
-
-func (k groupKind) Adopt(ctx context.Context, ch engine.Change) error {
-	g, err := k.r.c.EC2().FindSecurityGroup(ctx, k.r.d.Net.VPC, ch.Name)
-	if err == nil {
-		k.r.mu.Lock()
-		k.r.groups[ch.Target] = g.ID
-		k.r.mu.Unlock()
-	}
-	return err
-}
-
-func (k groupKind) Update(ctx context.Context, ch engine.Change) error {
-	return engine.Unsupported{}.Update(ctx, ch)
-}
-
-func (k groupKind) Delete(ctx context.Context, ch engine.Change) error {
-	return retryWhile(ctx, ec2api.IsInUse, func() error { return k.r.c.EC2().DeleteSecurityGroup(ctx, ch.Target) })
-}
-
-type ruleKind struct{ r *run }
-
-func (k ruleKind) Actions() []engine.Action { return []engine.Action{AllowIngress, RevokeIngress} }
-
-func (k ruleKind) Create(ctx context.Context, ch engine.Change) error {
-	part := ch.Target
-	for _, rule := range wantRules(part, k.r.d.Settings.ListenerPort, k.r.group) {
-		if err := k.r.c.EC2().AllowIngress(ctx, k.r.group(part), rule); err != nil && !exists(err) {
-			return err
-		}
-	}
-	return nil
-}
-
-func (k ruleKind) Update(ctx context.Context, ch engine.Change) error { return k.Create(ctx, ch) }
-
-func (k ruleKind) Delete(ctx context.Context, ch engine.Change) error {
-	part, js, _ := strings.Cut(ch.Target, " ")
-	var rule ec2api.Rule
-	if err := json.Unmarshal([]byte(js), &rule); err != nil {
-		return engine.Plain(fmt.Errorf("internal: rule %q: %v", js, err))
-	}
-	return k.r.c.EC2().RevokeIngress(ctx, k.r.group(part), rule)
-}
-
-// ---- DB subnet group, secret ----
+// ---- DB subnet group ----
 
 type subnetGroupKind struct{ r *run }
 
@@ -244,176 +158,7 @@ func (k subnetGroupKind) Update(ctx context.Context, ch engine.Change) error {
 }
 
 func (k subnetGroupKind) Delete(ctx context.Context, ch engine.Change) error {
-	return retryWhile(ctx, isConflict, func() error { return k.r.c.RDS().DeleteSubnetGroup(ctx, ch.Name) })
-}
-
-type secretKind struct{ r *run }
-
-func (k secretKind) Actions() []engine.Action {
-	return []engine.Action{CreateSecret, PutSecretValue, DeleteSecret}
-}
-
-func (k secretKind) Create(ctx context.Context, ch engine.Change) error {
-	arn, err := k.r.c.Secrets().Create(ctx, ch.Name, k.r.d.secretValue(), "rudderctl "+k.r.d.Names.Stack+": what the nodes read (workspace token, CONFIG_BACKEND_URL, the Lambda transformer URL)", k.r.d.Names.Tags())
-	if err == nil {
-		k.r.mu.Lock()
-		k.r.secretARN = arn
-		k.r.mu.Unlock()
-	}
-	return err
-}
-
-func (k secretKind) AlreadyExists(err error) bool { return exists(err) }
-
-func (k secretKind) Adopt(ctx context.Context, ch engine.Change) error {
-	s, err := k.r.c.Secrets().Describe(ctx, ch.Name)
-	if err != nil {
-		return err
-	}
-	k.r.mu.Lock()
-	k.r.secretARN = s.ARN
-	k.r.mu.Unlock()
-	return k.Update(ctx, ch)
-}
-
-func (k secretKind) Update(ctx context.Context, ch engine.Change) error {
-	_, err := k.r.c.Secrets().PutString(ctx, ch.Name, k.r.d.secretValue())
-	return err
-}
-
-func (k secretKind) Delete(ctx context.Context, ch engine.Change) error {
-	return k.r.c.Secrets().Delete(ctx, ch.Name, 0)
-}
-
-// ---- load balancing ----
-
-type targetGroupKind struct{ r *run }
-
-func (k targetGroupKind) Actions() []engine.Action {
-	return []engine.Action{CreateTargetGroup, ModifyHealthCheck, DeleteTargetGroup}
-}
-
-func (k targetGroupKind) Create(ctx context.Context, _ engine.Change) error {
-	arn, err := k.r.c.ELBv2().CreateTargetGroup(ctx, k.r.d.targetGroupSpec())
-	if err == nil {
-		k.r.tg = arn
-	}
-	return err
-}
-
-func (k targetGroupKind) AlreadyExists(err error) bool { return exists(err) }
-
-func (k targetGroupKind) Adopt(ctx context.Context, ch engine.Change) error {
-	tg, err := k.r.c.ELBv2().FindTargetGroup(ctx, ch.Name)
-	if err == nil {
-		k.r.tg = tg.ARN
-	}
-	return err
-}
-
-func (k targetGroupKind) Update(ctx context.Context, _ engine.Change) error {
-	return k.r.c.ELBv2().ModifyHealthCheck(ctx, k.r.tg, k.r.d.targetGroupSpec())
-}
-
-func (k targetGroupKind) Delete(ctx context.Context, ch engine.Change) error {
-	return retryWhile(ctx, isConflict, func() error { return k.r.c.ELBv2().DeleteTargetGroup(ctx, ch.Target) })
-}
-
-func (r *run) delayKind() engine.Kind {
-	return engine.Func{Acts: []engine.Action{SetDelay}, OnUpdate: func(ctx context.Context, _ engine.Change) error {
-		return r.c.ELBv2().SetDeregistrationDelay(ctx, r.tg, DeregistrationDelay)
-	}}
-}
-
-type loadBalancerKind struct{ r *run }
-
-func (k loadBalancerKind) Actions() []engine.Action {
-	return []engine.Action{CreateLoadBalancer, DeleteLoadBalancer}
-}
-
-func (k loadBalancerKind) Create(ctx context.Context, ch engine.Change) error {
-	lb, err := k.r.c.ELBv2().CreateLoadBalancer(ctx, elbv2api.LoadBalancerSpec{Name: ch.Name, Internal: false, Subnets: k.r.d.Net.Subnets,
-		SecurityGroups: []string{k.r.group("alb")}, Tags: k.r.d.Names.Tags()})
-	if err == nil {
-		k.r.lb = lb.ARN
-	}
-	return err
-}
-
-func (k loadBalancerKind) AlreadyExists(err error) bool { return exists(err) }
-
-func (k loadBalancerKind) Adopt(ctx context.Context, ch engine.Change) error {
-	lb, err := k.r.c.ELBv2().FindLoadBalancer(ctx, ch.Name)
-	if err == nil {
-		k.r.lb = lb.ARN
-	}
-	return err
-}
-
-func (k loadBalancerKind) Wait(ctx context.Context, ch engine.Change) error {
-	return k.r.c.ELBv2().WaitAvailable(ctx, k.r.lb, kinds.WaitFor)
-}
-
-func (k loadBalancerKind) Update(ctx context.Context, ch engine.Change) error {
-	return engine.Unsupported{}.Update(ctx, ch)
-}
-
-func (k loadBalancerKind) Delete(ctx context.Context, ch engine.Change) error {
-	if err := k.r.c.ELBv2().DeleteLoadBalancer(ctx, ch.Target); err != nil {
-		return err
-	}
-	return poll(ctx, kinds.WaitFor, "load balancer "+ch.Name+" to go", func() (bool, error) {
-		_, err := k.r.c.ELBv2().FindLoadBalancer(ctx, ch.Name)
-		if errors.Is(err, awsapi.ErrNotFound) {
-			return true, nil
-		}
-		return false, err
-	})
-}
-
-type listenerKind struct{ r *run }
-
-func (k listenerKind) Actions() []engine.Action {
-	return []engine.Action{CreateListener, DeleteListener}
-}
-
-func (k listenerKind) Create(ctx context.Context, _ engine.Change) error {
-	s := k.r.d.Settings
-	var err error
-	if s.CertificateARN != "" {
-		_, err = k.r.c.ELBv2().CreateHTTPSListener(ctx, k.r.lb, s.ListenerPort, s.CertificateARN, k.r.tg, k.r.d.Names.Tags())
-	} else {
-		_, err = k.r.c.ELBv2().CreateListener(ctx, k.r.lb, s.ListenerPort, k.r.tg, k.r.d.Names.Tags())
-	}
-	if exists(err) {
-		return nil // an earlier attempt's
-	}
-	return err
-}
-
-func (k listenerKind) Update(ctx context.Context, ch engine.Change) error {
-	return engine.Unsupported{}.Update(ctx, ch)
-}
-
-func (k listenerKind) Delete(ctx context.Context, ch engine.Change) error {
-	return k.r.c.ELBv2().DeleteListener(ctx, ch.Target)
-}
-
-type clusterKind struct{ r *run }
-
-func (k clusterKind) Actions() []engine.Action { return []engine.Action{CreateCluster, DeleteCluster} }
-
-func (k clusterKind) Create(ctx context.Context, ch engine.Change) error {
-	_, err := k.r.c.ECS().CreateCluster(ctx, ch.Name, k.r.d.Names.Tags())
-	return err
-}
-
-func (k clusterKind) Update(ctx context.Context, ch engine.Change) error {
-	return engine.Unsupported{}.Update(ctx, ch)
-}
-
-func (k clusterKind) Delete(ctx context.Context, ch engine.Change) error {
-	return retryWhile(ctx, isConflict, func() error { return k.r.c.ECS().DeleteCluster(ctx, ch.Name) })
+	return kinds.RetryWhile(ctx, kinds.IsConflict, func() error { return k.r.c.RDS().DeleteSubnetGroup(ctx, ch.Name) })
 }
 
 // ---- a node: its database, task definition, service ----
@@ -433,7 +178,7 @@ func (k instanceKind) Actions() []engine.Action {
 
 func (k instanceKind) Create(ctx context.Context, ch engine.Change) error {
 	i, _ := nodeOf(ch)
-	_, err := k.r.c.RDS().CreateInstance(ctx, k.r.d.instanceSpec(i, k.r.group("db")))
+	_, err := k.r.c.RDS().CreateInstance(ctx, k.r.d.instanceSpec(i, k.r.groups.Get("db")))
 	return err
 }
 
@@ -504,7 +249,7 @@ func (k instanceKind) Delete(ctx context.Context, ch engine.Change) error {
 		}
 	}
 	snap := k.r.d.Names.FinalSnapshot(i, time.Now().UTC().Format("20060102-150405"))
-	err = retryWhile(ctx, isConflict, func() error { return k.r.c.RDS().DeleteInstance(ctx, id, snap) })
+	err = kinds.RetryWhile(ctx, kinds.IsConflict, func() error { return k.r.c.RDS().DeleteInstance(ctx, id, snap) })
 	if err != nil {
 		return err
 	}
@@ -521,7 +266,7 @@ func (k instanceKind) Delete(ctx context.Context, ch engine.Change) error {
 type taskDefKind struct{ r *run }
 
 func (k taskDefKind) Actions() []engine.Action {
-	return []engine.Action{RegisterTaskDef, DeregisterTaskDef, DeleteTaskDef}
+	return []engine.Action{kinds.RegisterTaskDef, kinds.DeregisterTaskDef, kinds.DeleteTaskDef}
 }
 
 // Create registers node i's revision from its database as it is now (waiting for it).
@@ -548,7 +293,7 @@ func (k taskDefKind) Update(ctx context.Context, ch engine.Change) error {
 
 func (k taskDefKind) Delete(ctx context.Context, ch engine.Change) error {
 	_, arn := nodeOf(ch)
-	if ch.Action == DeleteTaskDef {
+	if ch.Action == kinds.DeleteTaskDef {
 		return k.r.c.ECS().DeleteTaskDefinition(ctx, arn)
 	}
 	return k.r.c.ECS().DeregisterTaskDefinition(ctx, arn)
@@ -557,13 +302,14 @@ func (k taskDefKind) Delete(ctx context.Context, ch engine.Change) error {
 type serviceKind struct{ r *run }
 
 func (k serviceKind) Actions() []engine.Action {
-	return []engine.Action{CreateService, UpdateService, DeleteService}
+	return []engine.Action{kinds.CreateService, kinds.UpdateService, kinds.DeleteService}
 }
 
 func (k serviceKind) spec(i int) ecsapi.ServiceSpec {
+	groups := []string{k.r.groups.Get("nodes"), k.r.groups.Get("gw")}
 	k.r.mu.Lock()
 	defer k.r.mu.Unlock()
-	return k.r.d.serviceSpec(i, k.r.taskDefs[i], k.r.tg, []string{k.r.groups["nodes"], k.r.groups["gw"]})
+	return k.r.d.serviceSpec(i, k.r.taskDefs[i], k.r.tg, groups)
 }
 
 func (k serviceKind) Create(ctx context.Context, ch engine.Change) error {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
@@ -92,30 +91,26 @@ func Deploy(ctx context.Context, c *awsapi.Session, in Input, dryRun bool, progr
 }
 
 func applyLocked(ctx context.Context, c *awsapi.Session, in Input, o *observed, progress io.Writer, r *Result) error {
-	lock, err := takeLock(ctx, c, o, in.Stack, "deploy nodes", progress)
-	if err != nil {
-		return err
+	var d *desired
+	replan := func() (changes []engine.Change, err error) {
+		if o, d, changes, err = planDeploy(ctx, c, in); err == nil {
+			report(r, changes, d.In.Secret)
+		}
+		return changes, err
 	}
-	defer lock.Release(context.WithoutCancel(ctx), progress)
-	o, d, changes, err := planDeploy(ctx, c, in)
-	if err != nil {
-		return err
-	}
-	report(r, changes, d.In.Secret)
-	if len(changes) == 0 {
+	return kinds.LockedApply(ctx, c, o.Bucket, o.Account, in.Stack, "deploy nodes", progress, replan, func(changes []engine.Change) error {
+		start := time.Now()
+		run := newRun(c, o, d, progress)
+		run.force = in.Force
+		err := engine.Run(ctx, changes, engine.Options{Kinds: run.kinds(), Progress: progress, Secret: d.In.Secret,
+			Parallel: max(4, 2*in.Count), Operation: "deploy"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "%d nodes of stack %s deployed in %s\n", in.Count, in.Stack, time.Since(start).Round(time.Millisecond))
+		r.Applied = true
 		return nil
-	}
-	start := time.Now()
-	run := newRun(c, o, d, progress)
-	run.force = in.Force
-	err = engine.Run(ctx, changes, engine.Options{Kinds: run.kinds(), Progress: progress, Secret: d.In.Secret,
-		Parallel: max(4, 2*in.Count), Operation: "deploy"})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(progress, "%d nodes of stack %s deployed in %s\n", in.Count, in.Stack, time.Since(start).Round(time.Millisecond))
-	r.Applied = true
-	return nil
+	})
 }
 
 func report(r *Result, changes []engine.Change, secret string) {
@@ -123,15 +118,6 @@ func report(r *Result, changes []engine.Change, secret string) {
 	for _, ch := range changes {
 		r.ChangeList = append(r.ChangeList, engine.Redact(ch.String(), secret))
 	}
-}
-
-func takeLock(ctx context.Context, c *awsapi.Session, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
-	bucket := stack.BucketName(stackName, o.Account, c.Region)
-	first, err := kinds.LockChanges(o.Bucket, bucket, stackName)
-	if err != nil {
-		return nil, err
-	}
-	return kinds.TakeLock(ctx, c, stack.Stack{Name: stackName, Account: o.Account, Region: c.Region}, o.Bucket, first, operation, progress)
 }
 
 // planDestroy deletes everything the nodes own, nodes first (in parallel; no drain: a
@@ -156,32 +142,24 @@ func planDestroy(o *observed, n Names) []engine.Change {
 		last = append(last, engine.Change{Action: a, Resource: resource, Name: name, Target: target})
 	}
 	for _, arn := range o.PendingLive {
-		add(DeregisterTaskDef, "task definition", revisionOf(arn), "0|"+arn)
+		add(kinds.DeregisterTaskDef, "task definition", kinds.Revision(arn), "0|"+arn)
 	}
 	for _, arn := range o.Pending {
-		add(DeleteTaskDef, "task definition", revisionOf(arn), "0|"+arn)
+		add(kinds.DeleteTaskDef, "task definition", kinds.Revision(arn), "0|"+arn)
 	}
 	if o.Cluster != nil && mine(o.Cluster.Tags) {
-		add(DeleteCluster, "ECS cluster", n.Cluster, "")
+		add(kinds.DeleteCluster, "ECS cluster", n.Cluster, "")
 	}
-	if o.LB != nil && mine(o.LBTags) {
-		for _, l := range o.Listeners {
-			add(DeleteListener, "listener", fmt.Sprintf("%s:%d", n.LoadBalancer, l.Port), l.ARN)
-		}
-		add(DeleteLoadBalancer, "load balancer", n.LoadBalancer, o.LB.ARN)
-	}
-	if o.TG != nil && mine(o.TGTags) {
-		add(DeleteTargetGroup, "target group", n.TargetGroup, o.TG.ARN)
-	}
+	last = append(last, o.LoadBalancing.DeleteChanges(n.Stack, n.LoadBalancer, n.TargetGroup)...)
 	if o.SubnetGroup != nil {
 		add(DeleteSubnetGroup, "DB subnet group", n.SubnetGroup, "")
 	}
 	if o.Secret != nil && mine(o.Secret.Tags) {
-		add(DeleteSecret, "secret", n.Secret, "")
+		add(kinds.DeleteSecret, "secret", n.Secret, "")
 	}
 	for _, part := range []string{"db", "gw", "alb"} { // each admits the one after it
 		if g := o.Groups[part]; g != nil && mine(g.Tags) {
-			add(DeleteSecurityGroup, "security group", g.Name, g.ID)
+			add(kinds.DeleteSecurityGroup, "security group", g.Name, g.ID)
 		}
 	}
 	if o.Log != nil && o.Log.OtherStack == "" {
@@ -214,20 +192,27 @@ func Destroy(ctx context.Context, c *awsapi.Session, stackName, region string, d
 	if dryRun || len(changes) == 0 {
 		return changes, nil
 	}
-	if o.Bucket != nil {
-		lock, err := takeLock(ctx, c, o, stackName, "destroy nodes", progress)
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Release(context.WithoutCancel(ctx), progress)
+	ran := false
+	run := func(cs []engine.Change) error {
+		ran, changes = true, cs
+		d := &desired{Names: n, Region: region, Account: o.Account, Net: o.Net, In: o.In}
+		return engine.Run(ctx, cs, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress, Secret: o.In.Secret, Parallel: 8, Operation: "destroy"})
+	}
+	if o.Bucket == nil {
+		return changes, run(changes)
+	}
+	replan := func() ([]engine.Change, error) {
+		var err error
 		if o, err = observe(ctx, c, n, 0); err != nil {
 			return nil, err
 		}
 		changes = planDestroy(o, n)
+		return changes, nil
 	}
-	d := &desired{Names: n, Region: region, Account: o.Account, Net: o.Net, In: o.In}
-	run := newRun(c, o, d, progress)
-	err = engine.Run(ctx, changes, engine.Options{Kinds: run.kinds(), Progress: progress, Secret: o.In.Secret, Parallel: 8, Operation: "destroy"})
+	err = kinds.LockedApply(ctx, c, o.Bucket, o.Account, stackName, "destroy nodes", progress, replan, run)
+	if err != nil && !ran {
+		return nil, err
+	}
 	return changes, err
 }
 
@@ -248,26 +233,14 @@ var ErrNotDeployed = errors.New("no nodes are deployed in this stack: run rudder
 
 // GetEndpoints reads the public load balancer's URL.
 func GetEndpoints(ctx context.Context, c *awsapi.Session, stackName string) (*Endpoints, error) {
-	n := NamesFor(stackName)
-	lb, err := c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)
-	if errors.Is(err, awsapi.ErrNotFound) {
+	url, err := kinds.EntryURL(ctx, c, NamesFor(stackName).LoadBalancer)
+	if errors.Is(err, kinds.ErrNoEntry) {
 		return nil, ErrNotDeployed
 	}
 	if err != nil {
-		return nil, awsapi.Explain("read load balancer "+n.LoadBalancer, err)
+		return nil, err
 	}
-	ls, err := c.ELBv2().Listeners(ctx, lb.ARN)
-	if err != nil {
-		return nil, awsapi.Explain("read the listeners of "+n.LoadBalancer, err)
-	}
-	if len(ls) == 0 {
-		return nil, ErrNotDeployed
-	}
-	scheme := "http"
-	if ls[0].Protocol == "HTTPS" {
-		scheme = "https"
-	}
-	return &Endpoints{URL: fmt.Sprintf("%s://%s:%d", scheme, lb.DNSName, ls[0].Port)}, nil
+	return &Endpoints{URL: url}, nil
 }
 
 // Logs prints node i's log events (rudder-server's and the sidecar's), or every node's
@@ -291,13 +264,14 @@ var _ component.Component = (*Component)(nil)
 func (*Component) Name() string { return ComponentName }
 
 func (k *Component) Deploy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) (component.Report, error) {
-	if k.In == nil {
-		return nil, errors.New("internal: the nodes component was built without its deploy input")
+	var in Input
+	if k.In != nil {
+		in = *k.In
 	}
-	if k.In.Stack != st.Name || k.In.Region != st.Region {
-		return nil, fmt.Errorf("internal: deploy input is for stack %s in %s, not %s in %s", k.In.Stack, k.In.Region, st.Name, st.Region)
+	if err := component.CheckInput(ComponentName, k.In != nil, in.Stack, in.Region, st); err != nil {
+		return nil, err
 	}
-	return Deploy(ctx, c, *k.In, dryRun, progress)
+	return Deploy(ctx, c, in, dryRun, progress)
 }
 
 func (*Component) Destroy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {
@@ -315,5 +289,3 @@ func (*Component) Endpoints(ctx context.Context, c *awsapi.Session, st stack.Sta
 	}
 	return e, err
 }
-
-var _ = strings.TrimSpace

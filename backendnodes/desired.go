@@ -170,10 +170,10 @@ func (d *desired) pendingTaskDefSpec(i int, roleARN string, db instanceEndpoint)
 			LogGroup: d.Names.LogGroup, LogRegion: d.Region, LogStreamPrefix: LogStreamPrefix}}}
 }
 
-func (d *desired) targetGroupSpec() elbv2api.TargetGroupSpec {
-	return elbv2api.TargetGroupSpec{Name: d.Names.TargetGroup, VPC: d.Net.VPC, HealthPath: HealthPath, Port: GatewayPort,
+func (d *desired) targetGroupSpec() kinds.TargetGroupSpec {
+	return kinds.TargetGroupSpec{TargetGroupSpec: elbv2api.TargetGroupSpec{Name: d.Names.TargetGroup, VPC: d.Net.VPC, HealthPath: HealthPath, Port: GatewayPort,
 		HealthInterval: TargetHealth.HealthInterval, HealthTimeout: TargetHealth.HealthTimeout, Healthy: TargetHealth.Healthy,
-		Unhealthy: TargetHealth.Unhealthy, Matcher: "200", Tags: d.Names.Tags()}
+		Unhealthy: TargetHealth.Unhealthy, Matcher: "200", Tags: d.Names.Tags()}, Stack: d.Names.Stack, Delay: DeregistrationDelay}
 }
 
 // serviceSpec: exactly one task, never two writers on one database (min 0 %, max 100 %:

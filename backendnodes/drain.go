@@ -178,7 +178,7 @@ func (r *run) pendingJobs(ctx context.Context, i int) (*Pending, error) {
 	}
 	since := time.Now().Add(-time.Minute).UnixMilli()
 	t, err := r.c.ECS().RunTask(ctx, ecsapi.RunTaskSpec{Cluster: r.d.Names.Cluster, TaskDef: td.ARN, Subnets: r.d.Net.Subnets,
-		SecurityGroups: []string{r.group("nodes")}, StartedBy: "rudderctl-drain", Tags: r.d.Names.Tags()})
+		SecurityGroups: []string{r.groups.Get("nodes")}, StartedBy: "rudderctl-drain", Tags: r.d.Names.Tags()})
 	if err != nil {
 		return nil, err
 	}

@@ -11,13 +11,12 @@
 package backendnodes
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/rudderctl/rudderctl/container"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
 
@@ -68,7 +67,7 @@ func NamesFor(stackName string) Names {
 	fn := container.NamesFor(stackName)
 	return Names{Stack: stackName, Base: base, Cluster: base, Role: base + "-exec", LogGroup: "/ecs/" + base,
 		NodesGroup: fn.NodesGroup, GatewayGroup: base + "-gw", DBGroup: base + "-db", ALBGroup: base + "-alb",
-		SubnetGroup: base, LoadBalancer: shortName(stackName, "nodes"), TargetGroup: shortName(stackName, "nodes-tg"),
+		SubnetGroup: base, LoadBalancer: kinds.ELBName(stackName, "nodes"), TargetGroup: kinds.ELBName(stackName, "nodes-tg"),
 		Secret: base, DrainFamily: base + "-pending", Functions: fn}
 }
 
@@ -104,20 +103,6 @@ func (n Names) nodeIndex(name string) int {
 // FinalSnapshot is the name of node i's final snapshot taken at removal (stamp: when).
 func (n Names) FinalSnapshot(i int, stamp string) string {
 	return fmt.Sprintf("%s-final-%s", n.Node(i).DB, stamp)
-}
-
-// shortName is rudderctl-<stack>-<suffix> when it fits ELBv2's 32 characters, else the
-// stack part shortened and a hash of the whole stack name keeping it unique.
-func shortName(stackName, suffix string) string {
-	name := "rudderctl-" + stackName + "-" + suffix
-	if len(name) <= 32 {
-		return name
-	}
-	sum := sha256.Sum256([]byte(stackName))
-	h := hex.EncodeToString(sum[:])[:6]
-	keep := 32 - len("rc--") - len(h) - 1 - len(suffix)
-	part := strings.TrimRight(stackName[:min(keep, len(stackName))], "-")
-	return "rc-" + part + "-" + h + "-" + suffix
 }
 
 // Tags are put on everything the component creates.

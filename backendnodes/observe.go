@@ -11,7 +11,6 @@ import (
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ec2api"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
-	"github.com/rudderctl/rudderctl/internal/awsapi/elbv2api"
 	"github.com/rudderctl/rudderctl/internal/awsapi/rdsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/secretsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
@@ -59,12 +58,7 @@ type observed struct {
 	SubnetGroup *rdsapi.SubnetGroup
 	Secret      *secretsapi.Secret
 	SecretValue string
-	LB          *elbv2api.LoadBalancer
-	LBTags      map[string]string
-	TG          *elbv2api.TargetGroup
-	TGTags      map[string]string
-	TGDelay     int32
-	Listeners   []elbv2api.Listener
+	kinds.LoadBalancing
 	Cluster     *ecsapi.Cluster
 	Nodes       map[int]*nodeObs
 	Pending     []string // revisions of the pending-jobs family (ACTIVE and INACTIVE)
@@ -112,7 +106,7 @@ func observe(ctx context.Context, c *awsapi.Session, n Names, upTo int) (*observ
 	if err := o.readSecret(ctx, c, n); err != nil {
 		return nil, err
 	}
-	if err := o.readLoadBalancing(ctx, c, n); err != nil {
+	if o.LoadBalancing, err = kinds.ObserveLoadBalancing(ctx, c, n.LoadBalancer, n.TargetGroup); err != nil {
 		return nil, err
 	}
 	if err := o.readNodes(ctx, c, n, upTo); err != nil {
@@ -204,33 +198,6 @@ func (o *observed) readSecret(ctx context.Context, c *awsapi.Session, n Names) e
 	var err error
 	if o.Secret, o.SecretValue, err = c.Secrets().Observe(ctx, n.Secret); err != nil {
 		return awsapi.Explain("read secret "+n.Secret, err)
-	}
-	return nil
-}
-
-func (o *observed) readLoadBalancing(ctx context.Context, c *awsapi.Session, n Names) error {
-	var err error
-	if o.LB, err = awsapi.Absent(c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)); err != nil {
-		return awsapi.Explain("read load balancer "+n.LoadBalancer, err)
-	}
-	if o.LB != nil {
-		if o.LBTags, err = c.ELBv2().Tags(ctx, o.LB.ARN); err != nil {
-			return awsapi.Explain("read the tags of "+n.LoadBalancer, err)
-		}
-		if o.Listeners, err = c.ELBv2().Listeners(ctx, o.LB.ARN); err != nil {
-			return awsapi.Explain("read the listeners of "+n.LoadBalancer, err)
-		}
-	}
-	if o.TG, err = awsapi.Absent(c.ELBv2().FindTargetGroup(ctx, n.TargetGroup)); err != nil {
-		return awsapi.Explain("read target group "+n.TargetGroup, err)
-	}
-	if o.TG != nil {
-		if o.TGTags, err = c.ELBv2().Tags(ctx, o.TG.ARN); err != nil {
-			return awsapi.Explain("read the tags of "+n.TargetGroup, err)
-		}
-		if o.TGDelay, err = c.ELBv2().DeregistrationDelay(ctx, o.TG.ARN); err != nil {
-			return awsapi.Explain("read the attributes of "+n.TargetGroup, err)
-		}
 	}
 	return nil
 }

@@ -15,47 +15,23 @@ import (
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
 
-// The actions of this component's kinds.
+// The actions of this component's kinds; those of the kinds it shares with other
+// components are in package kinds.
 const (
-	CreateSecurityGroup engine.Action = "CreateSecurityGroup"
-	AllowIngress        engine.Action = "AuthorizeSecurityGroupIngress"
-	RevokeIngress       engine.Action = "RevokeSecurityGroupIngress"
-	DeleteSecurityGroup engine.Action = "DeleteSecurityGroup"
-	CreateSubnetGroup   engine.Action = "CreateDBSubnetGroup"
-	DeleteSubnetGroup   engine.Action = "DeleteDBSubnetGroup"
-	CreateSecret        engine.Action = "CreateSecret"
-	PutSecretValue      engine.Action = "PutSecretValue"
-	DeleteSecret        engine.Action = "DeleteSecret"
-	CreateLoadBalancer  engine.Action = "CreateLoadBalancer"
-	DeleteLoadBalancer  engine.Action = "DeleteLoadBalancer"
-	CreateTargetGroup   engine.Action = "CreateTargetGroup"
-	ModifyHealthCheck   engine.Action = "ModifyTargetGroup"
-	SetDelay            engine.Action = "ModifyTargetGroupAttributes"
-	DeleteTargetGroup   engine.Action = "DeleteTargetGroup"
-	CreateListener      engine.Action = "CreateListener"
-	DeleteListener      engine.Action = "DeleteListener"
-	CreateCluster       engine.Action = "CreateCluster"
-	DeleteCluster       engine.Action = "DeleteCluster"
-	CreateInstance      engine.Action = "CreateDBInstance"
-	ModifyInstance      engine.Action = "ModifyDBInstance"
-	DeleteInstance      engine.Action = "DeleteDBInstance"
-	RegisterTaskDef     engine.Action = "RegisterTaskDefinition"
-	DeregisterTaskDef   engine.Action = "DeregisterTaskDefinition"
-	DeleteTaskDef       engine.Action = "DeleteTaskDefinitions"
-	CreateService       engine.Action = "CreateService"
-	UpdateService       engine.Action = "UpdateService"
-	DeleteService       engine.Action = "DeleteService"
-	DrainNode           engine.Action = "DrainNode"
-	PutPolicy           engine.Action = kinds.PutRolePolicy
-	DeletePolicy        engine.Action = kinds.DeleteRolePolicy
+	PutPolicy     = kinds.PutRolePolicy
+	DeletePolicy  = kinds.DeleteRolePolicy
+	CreateService = kinds.CreateService
+
+	CreateSubnetGroup engine.Action = "CreateDBSubnetGroup"
+	DeleteSubnetGroup engine.Action = "DeleteDBSubnetGroup"
+	CreateInstance    engine.Action = "CreateDBInstance"
+	ModifyInstance    engine.Action = "ModifyDBInstance"
+	DeleteInstance    engine.Action = "DeleteDBInstance"
+	DrainNode         engine.Action = "DrainNode"
 )
 
 func init() {
-	engine.RegisterVerb(AllowIngress, engine.Create)
-	engine.RegisterVerb(RegisterTaskDef, engine.Create)
-	for _, a := range []engine.Action{RevokeIngress, DeregisterTaskDef, DrainNode} {
-		engine.RegisterVerb(a, engine.Delete)
-	}
+	engine.RegisterVerb(DrainNode, engine.Delete)
 }
 
 // wantRules are each group's ingress: the public ALB admits the internet on its listener
@@ -225,19 +201,19 @@ func planNode(o *observed, d *desired, i int) ([]engine.Change, error) {
 		}
 	}
 	want := d.taskDefSpec(i, d.roleARN(o), o.secretARN(), o.endpoint(i))
-	tdChanged := in == nil || no.Current == nil || !sameTaskDef(no.Current.Spec, want)
+	tdChanged := in == nil || no.Current == nil || !kinds.SameTaskDef(no.Current.Spec, want)
 	if tdChanged {
 		reason := "missing"
 		if no.Current != nil {
 			reason = "differs: " + taskDefDiff(no.Current.Spec, want)
 		}
-		cs = append(cs, engine.Change{Action: RegisterTaskDef, Resource: "task definition", Name: node.Family, ID: "td-" + tag, Target: tag, Reason: reason, Needs: dbStep})
+		cs = append(cs, engine.Change{Action: kinds.RegisterTaskDef, Resource: "task definition", Name: node.Family, ID: "td-" + tag, Target: tag, Reason: reason, Needs: dbStep})
 		dbStep = []string{"td-" + tag}
 	}
 	s := no.Service
 	switch {
 	case s == nil:
-		cs = append(cs, engine.Change{Action: CreateService, Resource: "ECS service", Name: node.Service, ID: "svc-" + tag, Target: tag, Needs: dbStep,
+		cs = append(cs, engine.Change{Action: kinds.CreateService, Resource: "ECS service", Name: node.Service, ID: "svc-" + tag, Target: tag, Needs: dbStep,
 			Reason: fmt.Sprintf("missing; 1 task (INSTANCE_ID %s, HOSTNAME %s), behind %s", node.InstanceID, node.Hostname, d.Names.LoadBalancer)})
 	default:
 		if _, other := stack.TagState(s.Tags, d.Names.Stack); other != "" {
@@ -260,7 +236,7 @@ func planNode(o *observed, d *desired, i int) ([]engine.Change, error) {
 			why = append(why, "grace period")
 		}
 		if len(why) > 0 {
-			cs = append(cs, engine.Change{Action: UpdateService, Resource: "ECS service", Name: node.Service, ID: "svc-" + tag, Target: tag, Needs: dbStep,
+			cs = append(cs, engine.Change{Action: kinds.UpdateService, Resource: "ECS service", Name: node.Service, ID: "svc-" + tag, Target: tag, Needs: dbStep,
 				Reason: strings.Join(why, ", ") + " differs; the task is replaced (stop, then start)"})
 		}
 	}
@@ -289,21 +265,19 @@ func planRemoval(o *observed, n Names, i int, drain bool) []engine.Change {
 		add(engine.Change{Action: DrainNode, Resource: "node", Name: node.Service, Reason: "removed: out of the load balancer, then until its database has no pending jobs"})
 	}
 	if no.Service != nil {
-		add(engine.Change{Action: DeleteService, Resource: "ECS service", Name: node.Service})
+		add(engine.Change{Action: kinds.DeleteService, Resource: "ECS service", Name: node.Service})
 	}
 	for _, arn := range no.Active {
-		add(engine.Change{Action: DeregisterTaskDef, Resource: "task definition", Name: revisionOf(arn), Target: arn})
+		add(engine.Change{Action: kinds.DeregisterTaskDef, Resource: "task definition", Name: kinds.Revision(arn), Target: arn})
 	}
 	for _, arn := range slices.Concat(no.Active, no.Inactive) {
-		add(engine.Change{Action: DeleteTaskDef, Resource: "task definition", Name: revisionOf(arn), Target: arn})
+		add(engine.Change{Action: kinds.DeleteTaskDef, Resource: "task definition", Name: kinds.Revision(arn), Target: arn})
 	}
 	if no.Instance != nil && no.Instance.Status != "deleting" {
 		add(engine.Change{Action: DeleteInstance, Resource: "DB instance", Name: node.DB, Reason: "with a final snapshot"})
 	}
 	return cs
 }
-
-func revisionOf(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
 
 // secretARN is the stack's nodes secret's ARN ("" until created: apply fills it in).
 func (o *observed) secretARN() string {
@@ -327,29 +301,6 @@ func (d *desired) roleARN(o *observed) string {
 		return o.Role.ARN
 	}
 	return "arn:aws:iam::" + d.Account + ":role" + RolePath + d.Names.Role
-}
-
-// sameTaskDef compares what rudderctl sets (tags aside).
-func sameTaskDef(a, b ecsapi.TaskDefSpec) bool {
-	a.Tags, b.Tags = nil, nil
-	norm := func(s *ecsapi.TaskDefSpec) {
-		for k := range s.Containers {
-			c := &s.Containers[k]
-			if len(c.Env) == 0 {
-				c.Env = nil
-			}
-			if len(c.Secrets) == 0 {
-				c.Secrets = nil
-			}
-			if len(c.Command) == 0 {
-				c.Command = nil
-			}
-		}
-		slices.SortFunc(s.Containers, func(x, y ecsapi.ContainerSpec) int { return strings.Compare(x.Name, y.Name) })
-	}
-	norm(&a)
-	norm(&b)
-	return reflect.DeepEqual(a, b)
 }
 
 // taskDefDiff names what differs, never a value.
@@ -399,53 +350,10 @@ func taskDefDiff(a, b ecsapi.TaskDefSpec) string {
 
 // ---- shared resources ----
 
-func ruleTarget(part string, r ec2api.Rule) string {
-	b, _ := json.Marshal(r)
-	return part + " " + string(b)
-}
-
-func describeRule(r ec2api.Rule) string {
-	from := r.FromGroup
-	if r.CIDR != "" {
-		from = r.CIDR
-	}
-	return fmt.Sprintf("%s %d-%d from %s", r.Protocol, r.FromPort, r.ToPort, from)
-}
-
-func owned(tags map[string]string, stackName, resource, name string) error {
-	if _, other := stack.TagState(tags, stackName); other != "" {
-		return stack.OwnedByOther(resource, name, other)
-	}
-	return nil
-}
-
 func planGroups(o *observed, d *desired) ([]engine.Change, error) {
-	var cs []engine.Change
-	for _, part := range groupParts {
-		name := d.Names.groupName(part)
-		g := o.Groups[part]
-		var found []ec2api.Rule
-		if g == nil {
-			cs = append(cs, engine.Change{Action: CreateSecurityGroup, Resource: "security group", Name: name, Reason: "missing", Target: part})
-		} else {
-			if err := owned(g.Tags, d.Names.Stack, "security group", name); err != nil {
-				return nil, err
-			}
-			found = g.Ingress
-		}
-		want := wantRules(part, d.Settings.ListenerPort, o.groupID)
-		for _, r := range want {
-			if (r.FromGroup == "" && r.CIDR == "") || !slices.ContainsFunc(found, r.Same) {
-				cs = append(cs, engine.Change{Action: AllowIngress, Resource: "security group rule", Name: name, Reason: "missing: " + ruleWords(part, d), Target: part})
-			}
-		}
-		for _, r := range found {
-			if !slices.ContainsFunc(want, r.Same) {
-				cs = append(cs, engine.Change{Action: RevokeIngress, Resource: "security group rule", Name: name, Reason: "not ours to allow: " + describeRule(r), Target: ruleTarget(part, r)})
-			}
-		}
-	}
-	return cs, nil
+	return kinds.DiffGroups(o.Groups, kinds.GroupsSpec{Stack: d.Names.Stack, Parts: groupParts, Name: d.Names.groupName,
+		Rules: func(part string) []ec2api.Rule { return wantRules(part, d.Settings.ListenerPort, o.groupID) },
+		Words: func(part string) string { return ruleWords(part, d) }})
 }
 
 func ruleWords(part string, d *desired) string {
@@ -466,19 +374,8 @@ func planSubnetGroup(o *observed, d *desired) ([]engine.Change, error) {
 }
 
 func planSecret(o *observed, d *desired) ([]engine.Change, error) {
-	switch {
-	case o.Secret == nil:
-		return []engine.Change{{Action: CreateSecret, Resource: "secret", Name: d.Names.Secret, Reason: "missing; the workspace token and the transformer URLs the nodes read"}}, nil
-	case o.Secret.DeletedDate != nil:
-		return nil, &stack.Error{Msg: fmt.Sprintf("secret %s is scheduled for deletion: restore it (aws secretsmanager restore-secret --secret-id %s) or wait for its deletion, then deploy again", d.Names.Secret, d.Names.Secret)}
-	}
-	if err := owned(o.Secret.Tags, d.Names.Stack, "secret", d.Names.Secret); err != nil {
-		return nil, err
-	}
-	if !sameJSON(o.SecretValue, d.secretValue()) {
-		return []engine.Change{{Action: PutSecretValue, Resource: "secret", Name: d.Names.Secret, Reason: "the workspace or transformer URLs changed"}}, nil
-	}
-	return nil, nil
+	return kinds.DiffSecret(o.Secret, sameJSON(o.SecretValue, d.secretValue()), kinds.SecretSpec{Name: d.Names.Secret, Stack: d.Names.Stack,
+		What: "the workspace token and the transformer URLs the nodes read", Changed: "the workspace or transformer URLs changed"})
 }
 
 func sameJSON(a, b string) bool {
@@ -487,54 +384,30 @@ func sameJSON(a, b string) bool {
 }
 
 func planTargetGroup(o *observed, d *desired) ([]engine.Change, error) {
-	n := d.Names
-	tg := o.TG
-	if tg == nil {
-		return []engine.Change{
-			{Action: CreateTargetGroup, Resource: "target group", Name: n.TargetGroup, Reason: fmt.Sprintf("missing; ip targets on %d, health %s", GatewayPort, HealthPath)},
-			{Action: SetDelay, Resource: "target group", Name: n.TargetGroup, Reason: fmt.Sprintf("deregistration delay %d s", DeregistrationDelay)},
-		}, nil
-	}
-	if err := owned(o.TGTags, n.Stack, "target group", n.TargetGroup); err != nil {
-		return nil, err
-	}
-	want := d.targetGroupSpec()
-	var cs []engine.Change
-	if tg.HealthPath != want.HealthPath || tg.HealthInterval != want.HealthInterval || tg.HealthTimeout != want.HealthTimeout ||
-		tg.Healthy != want.Healthy || tg.Unhealthy != want.Unhealthy || tg.Matcher != want.Matcher {
-		cs = append(cs, engine.Change{Action: ModifyHealthCheck, Resource: "target group", Name: n.TargetGroup, Reason: "health check differs", Target: tg.ARN})
-	}
-	if o.TGDelay != DeregistrationDelay {
-		cs = append(cs, engine.Change{Action: SetDelay, Resource: "target group", Name: n.TargetGroup, Reason: fmt.Sprintf("deregistration delay %d -> %d s", o.TGDelay, DeregistrationDelay), Target: tg.ARN})
-	}
-	return cs, nil
+	return kinds.DiffTargetGroup(o.LoadBalancing, d.targetGroupSpec())
 }
 
+// planLoadBalancer: internet-facing, with one listener (HTTPS with a certificate, else
+// HTTP) on the configured port forwarding to the group; any other listener is replaced.
 func planLoadBalancer(o *observed, d *desired) ([]engine.Change, error) {
 	n := d.Names
-	var cs []engine.Change
 	port := d.Settings.ListenerPort
-	if o.LB == nil {
-		cs = append(cs, engine.Change{Action: CreateLoadBalancer, Resource: "load balancer", Name: n.LoadBalancer, Reason: "missing; internet-facing, in " + strings.Join(d.Net.Subnets, ", ")})
-	} else {
-		if err := owned(o.LBTags, n.Stack, "load balancer", n.LoadBalancer); err != nil {
-			return nil, err
-		}
-		if o.LB.Scheme != "internet-facing" {
-			return nil, &stack.Error{Msg: fmt.Sprintf("load balancer %s is %s, and the nodes' gateways are served to the internet; the scheme cannot be changed: delete it (rudderctl destroy) and deploy again", n.LoadBalancer, o.LB.Scheme)}
-		}
+	cs, err := kinds.DiffLoadBalancer(o.LoadBalancing, kinds.LoadBalancerSpec{Name: n.LoadBalancer, Stack: n.Stack, Internal: false,
+		Subnets: d.Net.Subnets, Why: "the nodes' gateways are served to the internet"})
+	if err != nil {
+		return nil, err
 	}
 	proto := listenerProtocol(d.Settings.CertificateARN)
 	found := false
 	for _, l := range o.Listeners {
 		if l.Port != port || l.Protocol != proto || (o.TG != nil && l.TargetGroup != o.TG.ARN) {
-			cs = append(cs, engine.Change{Action: DeleteListener, Resource: "listener", Name: fmt.Sprintf("%s:%d", n.LoadBalancer, l.Port), Reason: "not the configured " + proto + " listener", Target: l.ARN})
+			cs = append(cs, engine.Change{Action: kinds.DeleteListener, Resource: "listener", Name: kinds.ListenerName(n.LoadBalancer, l.Port), Reason: "not the configured " + proto + " listener", Target: l.ARN})
 			continue
 		}
 		found = true
 	}
 	if !found {
-		cs = append(cs, engine.Change{Action: CreateListener, Resource: "listener", Name: fmt.Sprintf("%s:%d", n.LoadBalancer, port), Reason: "missing; " + proto + ", forwards to " + n.TargetGroup})
+		cs = append(cs, engine.Change{Action: kinds.CreateListener, Resource: "listener", Name: kinds.ListenerName(n.LoadBalancer, port), Reason: "missing; " + proto + ", forwards to " + n.TargetGroup})
 	}
 	return cs, nil
 }
@@ -547,8 +420,5 @@ func listenerProtocol(cert string) string {
 }
 
 func planCluster(o *observed, d *desired) ([]engine.Change, error) {
-	if o.Cluster == nil {
-		return []engine.Change{{Action: CreateCluster, Resource: "ECS cluster", Name: d.Names.Cluster, Reason: "missing"}}, nil
-	}
-	return nil, owned(o.Cluster.Tags, d.Names.Stack, "ECS cluster", d.Names.Cluster)
+	return kinds.DiffCluster(o.Cluster, d.Names.Cluster, d.Names.Stack, "")
 }

@@ -103,29 +103,24 @@ func Deploy(ctx context.Context, c *awsapi.Session, in Input, dryRun bool, progr
 }
 
 func applyLocked(ctx context.Context, c *awsapi.Session, in Input, o *observed, progress io.Writer, r *Result) error {
-	lock, err := takeLock(ctx, c, o, in.Stack, "deploy transformer --ecs", progress)
-	if err != nil {
-		return err
+	var d *desired
+	replan := func() (changes []engine.Change, err error) {
+		if o, d, changes, err = planDeploy(ctx, c, in); err == nil {
+			report(r, changes)
+		}
+		return changes, err
 	}
-	defer lock.Release(context.WithoutCancel(ctx), progress)
-	// Plan again under the lock: a run that held it before may have done it all.
-	o, d, changes, err := planDeploy(ctx, c, in)
-	if err != nil {
-		return err
-	}
-	report(r, changes)
-	if len(changes) == 0 {
+	return kinds.LockedApply(ctx, c, o.Bucket, o.Account, in.Stack, "deploy transformer --ecs", progress, replan, func(changes []engine.Change) error {
+		start := time.Now()
+		err := engine.Run(ctx, changes, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress,
+			Secret: d.Secret, Parallel: 1, Operation: "deploy"})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "user functions of stack %s deployed in %s\n", in.Stack, time.Since(start).Round(time.Millisecond))
+		r.Applied = true
 		return nil
-	}
-	start := time.Now()
-	err = engine.Run(ctx, changes, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress,
-		Secret: d.Secret, Parallel: 1, Operation: "deploy"})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(progress, "user functions of stack %s deployed in %s\n", in.Stack, time.Since(start).Round(time.Millisecond))
-	r.Applied = true
-	return nil
+	})
 }
 
 func report(r *Result, changes []engine.Change) {
@@ -133,16 +128,6 @@ func report(r *Result, changes []engine.Change) {
 	for _, ch := range changes {
 		r.ChangeList = append(r.ChangeList, ch.String())
 	}
-}
-
-// takeLock takes the stack lock (making the stack's bucket first if it is missing).
-func takeLock(ctx context.Context, c *awsapi.Session, o *observed, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
-	bucket := stack.BucketName(stackName, o.Account, c.Region)
-	first, err := kinds.LockChanges(o.Bucket, bucket, stackName)
-	if err != nil {
-		return nil, err
-	}
-	return kinds.TakeLock(ctx, c, stack.Stack{Name: stackName, Account: o.Account, Region: c.Region}, o.Bucket, first, operation, progress)
 }
 
 // planDestroy deletes what exists, in reverse order of creation. Resources of another
@@ -160,33 +145,25 @@ func planDestroy(o *observed, n Names) []engine.Change {
 		add(DeregisterTarget, "scalable target", n.ScalingTarget, "")
 	}
 	if o.Service != nil && mine(o.Service.Tags) {
-		add(DeleteService, "ECS service", n.Service, "")
+		add(kinds.DeleteService, "ECS service", n.Service, "")
 	}
-	if o.LB != nil && mine(o.LBTags) {
-		for _, l := range o.Listeners {
-			add(DeleteListener, "listener", fmt.Sprintf("%s:%d", n.LoadBalancer, l.Port), l.ARN)
-		}
-		add(DeleteLoadBalancer, "load balancer", n.LoadBalancer, o.LB.ARN)
-	}
-	if o.TG != nil && mine(o.TGTags) {
-		add(DeleteTargetGroup, "target group", n.TargetGroup, o.TG.ARN)
-	}
+	cs = append(cs, o.LoadBalancing.DeleteChanges(n.Stack, n.LoadBalancer, n.TargetGroup)...)
 	for _, arn := range o.Active {
-		add(DeregisterTaskDef, "task definition", revisionOf(arn), arn)
+		add(kinds.DeregisterTaskDef, "task definition", kinds.Revision(arn), arn)
 	}
 	for _, arn := range slices.Concat(o.Active, o.Inactive) {
-		add(DeleteTaskDef, "task definition", revisionOf(arn), arn)
+		add(kinds.DeleteTaskDef, "task definition", kinds.Revision(arn), arn)
 	}
 	if o.Cluster != nil && mine(o.Cluster.Tags) {
-		add(DeleteCluster, "ECS cluster", n.Cluster, "")
+		add(kinds.DeleteCluster, "ECS cluster", n.Cluster, "")
 	}
 	for _, part := range []string{"tasks", "alb", "nodes"} { // each admits the one after it
 		if g := o.Groups[part]; g != nil && mine(g.Tags) {
-			add(DeleteSecurityGroup, "security group", g.Name, g.ID)
+			add(kinds.DeleteSecurityGroup, "security group", g.Name, g.ID)
 		}
 	}
 	if o.FnSecret != nil && mine(o.FnSecret.Tags) {
-		add(DeleteSecret, "secret", n.Secret, "")
+		add(kinds.DeleteSecret, "secret", n.Secret, "")
 	}
 	if o.Repo != nil && mine(o.Repo.Tags) {
 		add(DeleteRepository, "ECR repository", n.Repository, "")
@@ -214,19 +191,27 @@ func Destroy(ctx context.Context, c *awsapi.Session, stackName, region string, d
 	if dryRun || len(changes) == 0 {
 		return changes, nil
 	}
-	if o.Bucket != nil {
-		lock, err := takeLock(ctx, c, o, stackName, "destroy user functions", progress)
-		if err != nil {
-			return nil, err
-		}
-		defer lock.Release(context.WithoutCancel(ctx), progress)
+	ran := false
+	run := func(cs []engine.Change) error {
+		ran, changes = true, cs
+		d := &desired{Names: n, Region: region, Account: o.Account, Net: o.Net}
+		return engine.Run(ctx, cs, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress, Parallel: 1, Operation: "destroy"})
+	}
+	if o.Bucket == nil {
+		return changes, run(changes)
+	}
+	replan := func() ([]engine.Change, error) {
+		var err error
 		if o, err = observeForDestroy(ctx, c, n); err != nil {
 			return nil, err
 		}
 		changes = planDestroy(o, n)
+		return changes, nil
 	}
-	d := &desired{Names: n, Region: region, Account: o.Account, Net: o.Net}
-	err = engine.Run(ctx, changes, engine.Options{Kinds: newRun(c, o, d, progress).kinds(), Progress: progress, Parallel: 1, Operation: "destroy"})
+	err = kinds.LockedApply(ctx, c, o.Bucket, o.Account, stackName, "destroy user functions", progress, replan, run)
+	if err != nil && !ran {
+		return nil, err
+	}
 	return changes, err
 }
 
@@ -294,7 +279,7 @@ func GetStatus(ctx context.Context, c *awsapi.Session, stackName string) (*Statu
 	if err != nil {
 		return nil, awsapi.Explain("read ECS service "+n.Service, err)
 	}
-	st.Deployed, st.Service, st.State, st.TaskDef, st.Running, st.Desired = true, n.Service, s.Status, revisionOf(s.TaskDef), s.Running, s.Desired
+	st.Deployed, st.Service, st.State, st.TaskDef, st.Running, st.Desired = true, n.Service, s.Status, kinds.Revision(s.TaskDef), s.Running, s.Desired
 	if p := s.Primary(); p != nil {
 		st.Rollout = p.RolloutState
 		if p.RolloutState == "FAILED" {
@@ -345,22 +330,14 @@ var ErrNotDeployed = errors.New("no user-functions service is deployed in this s
 
 // GetEndpoints reads USER_TRANSFORM_URL: the load balancer's DNS name and listener port.
 func GetEndpoints(ctx context.Context, c *awsapi.Session, stackName string) (*Endpoints, error) {
-	n := NamesFor(stackName)
-	lb, err := c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)
-	if errors.Is(err, awsapi.ErrNotFound) {
+	url, err := kinds.EntryURL(ctx, c, NamesFor(stackName).LoadBalancer)
+	if errors.Is(err, kinds.ErrNoEntry) {
 		return nil, ErrNotDeployed
 	}
 	if err != nil {
-		return nil, awsapi.Explain("read load balancer "+n.LoadBalancer, err)
+		return nil, err
 	}
-	ls, err := c.ELBv2().Listeners(ctx, lb.ARN)
-	if err != nil {
-		return nil, awsapi.Explain("read the listeners of "+n.LoadBalancer, err)
-	}
-	if len(ls) == 0 {
-		return nil, ErrNotDeployed
-	}
-	return &Endpoints{UserTransformURL: fmt.Sprintf("http://%s:%d", lb.DNSName, ls[0].Port)}, nil
+	return &Endpoints{UserTransformURL: url}, nil
 }
 
 // Logs prints the service's log events (every task's stream).
@@ -388,32 +365,30 @@ func Rollback(ctx context.Context, c *awsapi.Session, stackName string, progress
 	}
 	i := slices.Index(active, s.TaskDef)
 	if i <= 0 {
-		return "", "", fmt.Errorf("rollback of %s refused: it runs %s and there is no earlier active revision to go back to; deploy the settings you want instead", n.Service, revisionOf(s.TaskDef))
+		return "", "", fmt.Errorf("rollback of %s refused: it runs %s and there is no earlier active revision to go back to; deploy the settings you want instead", n.Service, kinds.Revision(s.TaskDef))
 	}
 	prev := active[i-1]
 	acct, err := c.AccountID(ctx)
 	if err != nil {
 		return "", "", err
 	}
-	o := &observed{Account: acct}
-	lockObs, err := kinds.ObserveBucket(ctx, c, stack.BucketName(stackName, acct, c.Region), stackName)
+	bucket, err := kinds.ObserveBucket(ctx, c, stack.BucketName(stackName, acct, c.Region), stackName)
 	if err != nil {
 		return "", "", err
 	}
-	o.Bucket = lockObs
-	lock, err := takeLock(ctx, c, o, stackName, "rollback transformer --ecs", progress)
+	lock, err := kinds.LockStack(ctx, c, bucket, acct, stackName, "rollback transformer --ecs", progress)
 	if err != nil {
 		return "", "", err
 	}
 	defer lock.Release(context.WithoutCancel(ctx), progress)
-	fmt.Fprintf(progress, "~ ECS service %s: task definition %s -> %s\n", n.Service, revisionOf(s.TaskDef), revisionOf(prev))
+	fmt.Fprintf(progress, "~ ECS service %s: task definition %s -> %s\n", n.Service, kinds.Revision(s.TaskDef), kinds.Revision(prev))
 	if err := c.ECS().SetTaskDefinition(ctx, n.Cluster, n.Service, prev); err != nil {
 		return "", "", awsapi.Explain("update ECS service "+n.Service, err)
 	}
 	if err := waitSteady(ctx, c, n, prev, progress); err != nil {
 		return "", "", err
 	}
-	return revisionOf(s.TaskDef), revisionOf(prev), nil
+	return kinds.Revision(s.TaskDef), kinds.Revision(prev), nil
 }
 
 // Component is the user-functions service as a component of a stack. In is the deploy's
@@ -428,13 +403,14 @@ var _ component.Component = (*Component)(nil)
 func (*Component) Name() string { return ComponentName }
 
 func (k *Component) Deploy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) (component.Report, error) {
-	if k.In == nil {
-		return nil, errors.New("internal: the functions component was built without its deploy input")
+	var in Input
+	if k.In != nil {
+		in = *k.In
 	}
-	if k.In.Stack != st.Name || k.In.Region != st.Region {
-		return nil, fmt.Errorf("internal: deploy input is for stack %s in %s, not %s in %s", k.In.Stack, k.In.Region, st.Name, st.Region)
+	if err := component.CheckInput(ComponentName, k.In != nil, in.Stack, in.Region, st); err != nil {
+		return nil, err
 	}
-	return Deploy(ctx, c, *k.In, dryRun, progress)
+	return Deploy(ctx, c, in, dryRun, progress)
 }
 
 func (*Component) Destroy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {

@@ -141,10 +141,10 @@ func (d *desired) taskDefSpec(roleARN string) ecsapi.TaskDefSpec {
 			StopTimeout: min(d.Settings.DeregistrationDelay+5, 120)}}}
 }
 
-func (d *desired) targetGroupSpec() elbv2api.TargetGroupSpec {
-	return elbv2api.TargetGroupSpec{Name: d.Names.TargetGroup, VPC: d.Net.VPC, HealthPath: HealthPath, Port: ContainerPort,
+func (d *desired) targetGroupSpec() kinds.TargetGroupSpec {
+	return kinds.TargetGroupSpec{TargetGroupSpec: elbv2api.TargetGroupSpec{Name: d.Names.TargetGroup, VPC: d.Net.VPC, HealthPath: HealthPath, Port: ContainerPort,
 		HealthInterval: TargetHealth.HealthInterval, HealthTimeout: TargetHealth.HealthTimeout, Healthy: TargetHealth.Healthy,
-		Unhealthy: TargetHealth.Unhealthy, Matcher: "200", Tags: d.Names.Tags()}
+		Unhealthy: TargetHealth.Unhealthy, Matcher: "200", Tags: d.Names.Tags()}, Stack: d.Names.Stack, Delay: d.Settings.DeregistrationDelay, Tag: kinds.TagELB}
 }
 
 func (d *desired) serviceSpec(taskDef, tgARN string, groups []string) ecsapi.ServiceSpec {

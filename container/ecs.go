@@ -7,44 +7,18 @@ import (
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 )
 
-// The ECS kinds: cluster, task definition revisions and the service (whose creates and
+// The ECS kinds: task definition revisions and the service (whose creates and
 // updates wait for a steady state, steady.go).
-
-type clusterKind struct{ r *run }
-
-func (k clusterKind) Actions() []engine.Action { return []engine.Action{CreateCluster, DeleteCluster} }
-
-// Create: ECS answers an existing cluster of the name as created, so it adopts by itself.
-func (k clusterKind) Create(ctx context.Context, ch engine.Change) error {
-	_, err := k.r.c.ECS().CreateCluster(ctx, ch.Name, k.r.d.Names.Tags())
-	return err
-}
-
-func (k clusterKind) Update(ctx context.Context, ch engine.Change) error {
-	return engine.Unsupported{}.Update(ctx, ch)
-}
-
-// Delete retries while the service's tasks are still stopping.
-func (k clusterKind) Delete(ctx context.Context, ch engine.Change) error {
-	return retryWhile(ctx, func(err error) bool { return errors.Is(err, awsapi.ErrConflict) }, func() error {
-		return k.r.c.ECS().DeleteCluster(ctx, ch.Name)
-	})
-}
-
-func (r *run) ecsTags() engine.Kind {
-	return engine.Func{Acts: []engine.Action{TagECS}, OnUpdate: func(ctx context.Context, ch engine.Change) error {
-		return r.c.ECS().TagResource(ctx, ch.Target, r.d.Names.Tags())
-	}}
-}
 
 // taskDefKind registers a revision (a new one each time: revisions are immutable) and
 // deregisters / deletes revisions by ARN (the change's Target).
 type taskDefKind struct{ r *run }
 
 func (k taskDefKind) Actions() []engine.Action {
-	return []engine.Action{RegisterTaskDef, DeregisterTaskDef, DeleteTaskDef}
+	return []engine.Action{kinds.RegisterTaskDef, kinds.DeregisterTaskDef, kinds.DeleteTaskDef}
 }
 
 func (k taskDefKind) Create(ctx context.Context, _ engine.Change) error {
@@ -60,7 +34,7 @@ func (k taskDefKind) Update(ctx context.Context, ch engine.Change) error {
 }
 
 func (k taskDefKind) Delete(ctx context.Context, ch engine.Change) error {
-	if ch.Action == DeleteTaskDef {
+	if ch.Action == kinds.DeleteTaskDef {
 		return k.r.c.ECS().DeleteTaskDefinition(ctx, ch.Target)
 	}
 	return k.r.c.ECS().DeregisterTaskDefinition(ctx, ch.Target)
@@ -71,11 +45,11 @@ func (k taskDefKind) Delete(ctx context.Context, ch engine.Change) error {
 type serviceKind struct{ r *run }
 
 func (k serviceKind) Actions() []engine.Action {
-	return []engine.Action{CreateService, UpdateService, DeleteService}
+	return []engine.Action{kinds.CreateService, kinds.UpdateService, kinds.DeleteService}
 }
 
 func (k serviceKind) spec() ecsapi.ServiceSpec {
-	return k.r.d.serviceSpec(k.r.ids.TaskDef, k.r.ids.TG, []string{k.r.ids.Groups["tasks"]})
+	return k.r.d.serviceSpec(k.r.ids.TaskDef, k.r.ids.TG, []string{k.r.ids.Groups.Get("tasks")})
 }
 
 func (k serviceKind) Create(ctx context.Context, _ engine.Change) error {
@@ -105,5 +79,5 @@ func (k serviceKind) Delete(ctx context.Context, ch engine.Change) error {
 	if err := k.r.c.ECS().DeleteService(ctx, n.Cluster, n.Service); err != nil {
 		return err
 	}
-	return waitGone(ctx, func() error { _, err := k.r.c.ECS().FindService(ctx, n.Cluster, n.Service); return err })
+	return kinds.WaitGone(ctx, func() error { _, err := k.r.c.ECS().FindService(ctx, n.Cluster, n.Service); return err })
 }

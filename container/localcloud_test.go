@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 	"github.com/rudderctl/rudderctl/internal/deploy/workspace"
 	st "github.com/rudderctl/rudderctl/internal/stack"
@@ -193,7 +194,7 @@ func waitRunning(t *testing.T, cl *awsapi.Session, n Names, taskDef string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if revisionOf(s.TaskDef) == taskDef && steady(s, s.TaskDef) {
+		if kinds.Revision(s.TaskDef) == taskDef && steady(s, s.TaskDef) {
 			return
 		}
 		if i > 600 {

@@ -11,10 +11,7 @@
 package container
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"strings"
-
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
 
@@ -58,26 +55,12 @@ type Names struct {
 // NamesFor derives the names from the stack name.
 func NamesFor(stackName string) Names {
 	base := stack.ResourceName(stackName, ComponentName)
-	short := shortName(stackName, "fn")
+	short := kinds.ELBName(stackName, "fn")
 	return Names{Stack: stackName, Base: base, Cluster: base, Service: base, Family: base, Role: base + "-exec",
-		LogGroup: "/ecs/" + base, LoadBalancer: short, TargetGroup: shortName(stackName, "fn-tg"),
+		LogGroup: "/ecs/" + base, LoadBalancer: short, TargetGroup: kinds.ELBName(stackName, "fn-tg"),
 		ALBGroup: base + "-alb", TasksGroup: base + "-tasks", NodesGroup: stack.ResourceName(stackName, "nodes"),
 		Repository: "rudderctl-" + stackName + "/rudderctl", ScalingTarget: "service/" + base + "/" + base,
 		Secret: base}
-}
-
-// shortName is rudderctl-<stack>-<suffix> when it fits ELBv2's 32 characters, else the
-// stack part shortened and a hash of the whole stack name keeping it unique.
-func shortName(stackName, suffix string) string {
-	name := "rudderctl-" + stackName + "-" + suffix
-	if len(name) <= 32 {
-		return name
-	}
-	sum := sha256.Sum256([]byte(stackName))
-	h := hex.EncodeToString(sum[:])[:6]
-	keep := 32 - len("rc--") - len(h) - 1 - len(suffix)
-	part := strings.TrimRight(stackName[:keep], "-")
-	return "rc-" + part + "-" + h + "-" + suffix
 }
 
 // SecretRef is the secret's ARN without the random suffix AWS adds: known before the

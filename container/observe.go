@@ -12,7 +12,6 @@ import (
 	"github.com/rudderctl/rudderctl/internal/awsapi/ec2api"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecrapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
-	"github.com/rudderctl/rudderctl/internal/awsapi/elbv2api"
 	"github.com/rudderctl/rudderctl/internal/awsapi/secretsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/deploy/workspace"
@@ -45,16 +44,11 @@ type observed struct {
 	FnSecret      *secretsapi.Secret
 	FnSecretValue string
 
-	Role      *kinds.Role
-	Log       *kinds.LogGroup
-	Groups    map[string]*ec2api.SecurityGroup // by part
-	LB        *elbv2api.LoadBalancer
-	LBTags    map[string]string
-	TG        *elbv2api.TargetGroup
-	TGTags    map[string]string
-	TGDelay   int32
-	Listeners []elbv2api.Listener
-	Cluster   *ecsapi.Cluster
+	Role   *kinds.Role
+	Log    *kinds.LogGroup
+	Groups map[string]*ec2api.SecurityGroup // by part
+	kinds.LoadBalancing
+	Cluster *ecsapi.Cluster
 	// Latest is the newest ACTIVE revision of the family; Current the service's.
 	Latest, Current *ecsapi.TaskDef
 	Active          []string // ACTIVE revisions' ARNs, oldest first
@@ -108,7 +102,7 @@ func observe(ctx context.Context, c *awsapi.Session, n Names, want network) (*ob
 			o.Groups[part] = g
 		}
 	}
-	if err := o.readLoadBalancing(ctx, c, n); err != nil {
+	if o.LoadBalancing, err = kinds.ObserveLoadBalancing(ctx, c, n.LoadBalancer, n.TargetGroup); err != nil {
 		return nil, err
 	}
 	if err := o.readECS(ctx, c, n); err != nil {
@@ -194,33 +188,6 @@ func (o *observed) readSecret(ctx context.Context, c *awsapi.Session, n Names) e
 	var err error
 	if o.FnSecret, o.FnSecretValue, err = c.Secrets().Observe(ctx, n.Secret); err != nil {
 		return awsapi.Explain("read secret "+n.Secret, err)
-	}
-	return nil
-}
-
-func (o *observed) readLoadBalancing(ctx context.Context, c *awsapi.Session, n Names) error {
-	var err error
-	if o.LB, err = awsapi.Absent(c.ELBv2().FindLoadBalancer(ctx, n.LoadBalancer)); err != nil {
-		return awsapi.Explain("read load balancer "+n.LoadBalancer, err)
-	}
-	if o.LB != nil {
-		if o.LBTags, err = c.ELBv2().Tags(ctx, o.LB.ARN); err != nil {
-			return awsapi.Explain("read the tags of load balancer "+n.LoadBalancer, err)
-		}
-		if o.Listeners, err = c.ELBv2().Listeners(ctx, o.LB.ARN); err != nil {
-			return awsapi.Explain("read the listeners of "+n.LoadBalancer, err)
-		}
-	}
-	if o.TG, err = awsapi.Absent(c.ELBv2().FindTargetGroup(ctx, n.TargetGroup)); err != nil {
-		return awsapi.Explain("read target group "+n.TargetGroup, err)
-	}
-	if o.TG != nil {
-		if o.TGTags, err = c.ELBv2().Tags(ctx, o.TG.ARN); err != nil {
-			return awsapi.Explain("read the tags of target group "+n.TargetGroup, err)
-		}
-		if o.TGDelay, err = c.ELBv2().DeregistrationDelay(ctx, o.TG.ARN); err != nil {
-			return awsapi.Explain("read the attributes of target group "+n.TargetGroup, err)
-		}
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package container
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"reflect"
@@ -17,53 +16,25 @@ import (
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
 
-// The actions of this component's kinds (the AWS calls they make).
+// The actions of this component's kinds (the AWS calls they make); those of the kinds it
+// shares with other components are in package kinds.
 const (
-	CreateSecurityGroup engine.Action = "CreateSecurityGroup"
-	AllowIngress        engine.Action = "AuthorizeSecurityGroupIngress"
-	RevokeIngress       engine.Action = "RevokeSecurityGroupIngress"
-	TagEC2              engine.Action = "CreateTags"
-	DeleteSecurityGroup engine.Action = "DeleteSecurityGroup"
-	CreateLoadBalancer  engine.Action = "CreateLoadBalancer"
-	SetLBGroups         engine.Action = "SetSecurityGroups"
-	DeleteLoadBalancer  engine.Action = "DeleteLoadBalancer"
-	TagELB              engine.Action = "AddTags"
-	CreateTargetGroup   engine.Action = "CreateTargetGroup"
-	ModifyHealthCheck   engine.Action = "ModifyTargetGroup"
-	SetDelay            engine.Action = "ModifyTargetGroupAttributes"
-	DeleteTargetGroup   engine.Action = "DeleteTargetGroup"
-	CreateListener      engine.Action = "CreateListener"
-	ModifyListener      engine.Action = "ModifyListener"
-	DeleteListener      engine.Action = "DeleteListener"
-	CreateCluster       engine.Action = "CreateCluster"
-	DeleteCluster       engine.Action = "DeleteCluster"
-	TagECS              engine.Action = "TagResource"
-	RegisterTaskDef     engine.Action = "RegisterTaskDefinition"
-	DeregisterTaskDef   engine.Action = "DeregisterTaskDefinition"
-	DeleteTaskDef       engine.Action = "DeleteTaskDefinitions"
-	CreateService       engine.Action = "CreateService"
-	UpdateService       engine.Action = "UpdateService"
-	DeleteService       engine.Action = "DeleteService"
-	RegisterTarget      engine.Action = "RegisterScalableTarget"
-	DeregisterTarget    engine.Action = "DeregisterScalableTarget"
-	PutPolicy           engine.Action = "PutScalingPolicy"
-	DeletePolicy        engine.Action = "DeleteScalingPolicy"
-	CreateRepository    engine.Action = "CreateRepository"
-	PutLifecycle        engine.Action = "PutLifecyclePolicy"
-	TagECR              engine.Action = "ecr:TagResource"
-	PushImage           engine.Action = "PushImage"
-	DeleteRepository    engine.Action = "DeleteRepository"
-	CreateSecret        engine.Action = "CreateSecret"
-	PutSecretValue      engine.Action = "PutSecretValue"
-	TagSecret           engine.Action = "secretsmanager:TagResource"
-	DeleteSecret        engine.Action = "DeleteSecret"
+	RegisterTarget   engine.Action = "RegisterScalableTarget"
+	DeregisterTarget engine.Action = "DeregisterScalableTarget"
+	PutPolicy        engine.Action = "PutScalingPolicy"
+	DeletePolicy     engine.Action = "DeleteScalingPolicy"
+	CreateRepository engine.Action = "CreateRepository"
+	PutLifecycle     engine.Action = "PutLifecyclePolicy"
+	TagECR           engine.Action = "ecr:TagResource"
+	PushImage        engine.Action = "PushImage"
+	DeleteRepository engine.Action = "DeleteRepository"
 )
 
 func init() {
-	for _, a := range []engine.Action{AllowIngress, RegisterTaskDef, RegisterTarget, PushImage} {
+	for _, a := range []engine.Action{RegisterTarget, PushImage} {
 		engine.RegisterVerb(a, engine.Create)
 	}
-	for _, a := range []engine.Action{RevokeIngress, DeregisterTaskDef, DeregisterTarget} {
+	for _, a := range []engine.Action{DeregisterTarget} {
 		engine.RegisterVerb(a, engine.Delete)
 	}
 }
@@ -80,26 +51,6 @@ func wantRules(part string, listenerPort int32, groupID func(string) string) []e
 		return []ec2api.Rule{{Protocol: "tcp", FromPort: ContainerPort, ToPort: ContainerPort, FromGroup: groupID("tasks-source")}}
 	}
 	return nil
-}
-
-// ruleTarget encodes a rule in a change's Target (for a revoke).
-func ruleTarget(r ec2api.Rule) string {
-	b, _ := json.Marshal(r)
-	return string(b)
-}
-
-func ruleFromTarget(s string) (ec2api.Rule, error) {
-	var r ec2api.Rule
-	err := json.Unmarshal([]byte(s), &r)
-	return r, err
-}
-
-func describeRule(r ec2api.Rule) string {
-	from := r.FromGroup
-	if r.CIDR != "" {
-		from = r.CIDR
-	}
-	return fmt.Sprintf("%s %d-%d from %s", r.Protocol, r.FromPort, r.ToPort, from)
 }
 
 // groupIDs is the id of each group found (the rules of a group to create are planned
@@ -136,16 +87,7 @@ func plan(o *observed, d *desired) ([]engine.Change, error) {
 
 // owned refuses a resource tagged for another stack and plans the tag of an untagged one.
 func owned(tags map[string]string, stackName, resource, name string, tag engine.Action, target string) ([]engine.Change, error) {
-	ours, other := stack.TagState(tags, stackName)
-	if other != "" {
-		return nil, stack.OwnedByOther(resource, name, other)
-	}
-	if !ours {
-		ch := kinds.TagChange(tag, resource, name)
-		ch.Target = target
-		return []engine.Change{ch}, nil
-	}
-	return nil, nil
+	return kinds.Owned(tags, stackName, resource, name, tag, target)
 }
 
 func planRepository(o *observed, d *desired) ([]engine.Change, error) {
@@ -177,22 +119,8 @@ func planRepository(o *observed, d *desired) ([]engine.Change, error) {
 // planSecret keeps the functions secret holding the workspace URL (the reasons never
 // show the value: it carries the API's secret prefix).
 func planSecret(o *observed, d *desired) ([]engine.Change, error) {
-	n := d.Names
-	s := o.FnSecret
-	switch {
-	case s == nil:
-		return []engine.Change{{Action: CreateSecret, Resource: "secret", Name: n.Secret, Reason: "missing; the workspace URL the tasks read (CONFIG_BACKEND_URL)"}}, nil
-	case s.DeletedDate != nil:
-		return nil, &stack.Error{Msg: fmt.Sprintf("secret %s is scheduled for deletion: restore it (aws secretsmanager restore-secret --secret-id %s) or wait for its deletion, then deploy again", n.Secret, n.Secret)}
-	}
-	cs, err := owned(s.Tags, n.Stack, "secret", n.Secret, TagSecret, s.ARN)
-	if err != nil {
-		return nil, err
-	}
-	if o.FnSecretValue != d.secretValue() {
-		cs = append(cs, engine.Change{Action: PutSecretValue, Resource: "secret", Name: n.Secret, Reason: "the workspace URL changed"})
-	}
-	return cs, nil
+	return kinds.DiffSecret(o.FnSecret, o.FnSecretValue == d.secretValue(), kinds.SecretSpec{Name: d.Names.Secret, Stack: d.Names.Stack,
+		What: "the workspace URL the tasks read (CONFIG_BACKEND_URL)", Changed: "the workspace URL changed", Tag: kinds.TagSecret})
 }
 
 func short(digest string) string {
@@ -203,37 +131,9 @@ func short(digest string) string {
 }
 
 func planGroups(o *observed, d *desired) ([]engine.Change, error) {
-	n := d.Names
-	var cs []engine.Change
-	for _, part := range groupParts {
-		name := n.groupName(part)
-		g := o.Groups[part]
-		if g == nil {
-			cs = append(cs, engine.Change{Action: CreateSecurityGroup, Resource: "security group", Name: name, Reason: "missing", Target: part})
-		} else {
-			tag, err := owned(g.Tags, n.Stack, "security group", name, TagEC2, g.ID)
-			if err != nil {
-				return nil, err
-			}
-			cs = append(cs, tag...)
-		}
-		var found []ec2api.Rule
-		if g != nil {
-			found = g.Ingress
-		}
-		want := wantRules(part, d.Settings.ListenerPort, o.groupID)
-		for _, r := range want {
-			if r.FromGroup == "" || !slices.ContainsFunc(found, r.Same) {
-				cs = append(cs, engine.Change{Action: AllowIngress, Resource: "security group rule", Name: name, Reason: "missing: " + ruleWords(part, d), Target: part})
-			}
-		}
-		for _, r := range found {
-			if !slices.ContainsFunc(want, r.Same) {
-				cs = append(cs, engine.Change{Action: RevokeIngress, Resource: "security group rule", Name: name, Reason: "not ours to allow: " + describeRule(r), Target: part + " " + ruleTarget(r)})
-			}
-		}
-	}
-	return cs, nil
+	return kinds.DiffGroups(o.Groups, kinds.GroupsSpec{Stack: d.Names.Stack, Parts: groupParts, Name: d.Names.groupName,
+		Rules: func(part string) []ec2api.Rule { return wantRules(part, d.Settings.ListenerPort, o.groupID) },
+		Words: func(part string) string { return ruleWords(part, d) }, Tag: kinds.TagEC2})
 }
 
 func ruleWords(part string, d *desired) string {
@@ -243,21 +143,15 @@ func ruleWords(part string, d *desired) string {
 	return fmt.Sprintf("tcp %d from %s", ContainerPort, d.Names.ALBGroup)
 }
 
+// planLoadBalancer: internal, in the ALB's group only.
 func planLoadBalancer(o *observed, d *desired) ([]engine.Change, error) {
-	n := d.Names
-	lb := o.LB
-	if lb == nil {
-		return []engine.Change{{Action: CreateLoadBalancer, Resource: "load balancer", Name: n.LoadBalancer, Reason: "missing; internal, in " + strings.Join(d.Net.Subnets, ", ")}}, nil
+	cs, err := kinds.DiffLoadBalancer(o.LoadBalancing, kinds.LoadBalancerSpec{Name: d.Names.LoadBalancer, Stack: d.Names.Stack, Internal: true,
+		Subnets: d.Net.Subnets, Why: "the user-functions service must only be reachable inside the VPC", Tag: kinds.TagELB})
+	if err != nil || o.LB == nil {
+		return cs, err
 	}
-	cs, err := owned(o.LBTags, n.Stack, "load balancer", n.LoadBalancer, TagELB, lb.ARN)
-	if err != nil {
-		return nil, err
-	}
-	if lb.Scheme != "internal" {
-		return nil, &stack.Error{Msg: fmt.Sprintf("load balancer %s is %s: the user-functions service must only be reachable inside the VPC, and the scheme of a load balancer cannot be changed; delete it (rudderctl destroy) and deploy again", n.LoadBalancer, lb.Scheme)}
-	}
-	if id := o.groupID("alb"); id == "" || !slices.Equal(sortedCopy(lb.SecurityGroups), []string{id}) {
-		cs = append(cs, engine.Change{Action: SetLBGroups, Resource: "load balancer", Name: n.LoadBalancer, Reason: "security groups differ", Target: lb.ARN})
+	if id := o.groupID("alb"); id == "" || !slices.Equal(sortedCopy(o.LB.SecurityGroups), []string{id}) {
+		cs = append(cs, engine.Change{Action: kinds.SetLBGroups, Resource: "load balancer", Name: d.Names.LoadBalancer, Reason: "security groups differ", Target: o.LB.ARN})
 	}
 	return cs, nil
 }
@@ -269,61 +163,35 @@ func sortedCopy(s []string) []string {
 }
 
 func planTargetGroup(o *observed, d *desired) ([]engine.Change, error) {
-	n := d.Names
-	tg := o.TG
-	want := d.targetGroupSpec()
-	if tg == nil {
-		return []engine.Change{
-			{Action: CreateTargetGroup, Resource: "target group", Name: n.TargetGroup, Reason: fmt.Sprintf("missing; ip targets on %d, health %s", ContainerPort, HealthPath)},
-			{Action: SetDelay, Resource: "target group", Name: n.TargetGroup, Reason: fmt.Sprintf("deregistration delay %d s", d.Settings.DeregistrationDelay)},
-		}, nil
-	}
-	cs, err := owned(o.TGTags, n.Stack, "target group", n.TargetGroup, TagELB, tg.ARN)
-	if err != nil {
-		return nil, err
-	}
-	if tg.VPC != d.Net.VPC || tg.TargetType != "ip" || tg.Port != ContainerPort {
-		return nil, &stack.Error{Msg: fmt.Sprintf("target group %s is in %s with %s targets on port %d, and the service needs ip targets on %d in %s; these cannot be changed: delete it (rudderctl destroy) and deploy again", n.TargetGroup, tg.VPC, tg.TargetType, tg.Port, ContainerPort, d.Net.VPC)}
-	}
-	if tg.HealthPath != want.HealthPath || tg.HealthInterval != want.HealthInterval || tg.HealthTimeout != want.HealthTimeout ||
-		tg.Healthy != want.Healthy || tg.Unhealthy != want.Unhealthy || tg.Matcher != want.Matcher {
-		cs = append(cs, engine.Change{Action: ModifyHealthCheck, Resource: "target group", Name: n.TargetGroup, Reason: "health check differs", Target: tg.ARN})
-	}
-	if o.TGDelay != d.Settings.DeregistrationDelay {
-		cs = append(cs, engine.Change{Action: SetDelay, Resource: "target group", Name: n.TargetGroup, Reason: fmt.Sprintf("deregistration delay %d -> %d s", o.TGDelay, d.Settings.DeregistrationDelay), Target: tg.ARN})
-	}
-	return cs, nil
+	return kinds.DiffTargetGroup(o.LoadBalancing, d.targetGroupSpec())
 }
 
+// planListener keeps one HTTP listener, on the configured port, forwarding to the group.
 func planListener(o *observed, d *desired) ([]engine.Change, error) {
 	n := d.Names
 	port := d.Settings.ListenerPort
-	name := fmt.Sprintf("%s:%d", n.LoadBalancer, port)
+	name := kinds.ListenerName(n.LoadBalancer, port)
 	var cs []engine.Change
 	found := false
 	for _, l := range o.Listeners {
 		if l.Port != port {
-			cs = append(cs, engine.Change{Action: DeleteListener, Resource: "listener", Name: fmt.Sprintf("%s:%d", n.LoadBalancer, l.Port), Reason: "not the configured port", Target: l.ARN})
+			cs = append(cs, engine.Change{Action: kinds.DeleteListener, Resource: "listener", Name: kinds.ListenerName(n.LoadBalancer, l.Port), Reason: "not the configured port", Target: l.ARN})
 			continue
 		}
 		found = true
 		if o.TG == nil || l.TargetGroup != o.TG.ARN {
-			cs = append(cs, engine.Change{Action: ModifyListener, Resource: "listener", Name: name, Reason: "does not forward to " + n.TargetGroup, Target: l.ARN})
+			cs = append(cs, engine.Change{Action: kinds.ModifyListener, Resource: "listener", Name: name, Reason: "does not forward to " + n.TargetGroup, Target: l.ARN})
 		}
 	}
 	if !found {
 		// Deleted ones first: two listeners cannot share a port.
-		cs = append(cs, engine.Change{Action: CreateListener, Resource: "listener", Name: name, Reason: "missing; HTTP, forwards to " + n.TargetGroup})
+		cs = append(cs, engine.Change{Action: kinds.CreateListener, Resource: "listener", Name: name, Reason: "missing; HTTP, forwards to " + n.TargetGroup})
 	}
 	return cs, nil
 }
 
 func planCluster(o *observed, d *desired) ([]engine.Change, error) {
-	n := d.Names
-	if o.Cluster == nil {
-		return []engine.Change{{Action: CreateCluster, Resource: "ECS cluster", Name: n.Cluster, Reason: "missing"}}, nil
-	}
-	return owned(o.Cluster.Tags, n.Stack, "ECS cluster", n.Cluster, TagECS, o.Cluster.ARN)
+	return kinds.DiffCluster(o.Cluster, d.Names.Cluster, d.Names.Stack, kinds.TagECS)
 }
 
 // roleARN is the execution role's ARN (known before it exists: it is derived).
@@ -337,36 +205,14 @@ func (d *desired) roleARN(o *observed) string {
 // planTaskDef registers a revision unless the service's or the latest one is the same.
 func planTaskDef(o *observed, d *desired) ([]engine.Change, error) {
 	want := d.taskDefSpec(d.roleARN(o))
-	if o.Current != nil && sameTaskDef(o.Current.Spec, want) || o.Latest != nil && sameTaskDef(o.Latest.Spec, want) {
+	if o.Current != nil && kinds.SameTaskDef(o.Current.Spec, want) || o.Latest != nil && kinds.SameTaskDef(o.Latest.Spec, want) {
 		return nil, nil
 	}
 	reason := "missing"
 	if o.Latest != nil {
 		reason = "revision " + strconv.Itoa(int(o.Latest.Revision)) + " differs: " + taskDefDiff(o.Latest.Spec, want)
 	}
-	return []engine.Change{{Action: RegisterTaskDef, Resource: "task definition", Name: d.Names.Family, Reason: reason}}, nil
-}
-
-// sameTaskDef compares what rudderctl sets (tags aside).
-func sameTaskDef(a, b ecsapi.TaskDefSpec) bool {
-	a.Tags, b.Tags = nil, nil
-	norm := func(s *ecsapi.TaskDefSpec) {
-		for i := range s.Containers {
-			c := &s.Containers[i]
-			if len(c.Env) == 0 {
-				c.Env = nil
-			}
-			if len(c.Secrets) == 0 {
-				c.Secrets = nil
-			}
-			if len(c.Command) == 0 {
-				c.Command = nil
-			}
-		}
-	}
-	norm(&a)
-	norm(&b)
-	return reflect.DeepEqual(a, b)
+	return []engine.Change{{Action: kinds.RegisterTaskDef, Resource: "task definition", Name: d.Names.Family, Reason: reason}}, nil
 }
 
 // taskDefDiff says what differs, naming environment variables but never their values.
@@ -414,16 +260,16 @@ func planService(o *observed, d *desired) ([]engine.Change, error) {
 	n := d.Names
 	s := o.Service
 	if s == nil {
-		return []engine.Change{{Action: CreateService, Resource: "ECS service", Name: n.Service,
+		return []engine.Change{{Action: kinds.CreateService, Resource: "ECS service", Name: n.Service,
 			Reason: fmt.Sprintf("missing; %d tasks, rolling update with circuit breaker and rollback", d.Settings.Desired)}}, nil
 	}
-	cs, err := owned(s.Tags, n.Stack, "ECS service", n.Service, TagECS, s.ARN)
+	cs, err := owned(s.Tags, n.Stack, "ECS service", n.Service, kinds.TagECS, s.ARN)
 	if err != nil {
 		return nil, err
 	}
 	var why []string
 	want := d.taskDefSpec(d.roleARN(o))
-	if o.Current == nil || !sameTaskDef(o.Current.Spec, want) {
+	if o.Current == nil || !kinds.SameTaskDef(o.Current.Spec, want) {
 		why = append(why, "task definition")
 	}
 	if s.Status == "DRAINING" {
@@ -442,7 +288,7 @@ func planService(o *observed, d *desired) ([]engine.Change, error) {
 		why = append(why, fmt.Sprintf("desired count %d outside %d..%d", s.Desired, d.Settings.Min, d.Settings.Max))
 	}
 	if len(why) > 0 {
-		cs = append(cs, engine.Change{Action: UpdateService, Resource: "ECS service", Name: n.Service, Reason: strings.Join(why, ", ") + " differs; rolling update"})
+		cs = append(cs, engine.Change{Action: kinds.UpdateService, Resource: "ECS service", Name: n.Service, Reason: strings.Join(why, ", ") + " differs; rolling update"})
 	}
 	return cs, nil
 }

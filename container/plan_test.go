@@ -151,7 +151,7 @@ func TestPlanRevokesForeignRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 1 || cs[0].Action != RevokeIngress || !strings.Contains(cs[0].Reason, "0.0.0.0/0") {
+	if len(cs) != 1 || cs[0].Action != kinds.RevokeIngress || !strings.Contains(cs[0].Reason, "0.0.0.0/0") {
 		t.Fatalf("plan %v", cs)
 	}
 }
@@ -213,8 +213,8 @@ func TestEnvironmentHoldsNoSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cs) != 1 || cs[0].Action != PutSecretValue {
-		t.Fatalf("plan %v, want PutSecretValue only (the task definition reads the secret by name)", cs)
+	if len(cs) != 1 || cs[0].Action != kinds.PutSecretValue {
+		t.Fatalf("plan %v, want kinds.PutSecretValue only (the task definition reads the secret by name)", cs)
 	}
 	if strings.Contains(fmt.Sprint(cs), testSecret) {
 		t.Fatalf("plan shows the secret: %v", cs)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/awsapi/ecsapi"
+	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 )
 
 // Steady-state polling of a rollout (DescribeServices, as the SDK's ServicesStable waiter
@@ -30,7 +31,7 @@ func (e *RolloutError) Final() {}
 
 func (e *RolloutError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "the rollout of task definition %s failed", revisionOf(e.TaskDef))
+	fmt.Fprintf(&b, "the rollout of task definition %s failed", kinds.Revision(e.TaskDef))
 	if e.Reason != "" {
 		fmt.Fprintf(&b, ": %s", e.Reason)
 	}
@@ -42,7 +43,7 @@ func (e *RolloutError) Error() string {
 		}
 	}
 	if e.RolledBackTo != "" {
-		fmt.Fprintf(&b, "the deployment circuit breaker rolled the service back to %s: its tasks keep serving USER_TRANSFORM_URL.\n", revisionOf(e.RolledBackTo))
+		fmt.Fprintf(&b, "the deployment circuit breaker rolled the service back to %s: its tasks keep serving USER_TRANSFORM_URL.\n", kinds.Revision(e.RolledBackTo))
 	} else {
 		b.WriteString("there was no earlier revision to roll back to: the service has no working tasks.\n")
 	}
@@ -51,7 +52,6 @@ func (e *RolloutError) Error() string {
 }
 
 // revisionOf is "family:rev" of a task definition ARN.
-func revisionOf(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
 
 // waitSteady polls the service until its deployment of taskDef is the only one and runs
 // every desired task, or the circuit breaker failed it (a *RolloutError).

@@ -6,6 +6,7 @@ package component
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
@@ -36,4 +37,16 @@ type Component interface {
 // contract, docs/CONTRACTS.md), else as text by WriteText.
 type Report interface {
 	WriteText(w io.Writer)
+}
+
+// CheckInput refuses a Deploy of component name whose input was not given (given false)
+// or is for another stack or region than st: a wiring mistake, never the user's.
+func CheckInput(name string, given bool, inStack, inRegion string, st stack.Stack) error {
+	if !given {
+		return fmt.Errorf("internal: the %s component was built without its deploy input", name)
+	}
+	if inStack != st.Name || inRegion != st.Region {
+		return fmt.Errorf("internal: deploy input is for stack %s in %s, not %s in %s", inStack, inRegion, st.Name, st.Region)
+	}
+	return nil
 }

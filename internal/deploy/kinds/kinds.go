@@ -1,5 +1,7 @@
-// Package kinds holds the resource kinds every deploy target shares: the IAM role and its
-// policies, the log group, the stack's S3 bucket and its objects, and tags. Each file is
+// Package kinds holds the resource kinds more than one deploy target shares: the IAM role
+// and its policies, the log group, the stack's S3 bucket and its objects, tags, and the
+// pieces of a service behind a load balancer (security groups and rules, load balancer,
+// target group, listener, ECS cluster, a secret). Each file is
 // one kind: its found state, find (engine.ErrNotFound when absent), its desired state,
 // diff (pure) and the engine.Kind that carries out its changes.
 package kinds
@@ -28,9 +30,45 @@ const (
 	DeleteBucket     engine.Action = "DeleteBucket"
 	UploadObject     engine.Action = "PutObject"
 	DeleteObject     engine.Action = "DeleteObject"
+
+	CreateSecurityGroup engine.Action = "CreateSecurityGroup"
+	AllowIngress        engine.Action = "AuthorizeSecurityGroupIngress"
+	RevokeIngress       engine.Action = "RevokeSecurityGroupIngress"
+	TagEC2              engine.Action = "CreateTags"
+	DeleteSecurityGroup engine.Action = "DeleteSecurityGroup"
+	CreateLoadBalancer  engine.Action = "CreateLoadBalancer"
+	SetLBGroups         engine.Action = "SetSecurityGroups"
+	DeleteLoadBalancer  engine.Action = "DeleteLoadBalancer"
+	TagELB              engine.Action = "AddTags"
+	CreateTargetGroup   engine.Action = "CreateTargetGroup"
+	ModifyHealthCheck   engine.Action = "ModifyTargetGroup"
+	SetDelay            engine.Action = "ModifyTargetGroupAttributes"
+	DeleteTargetGroup   engine.Action = "DeleteTargetGroup"
+	CreateListener      engine.Action = "CreateListener"
+	ModifyListener      engine.Action = "ModifyListener"
+	DeleteListener      engine.Action = "DeleteListener"
+	CreateCluster       engine.Action = "CreateCluster"
+	DeleteCluster       engine.Action = "DeleteCluster"
+	TagECS              engine.Action = "TagResource"
+	RegisterTaskDef     engine.Action = "RegisterTaskDefinition"
+	DeregisterTaskDef   engine.Action = "DeregisterTaskDefinition"
+	DeleteTaskDef       engine.Action = "DeleteTaskDefinitions"
+	CreateService       engine.Action = "CreateService"
+	UpdateService       engine.Action = "UpdateService"
+	DeleteService       engine.Action = "DeleteService"
+	CreateSecret        engine.Action = "CreateSecret"
+	PutSecretValue      engine.Action = "PutSecretValue"
+	TagSecret           engine.Action = "secretsmanager:TagResource"
+	DeleteSecret        engine.Action = "DeleteSecret"
 )
 
-func init() { engine.RegisterVerb(UploadObject, engine.Create) }
+func init() {
+	engine.RegisterVerb(UploadObject, engine.Create)
+	engine.RegisterVerb(AllowIngress, engine.Create)
+	engine.RegisterVerb(RevokeIngress, engine.Delete)
+	engine.RegisterVerb(RegisterTaskDef, engine.Create)
+	engine.RegisterVerb(DeregisterTaskDef, engine.Delete)
+}
 
 // Waiter timing: short first polls (most resources are ready within a second or two),
 // growing to a few seconds, giving up after WaitFor.

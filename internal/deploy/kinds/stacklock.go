@@ -58,3 +58,30 @@ func TakeLock(ctx context.Context, c *awsapi.Session, st stack.Stack, found *Buc
 	}
 	return lock, err
 }
+
+// LockStack takes the stack lock of stackName in c's region for operation, making the
+// stack's bucket first if it is missing (found: the bucket as observed).
+func LockStack(ctx context.Context, c *awsapi.Session, found *Bucket, account, stackName, operation string, progress io.Writer) (*stack.Lock, error) {
+	first, err := LockChanges(found, stack.BucketName(stackName, account, c.Region), stackName)
+	if err != nil {
+		return nil, err
+	}
+	return TakeLock(ctx, c, stack.Stack{Name: stackName, Account: account, Region: c.Region}, found, first, operation, progress)
+}
+
+// LockedApply is how a component changes its stack: take the stack lock (found: the
+// stack's bucket as observed), plan again under it (a run that held it before may have
+// done it all) and apply what that plan holds, if anything; the lock is released after.
+func LockedApply(ctx context.Context, c *awsapi.Session, found *Bucket, account, stackName, operation string, progress io.Writer,
+	replan func() ([]engine.Change, error), apply func([]engine.Change) error) error {
+	lock, err := LockStack(ctx, c, found, account, stackName, operation, progress)
+	if err != nil {
+		return err
+	}
+	defer lock.Release(context.WithoutCancel(ctx), progress)
+	changes, err := replan()
+	if err != nil || len(changes) == 0 {
+		return err
+	}
+	return apply(changes)
+}

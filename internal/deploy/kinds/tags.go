@@ -47,3 +47,44 @@ func putBucketTags(ctx context.Context, c *awsapi.Session, bucket, stackName str
 	tags[stack.TagKey] = stackName
 	return c.S3().PutBucketTags(ctx, bucket, tags)
 }
+
+// Owned refuses a resource tagged for another stack and, when tag is not "", plans the
+// tag of an untagged one (its Target: the resource's id for the tag call).
+func Owned(tags map[string]string, stackName, resource, name string, tag engine.Action, target string) ([]engine.Change, error) {
+	ours, other := stack.TagState(tags, stackName)
+	if other != "" {
+		return nil, stack.OwnedByOther(resource, name, other)
+	}
+	if !ours && tag != "" {
+		ch := TagChange(tag, resource, name)
+		ch.Target = target
+		return []engine.Change{ch}, nil
+	}
+	return nil, nil
+}
+
+// ELBTags, EC2Tags, ECSTags and SecretTags tag a resource by the change's Target (its
+// ARN or id).
+func ELBTags(c *awsapi.Session, tags map[string]string) engine.Kind {
+	return engine.Func{Acts: []engine.Action{TagELB}, OnUpdate: func(ctx context.Context, ch engine.Change) error {
+		return c.ELBv2().AddTags(ctx, ch.Target, tags)
+	}}
+}
+
+func EC2Tags(c *awsapi.Session, tags map[string]string) engine.Kind {
+	return engine.Func{Acts: []engine.Action{TagEC2}, OnUpdate: func(ctx context.Context, ch engine.Change) error {
+		return c.EC2().TagResources(ctx, []string{ch.Target}, tags)
+	}}
+}
+
+func ECSTags(c *awsapi.Session, tags map[string]string) engine.Kind {
+	return engine.Func{Acts: []engine.Action{TagECS}, OnUpdate: func(ctx context.Context, ch engine.Change) error {
+		return c.ECS().TagResource(ctx, ch.Target, tags)
+	}}
+}
+
+func SecretTags(c *awsapi.Session, tags map[string]string) engine.Kind {
+	return engine.Func{Acts: []engine.Action{TagSecret}, OnUpdate: func(ctx context.Context, ch engine.Change) error {
+		return c.Secrets().Tag(ctx, ch.Target, tags)
+	}}
+}

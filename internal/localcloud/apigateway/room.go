@@ -25,15 +25,19 @@ type doc struct {
 
 // Room is API Gateway v2.
 type Room struct {
-	cloud     *core.Cloud
-	functions core.Functions // what the stages invoke
-	mu        sync.Mutex
-	st        doc
-	stages    *stageServers
+	core.RestJSONService // q.Args: the path's ids (API, then integration, route or stage)
+	cloud                *core.Cloud
+	functions            core.Functions // what the stages invoke
+	mu                   sync.Mutex
+	st                   doc
+	stages               *stageServers
 }
 
 // New returns the API Gateway room.
-func New() *Room { return &Room{} }
+func New() *Room {
+	return &Room{RestJSONService: core.RestJSONService{Routes: apigwRoute, Error: apigwError,
+		UnknownCode: "NotFoundException", FailCode: "InternalFailure", ThrottleMsg: "Too Many Requests"}}
+}
 
 func (*Room) Name() string { return "apigateway" }
 
@@ -81,12 +85,9 @@ func (r *Room) Save() error {
 	return r.cloud.SaveDoc(stateFile, &r.st)
 }
 
-// commitLocked saves after a change; a failed save is logged, not returned, since the
-// change has already happened in memory. r.mu must be held.
+// commitLocked saves after a change. r.mu must be held.
 func (r *Room) commitLocked() {
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 }
 
 func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
@@ -116,30 +117,6 @@ func (r *Room) ServeHost(w http.ResponseWriter, req *http.Request) bool {
 }
 
 func (*Room) Guess(req *http.Request) bool { return strings.HasPrefix(req.URL.Path, "/v2/") }
-
-// Route names the operation; q.Args is the path's ids (API, then integration, route or stage).
-func (*Room) Route(q *core.Request) (string, bool) {
-	op, args := apigwRoute(q.R.Method, q.R.URL.Path)
-	if op == "" {
-		apigwError(q, http.StatusNotFound, "NotFoundException", "Unknown operation "+q.R.Method+" "+q.R.URL.Path)
-		return "", false
-	}
-	q.Args = args
-	return op, true
-}
-
-func (*Room) Unknown(q *core.Request) {
-	apigwError(q, http.StatusNotFound, "NotFoundException", "Unknown operation "+q.Op)
-}
-
-func (*Room) Throttle(q *core.Request) {
-	q.W.Header().Set("Retry-After", "1")
-	apigwError(q, http.StatusTooManyRequests, "TooManyRequestsException", "Too Many Requests")
-}
-
-func (*Room) Fail(q *core.Request) {
-	apigwError(q, http.StatusInternalServerError, "InternalFailure", "localcloud: injected fault")
-}
 
 func apigwError(q *core.Request, status int, code, msg string) {
 	q.RestJSONError(status, code, map[string]string{"message": msg})
@@ -241,21 +218,21 @@ func (r *Room) Ops() []core.Op {
 		core.Read("GetApi", r.onAPI(r.getAPI)),
 		core.Write("UpdateApi", r.onAPI(r.updateAPI)),
 		core.Write("DeleteApi", r.onAPI(r.deleteAPI)),
-		core.Write("CreateIntegration", r.onAPI(r.createIntegration)),
-		core.Read("GetIntegrations", r.onAPI(getIntegrations)),
-		core.Read("GetIntegration", r.onIntegration(getIntegration)),
-		core.Write("UpdateIntegration", r.onIntegration(r.updateIntegration)),
-		core.Write("DeleteIntegration", r.onIntegration(r.deleteIntegration)),
-		core.Write("CreateRoute", r.onAPI(r.createRoute)),
-		core.Read("GetRoutes", r.onAPI(getRoutes)),
-		core.Read("GetRoute", r.onRoute(getRoute)),
-		core.Write("UpdateRoute", r.onRoute(r.updateRoute)),
-		core.Write("DeleteRoute", r.onRoute(r.deleteRoute)),
-		core.Write("CreateStage", r.onAPI(r.createStage)),
-		core.Read("GetStages", r.onAPI(getStages)),
-		core.Read("GetStage", r.onStage(getStage)),
-		core.Write("UpdateStage", r.onStage(r.updateStage)),
-		core.Write("DeleteStage", r.onStage(r.deleteStage)),
+		core.Write("CreateIntegration", r.onAPI(integrations.create(r, newIntegration, applyIntegrationOf))),
+		core.Read("GetIntegrations", r.onAPI(integrations.list)),
+		core.Read("GetIntegration", integrations.on(r, integrations.get)),
+		core.Write("UpdateIntegration", integrations.on(r, integrations.update(r, applyIntegrationOf))),
+		core.Write("DeleteIntegration", integrations.on(r, r.deleteIntegration)),
+		core.Write("CreateRoute", r.onAPI(routes.create(r, newRoute, applyRoute))),
+		core.Read("GetRoutes", r.onAPI(routes.list)),
+		core.Read("GetRoute", routes.on(r, routes.get)),
+		core.Write("UpdateRoute", routes.on(r, routes.update(r, applyRoute))),
+		core.Write("DeleteRoute", routes.on(r, routes.remove(r))),
+		core.Write("CreateStage", r.onAPI(stages.create(r, func() *stageRec { return &stageRec{} }, newStageOf))),
+		core.Read("GetStages", r.onAPI(stages.list)),
+		core.Read("GetStage", stages.on(r, stages.get)),
+		core.Write("UpdateStage", stages.on(r, stages.update(r, applyStageOf))),
+		core.Write("DeleteStage", stages.on(r, stages.remove(r))),
 		core.Write("TagResource", r.onTags(r.tagResource)),
 		core.Read("GetTags", r.onTags(getTags)),
 		core.Write("UntagResource", r.onTags(r.untagResource)),
@@ -302,37 +279,81 @@ func (r *Room) onAPI(h func(q *core.Request, a *apiRec, b body)) func(*core.Requ
 	})
 }
 
-func (r *Room) onIntegration(h func(q *core.Request, a *apiRec, i *integrationRec, b body)) func(*core.Request) {
+// child is one kind of an API's sub-resources (integrations, routes, stages): where they
+// are kept, their ids, how one is shown, the answer for an id that is not there.
+type child[T any] struct {
+	of       func(a *apiRec) map[string]*T
+	id       func(*T) string
+	render   func(*T) map[string]any
+	notFound string
+}
+
+var (
+	integrations = child[integrationRec]{of: func(a *apiRec) map[string]*integrationRec { return a.Integrations },
+		id: func(i *integrationRec) string { return i.ID }, render: integrationJSON, notFound: "Invalid Integration identifier specified"}
+	routes = child[routeRec]{of: func(a *apiRec) map[string]*routeRec { return a.Routes },
+		id: func(rt *routeRec) string { return rt.ID }, render: routeJSON, notFound: "Invalid Route identifier specified"}
+	stages = child[stageRec]{of: func(a *apiRec) map[string]*stageRec { return a.Stages },
+		id: func(s *stageRec) string { return s.Name }, render: stageJSON, notFound: "Invalid stage identifier specified"}
+)
+
+// on is onAPI on the sub-resource the path's second id names (NotFound when it is not there).
+func (c child[T]) on(r *Room, h func(q *core.Request, a *apiRec, it *T, b body)) func(*core.Request) {
 	return r.onAPI(func(q *core.Request, a *apiRec, b body) {
-		i := a.Integrations[q.Args[1]]
-		if i == nil {
-			apigwError(q, http.StatusNotFound, "NotFoundException", "Invalid Integration identifier specified")
+		it := c.of(a)[q.Args[1]]
+		if it == nil {
+			apigwError(q, http.StatusNotFound, "NotFoundException", c.notFound)
 			return
 		}
-		h(q, a, i, b)
+		h(q, a, it, b)
 	})
 }
 
-func (r *Room) onRoute(h func(q *core.Request, a *apiRec, rt *routeRec, b body)) func(*core.Request) {
-	return r.onAPI(func(q *core.Request, a *apiRec, b body) {
-		rt := a.Routes[q.Args[1]]
-		if rt == nil {
-			apigwError(q, http.StatusNotFound, "NotFoundException", "Invalid Route identifier specified")
+// create makes a fresh one, applies the body (false: answered), keeps it, answers 201.
+func (c child[T]) create(r *Room, fresh func() *T, apply func(*core.Request, *apiRec, *T, body) bool) func(*core.Request, *apiRec, body) {
+	return func(q *core.Request, a *apiRec, b body) {
+		it := fresh()
+		if !apply(q, a, it, b) {
 			return
 		}
-		h(q, a, rt, b)
-	})
+		c.of(a)[c.id(it)] = it
+		r.commitLocked()
+		q.RestJSON(http.StatusCreated, c.render(it))
+	}
 }
 
-func (r *Room) onStage(h func(q *core.Request, a *apiRec, s *stageRec, b body)) func(*core.Request) {
-	return r.onAPI(func(q *core.Request, a *apiRec, b body) {
-		s := a.Stages[q.Args[1]]
-		if s == nil {
-			apigwError(q, http.StatusNotFound, "NotFoundException", "Invalid stage identifier specified")
+func (c child[T]) list(q *core.Request, a *apiRec, _ body) {
+	m := c.of(a)
+	var list []*T
+	for _, k := range core.SortedKeys(m) {
+		list = append(list, m[k])
+	}
+	pageItems(q, list, c.render)
+}
+
+func (c child[T]) get(q *core.Request, _ *apiRec, it *T, _ body) {
+	q.RestJSON(http.StatusOK, c.render(it))
+}
+
+// update applies the body to a copy (false: answered, nothing changed), then keeps it.
+func (c child[T]) update(r *Room, apply func(*core.Request, *apiRec, *T, body) bool) func(*core.Request, *apiRec, *T, body) {
+	return func(q *core.Request, a *apiRec, it *T, b body) {
+		cp := *it
+		if !apply(q, a, &cp, b) {
 			return
 		}
-		h(q, a, s, b)
-	})
+		*it = cp
+		r.commitLocked()
+		q.RestJSON(http.StatusOK, c.render(it))
+	}
+}
+
+func (c child[T]) remove(r *Room) func(*core.Request, *apiRec, *T, body) {
+	return func(q *core.Request, a *apiRec, it *T, _ body) {
+		delete(c.of(a), c.id(it))
+		r.commitLocked()
+		q.NoContent(http.StatusNoContent)
+	}
 }
 
 // onTags is withBody on the tags of the API or stage the ARN in the path names.
@@ -404,87 +425,26 @@ func (r *Room) deleteAPI(q *core.Request, a *apiRec, _ body) {
 	q.NoContent(http.StatusNoContent)
 }
 
-func (r *Room) createIntegration(q *core.Request, a *apiRec, b body) {
-	ni := &integrationRec{ID: core.RandomID(7), ConnectionType: "INTERNET", TimeoutMillis: 30000}
-	if !applyIntegration(q, ni, b) {
-		return
-	}
-	a.Integrations[ni.ID] = ni
-	r.commitLocked()
-	q.RestJSON(http.StatusCreated, integrationJSON(ni))
+func newIntegration() *integrationRec {
+	return &integrationRec{ID: core.RandomID(7), ConnectionType: "INTERNET", TimeoutMillis: 30000}
 }
 
-func getIntegrations(q *core.Request, a *apiRec, _ body) {
-	var list []*integrationRec
-	for _, k := range core.SortedKeys(a.Integrations) {
-		list = append(list, a.Integrations[k])
-	}
-	pageItems(q, list, integrationJSON)
+func applyIntegrationOf(q *core.Request, _ *apiRec, i *integrationRec, b body) bool {
+	return applyIntegration(q, i, b)
 }
 
-func getIntegration(q *core.Request, _ *apiRec, i *integrationRec, _ body) {
-	q.RestJSON(http.StatusOK, integrationJSON(i))
-}
-
-func (r *Room) updateIntegration(q *core.Request, _ *apiRec, i *integrationRec, b body) {
-	cp := *i
-	if !applyIntegration(q, &cp, b) {
-		return
-	}
-	*i = cp
-	r.commitLocked()
-	q.RestJSON(http.StatusOK, integrationJSON(i))
-}
-
-func (r *Room) deleteIntegration(q *core.Request, a *apiRec, i *integrationRec, _ body) {
+// deleteIntegration refuses while a route targets it.
+func (r *Room) deleteIntegration(q *core.Request, a *apiRec, i *integrationRec, b body) {
 	for _, rt := range a.Routes {
 		if rt.Target == "integrations/"+i.ID {
 			apigwError(q, http.StatusConflict, "ConflictException", "Cannot delete Integration "+i.ID+": it is referenced by route "+rt.RouteKey)
 			return
 		}
 	}
-	delete(a.Integrations, i.ID)
-	r.commitLocked()
-	q.NoContent(http.StatusNoContent)
+	integrations.remove(r)(q, a, i, b)
 }
 
-func (r *Room) createRoute(q *core.Request, a *apiRec, b body) {
-	nr := &routeRec{ID: core.RandomID(7), AuthorizationType: "NONE"}
-	if !applyRoute(q, a, nr, b) {
-		return
-	}
-	a.Routes[nr.ID] = nr
-	r.commitLocked()
-	q.RestJSON(http.StatusCreated, routeJSON(nr))
-}
-
-func getRoutes(q *core.Request, a *apiRec, _ body) {
-	var list []*routeRec
-	for _, k := range core.SortedKeys(a.Routes) {
-		list = append(list, a.Routes[k])
-	}
-	pageItems(q, list, routeJSON)
-}
-
-func getRoute(q *core.Request, _ *apiRec, rt *routeRec, _ body) {
-	q.RestJSON(http.StatusOK, routeJSON(rt))
-}
-
-func (r *Room) updateRoute(q *core.Request, a *apiRec, rt *routeRec, b body) {
-	cp := *rt
-	if !applyRoute(q, a, &cp, b) {
-		return
-	}
-	*rt = cp
-	r.commitLocked()
-	q.RestJSON(http.StatusOK, routeJSON(rt))
-}
-
-func (r *Room) deleteRoute(q *core.Request, a *apiRec, rt *routeRec, _ body) {
-	delete(a.Routes, rt.ID)
-	r.commitLocked()
-	q.NoContent(http.StatusNoContent)
-}
+func newRoute() *routeRec { return &routeRec{ID: core.RandomID(7), AuthorizationType: "NONE"} }
 
 // applyStage applies the settable fields of a stage.
 func applyStage(s *stageRec, b body) {
@@ -506,46 +466,25 @@ func applyStage(s *stageRec, b body) {
 	s.Updated = time.Now().UTC()
 }
 
-func (r *Room) createStage(q *core.Request, a *apiRec, b body) {
+// newStageOf makes the stage the body names (a valid name not taken; false: answered).
+func newStageOf(q *core.Request, a *apiRec, s *stageRec, b body) bool {
 	name, _ := jstr(b, "stageName")
 	if !stageNameRE.MatchString(name) {
 		badRequest(q, "Invalid stage name specified: "+name)
-		return
+		return false
 	}
 	if a.Stages[name] != nil {
 		apigwError(q, http.StatusConflict, "ConflictException", "Stage already exists")
-		return
+		return false
 	}
-	now := time.Now().UTC()
-	ns := &stageRec{Name: name, Tags: jmap(b, "tags"), Created: now}
-	applyStage(ns, b)
-	a.Stages[name] = ns
-	r.commitLocked()
-	q.RestJSON(http.StatusCreated, stageJSON(ns))
-}
-
-func getStages(q *core.Request, a *apiRec, _ body) {
-	var list []*stageRec
-	for _, k := range core.SortedKeys(a.Stages) {
-		list = append(list, a.Stages[k])
-	}
-	pageItems(q, list, stageJSON)
-}
-
-func getStage(q *core.Request, _ *apiRec, s *stageRec, _ body) {
-	q.RestJSON(http.StatusOK, stageJSON(s))
-}
-
-func (r *Room) updateStage(q *core.Request, _ *apiRec, s *stageRec, b body) {
+	*s = stageRec{Name: name, Tags: jmap(b, "tags"), Created: time.Now().UTC()}
 	applyStage(s, b)
-	r.commitLocked()
-	q.RestJSON(http.StatusOK, stageJSON(s))
+	return true
 }
 
-func (r *Room) deleteStage(q *core.Request, a *apiRec, s *stageRec, _ body) {
-	delete(a.Stages, s.Name)
-	r.commitLocked()
-	q.NoContent(http.StatusNoContent)
+func applyStageOf(_ *core.Request, _ *apiRec, s *stageRec, b body) bool {
+	applyStage(s, b)
+	return true
 }
 
 func getTags(q *core.Request, tags map[string]string, _ body) {

@@ -7,9 +7,7 @@ package appautoscaling
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -72,6 +70,7 @@ type policy struct {
 
 // Room is Application Auto Scaling.
 type Room struct {
+	core.JSON11Service
 	cloud    *core.Cloud
 	services core.ScalableServices // ECS
 	mu       sync.Mutex
@@ -79,7 +78,10 @@ type Room struct {
 }
 
 // New returns the Application Auto Scaling room.
-func New() *Room { return &Room{} }
+func New() *Room {
+	return &Room{JSON11Service: core.JSON11Service{Prefix: targetPrefix, Title: "Application Auto Scaling",
+		Codes: core.JSON11Codes{TooLarge: "ValidationException", Server: "InternalServiceException"}}}
+}
 
 func (*Room) Name() string { return "application-autoscaling" }
 
@@ -106,9 +108,7 @@ func (r *Room) Save() error {
 }
 
 func (r *Room) commitLocked() {
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("application-autoscaling: save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 }
 
 func (*Room) Close() {}
@@ -128,24 +128,6 @@ func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
 
 const targetPrefix = "AnyScaleFrontendService"
 
-func (*Room) Guess(req *http.Request) bool {
-	return strings.HasPrefix(req.Header.Get("X-Amz-Target"), targetPrefix+".")
-}
-
-func (*Room) Route(q *core.Request) (string, bool) { return q.JSON11Target(targetPrefix) }
-
-func (*Room) Unknown(q *core.Request) {
-	q.JSON11Error(http.StatusBadRequest, "UnknownOperationException", "localcloud does not implement Application Auto Scaling "+q.Op)
-}
-
-func (*Room) Throttle(q *core.Request) {
-	q.JSON11Error(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
-}
-
-func (*Room) Fail(q *core.Request) {
-	q.JSON11Error(http.StatusInternalServerError, "InternalServiceException", "localcloud: injected fault")
-}
-
 // Ops is the operation table.
 func (r *Room) Ops() []core.Op {
 	return []core.Op{
@@ -162,47 +144,15 @@ func (r *Room) Ops() []core.Op {
 	}
 }
 
-type apiError struct{ code, msg string }
+// apiError is the room's error answer.
+type apiError = core.APIError
 
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
+func validation(msg string) error { return &apiError{Code: "ValidationException", Msg: msg} }
 
-func validation(msg string) error { return &apiError{"ValidationException", msg} }
-
+// with decodes the input into a fresh In and runs h under the room's lock; h's error is
+// the answer.
 func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*core.Request) {
-	return func(q *core.Request) {
-		in := new(In)
-		b, err := core.ReadLimited(q.R.Body, 1<<20)
-		if err != nil {
-			q.JSON11Error(http.StatusBadRequest, "ValidationException", "request too large")
-			return
-		}
-		if len(strings.TrimSpace(string(b))) > 0 {
-			if err := json.Unmarshal(b, in); err != nil {
-				q.JSON11Error(http.StatusBadRequest, "SerializationException", err.Error())
-				return
-			}
-		}
-		// The answer is encoded under the lock: it shares records with the scheduler.
-		out, err := func() (any, error) {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			out, err := h(q, in)
-			if err != nil {
-				return nil, err
-			}
-			b, err := json.Marshal(out)
-			return json.RawMessage(b), err
-		}()
-		var ae *apiError
-		switch {
-		case errors.As(err, &ae):
-			q.JSON11Error(http.StatusBadRequest, ae.code, ae.msg)
-		case err != nil:
-			q.JSON11Error(http.StatusInternalServerError, "InternalServiceException", err.Error())
-		default:
-			q.JSON11(out)
-		}
-	}
+	return core.JSON11Op(&r.mu, r.Codes, h)
 }
 
 type in struct {
@@ -341,7 +291,7 @@ func (r *Room) deregisterScalableTarget(q *core.Request, in *in) (any, error) {
 }
 
 func notFound(in *in) error {
-	return &apiError{"ObjectNotFoundException", fmt.Sprintf("No scalable target registered for service namespace: %s, resource ID: %s, scalable dimension: %s", in.ServiceNamespace, in.ResourceId, in.ScalableDimension)}
+	return &apiError{Code: "ObjectNotFoundException", Msg: fmt.Sprintf("No scalable target registered for service namespace: %s, resource ID: %s, scalable dimension: %s", in.ServiceNamespace, in.ResourceId, in.ScalableDimension)}
 }
 
 // trackingConfig is what PutScalingPolicy checks of a target-tracking configuration.
@@ -464,7 +414,7 @@ func (r *Room) describeScalingPolicies(q *core.Request, in *in) (any, error) {
 func (r *Room) deleteScalingPolicy(q *core.Request, in *in) (any, error) {
 	pk := key(q.Region, in.ServiceNamespace, in.ResourceId, in.ScalableDimension) + "|" + in.PolicyName
 	if r.st.Policies[pk] == nil {
-		return nil, &apiError{"ObjectNotFoundException", fmt.Sprintf("No scaling policy found for service namespace: %s, resource ID: %s, scalable dimension: %s, policy name: %s", in.ServiceNamespace, in.ResourceId, in.ScalableDimension, in.PolicyName)}
+		return nil, &apiError{Code: "ObjectNotFoundException", Msg: fmt.Sprintf("No scaling policy found for service namespace: %s, resource ID: %s, scalable dimension: %s, policy name: %s", in.ServiceNamespace, in.ResourceId, in.ScalableDimension, in.PolicyName)}
 	}
 	delete(r.st.Policies, pk)
 	r.commitLocked()
@@ -485,7 +435,7 @@ func (r *Room) targetByARN(arn string) (*target, error) {
 			return t, nil
 		}
 	}
-	return nil, &apiError{"ResourceNotFoundException", "No scalable target found for ARN " + arn}
+	return nil, &apiError{Code: "ResourceNotFoundException", Msg: "No scalable target found for ARN " + arn}
 }
 
 func (r *Room) tagResource(_ *core.Request, in *in) (any, error) {

@@ -49,6 +49,14 @@ func (c *Cloud) SaveDoc(file string, v any) error {
 	return WriteFileAtomic(c.Path(file), b)
 }
 
+// CommitDoc saves a room's document after a change; a failed save is logged, not
+// returned, since the change has already happened in memory.
+func (c *Cloud) CommitDoc(file string, v any) {
+	if err := c.SaveDoc(file, v); err != nil {
+		c.Logf("save state %s: %v", file, err)
+	}
+}
+
 // saveAll saves every room; when all succeeded the legacy state.json is obsolete.
 func (c *Cloud) saveAll() error {
 	var first error

@@ -165,12 +165,12 @@ func (r *Room) deleteCluster(q *core.Request, in *clusterIn) (any, error) {
 	}
 	for _, s := range r.st.Services {
 		if s.ClusterArn == cl.ClusterArn && s.Status != "INACTIVE" {
-			return nil, &apiError{"ClusterContainsServicesException", "The Cluster cannot be deleted while Services are active."}
+			return nil, &apiError{Code: "ClusterContainsServicesException", Msg: "The Cluster cannot be deleted while Services are active."}
 		}
 	}
 	for _, t := range r.st.Tasks {
 		if t.ClusterArn == cl.ClusterArn && t.LastStatus != "STOPPED" {
-			return nil, &apiError{"ClusterContainsTasksException", "The Cluster cannot be deleted while Tasks are active."}
+			return nil, &apiError{Code: "ClusterContainsTasksException", Msg: "The Cluster cannot be deleted while Tasks are active."}
 		}
 	}
 	cl.Status = "INACTIVE"

@@ -7,9 +7,6 @@ package ecs
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +33,7 @@ type doc struct {
 
 // Room is ECS.
 type Room struct {
+	core.JSON11Service
 	cloud   *core.Cloud
 	network core.Network  // EC2: subnets and security groups (nil: default subnets assumed)
 	targets core.Targets  // ELBv2: target groups of services with a load balancer
@@ -59,7 +57,10 @@ type Room struct {
 }
 
 // New returns the ECS room.
-func New() *Room { return &Room{} }
+func New() *Room {
+	return &Room{JSON11Service: core.JSON11Service{Prefix: targetPrefix, Title: "ECS",
+		Codes: core.JSON11Codes{TooLarge: "ClientException", Server: "ServerException"}}}
+}
 
 func (*Room) Name() string { return "ecs" }
 
@@ -143,12 +144,10 @@ func (r *Room) Save() error {
 	return r.cloud.SaveDoc(stateFile, &r.st)
 }
 
-// commitLocked saves after a change; a failed save is logged (the change happened).
+// commitLocked saves after a change.
 func (r *Room) commitLocked() {
 	r.dirty = false
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("ecs: save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 }
 
 func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
@@ -181,36 +180,16 @@ func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
 	return out
 }
 
-func (*Room) Guess(req *http.Request) bool {
-	return strings.HasPrefix(req.Header.Get("X-Amz-Target"), targetPrefix+".")
-}
+// apiError is the room's error answer.
+type apiError = core.APIError
 
-func (*Room) Route(q *core.Request) (string, bool) { return q.JSON11Target(targetPrefix) }
-
-func (*Room) Unknown(q *core.Request) {
-	q.JSON11Error(http.StatusBadRequest, "UnknownOperationException", "localcloud does not implement ECS "+q.Op)
-}
-
-func (*Room) Throttle(q *core.Request) {
-	q.JSON11Error(http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
-}
-
-func (*Room) Fail(q *core.Request) {
-	q.JSON11Error(http.StatusInternalServerError, "ServerException", "localcloud: injected fault")
-}
-
-// apiError is an ECS error answer.
-type apiError struct{ code, msg string }
-
-func (e *apiError) Error() string { return e.code + ": " + e.msg }
-
-func clientErr(msg string) error  { return &apiError{"ClientException", msg} }
-func invalidErr(msg string) error { return &apiError{"InvalidParameterException", msg} }
+func clientErr(msg string) error  { return &apiError{Code: "ClientException", Msg: msg} }
+func invalidErr(msg string) error { return &apiError{Code: "InvalidParameterException", Msg: msg} }
 
 var (
-	errClusterNotFound    = &apiError{"ClusterNotFoundException", "Cluster not found."}
-	errServiceNotFound    = &apiError{"ServiceNotFoundException", "Service not found."}
-	errServiceNotActive   = &apiError{"ServiceNotActiveException", "Service was not ACTIVE."}
+	errClusterNotFound    = &apiError{Code: "ClusterNotFoundException", Msg: "Cluster not found."}
+	errServiceNotFound    = &apiError{Code: "ServiceNotFoundException", Msg: "Service not found."}
+	errServiceNotActive   = &apiError{Code: "ServiceNotActiveException", Msg: "Service was not ACTIVE."}
 	errTaskDefNotFound    = clientErr("Unable to describe task definition.")
 	errTaskDefNotFoundUse = clientErr("TaskDefinition not found.")
 )
@@ -218,40 +197,7 @@ var (
 // with decodes the input into a fresh In and runs h under the room's lock; h's error is
 // the answer.
 func with[In any](r *Room, h func(q *core.Request, in *In) (any, error)) func(*core.Request) {
-	return func(q *core.Request) {
-		in := new(In)
-		b, err := core.ReadLimited(q.R.Body, 1<<20)
-		if err != nil {
-			q.JSON11Error(http.StatusBadRequest, "ClientException", "request too large")
-			return
-		}
-		if len(strings.TrimSpace(string(b))) > 0 {
-			if err := json.Unmarshal(b, in); err != nil {
-				q.JSON11Error(http.StatusBadRequest, "SerializationException", err.Error())
-				return
-			}
-		}
-		// The answer is encoded under the lock: it shares records with the scheduler.
-		out, err := func() (any, error) {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			out, err := h(q, in)
-			if err != nil {
-				return nil, err
-			}
-			b, err := json.Marshal(out)
-			return json.RawMessage(b), err
-		}()
-		var ae *apiError
-		switch {
-		case errors.As(err, &ae):
-			q.JSON11Error(http.StatusBadRequest, ae.code, ae.msg)
-		case err != nil:
-			q.JSON11Error(http.StatusInternalServerError, "ServerException", err.Error())
-		default:
-			q.JSON11(out)
-		}
-	}
+	return core.JSON11Op(&r.mu, r.Codes, h)
 }
 
 // now is a timestamp as ECS's JSON carries it: epoch seconds.

@@ -119,9 +119,7 @@ func (r *Room) Save() error {
 }
 
 func (r *Room) commitLocked() {
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 }
 
 // Resources lists tagged load balancers, target groups and listeners.
@@ -227,6 +225,33 @@ func page(f url.Values, n int) (start, end int, next string) {
 	return core.PageIndex(n, f.Get("Marker"), f.Get("PageSize"), 400)
 }
 
+// respondPage answers the page of items the request's Marker/PageSize ask for (write
+// writes them), with the NextMarker of the rest.
+func respondPage[T any](q *core.Request, f url.Values, items []T, write func(*core.XMLBuf, []T)) {
+	start, end, next := page(f, len(items))
+	respond(q, func(b *core.XMLBuf) {
+		write(b, items[start:end])
+		if next != "" {
+			b.El("NextMarker", next)
+		}
+	})
+}
+
+// lookupAll finds the resource of each key (an ARN or a name); the first missing one is
+// answered (code, notFound(key): false).
+func lookupAll[T any](q *core.Request, keys []string, find func(string) *T, code string, notFound func(string) string) ([]*T, bool) {
+	var out []*T
+	for _, k := range keys {
+		v := find(k)
+		if v == nil {
+			fail(q, code, notFound(k))
+			return nil, false
+		}
+		out = append(out, v)
+	}
+	return out, true
+}
+
 // --- Tags on any resource.
 
 func (r *Room) tagsOf(arn string) (map[string]string, bool) {
@@ -240,6 +265,18 @@ func (r *Room) tagsOf(arn string) (map[string]string, bool) {
 		return l.Tags, true
 	}
 	return nil, false
+}
+
+// taggable: every ARN names a resource of the room (else the first that does not is
+// answered as not found: false).
+func (r *Room) taggable(q *core.Request, arns []string) bool {
+	for _, arn := range arns {
+		if _, ok := r.tagsOf(arn); !ok {
+			notFoundARN(q, arn)
+			return false
+		}
+	}
+	return true
 }
 
 // notFoundARN answers the not-found error of an ARN's resource type.
@@ -271,14 +308,8 @@ func formTags(q *core.Request, f url.Values) (map[string]string, bool) {
 func (r *Room) addTags(q *core.Request, f url.Values) {
 	arns := members(f, "ResourceArns")
 	tags, ok := formTags(q, f)
-	if !ok {
+	if !ok || !r.taggable(q, arns) {
 		return
-	}
-	for _, arn := range arns {
-		if _, ok := r.tagsOf(arn); !ok {
-			notFoundARN(q, arn)
-			return
-		}
 	}
 	for _, arn := range arns {
 		m, _ := r.tagsOf(arn)
@@ -299,11 +330,8 @@ func (r *Room) addTags(q *core.Request, f url.Values) {
 
 func (r *Room) removeTags(q *core.Request, f url.Values) {
 	arns := members(f, "ResourceArns")
-	for _, arn := range arns {
-		if _, ok := r.tagsOf(arn); !ok {
-			notFoundARN(q, arn)
-			return
-		}
+	if !r.taggable(q, arns) {
+		return
 	}
 	for _, arn := range arns {
 		m, _ := r.tagsOf(arn)
@@ -317,11 +345,8 @@ func (r *Room) removeTags(q *core.Request, f url.Values) {
 
 func (r *Room) describeTags(q *core.Request, f url.Values) {
 	arns := members(f, "ResourceArns")
-	for _, arn := range arns {
-		if _, ok := r.tagsOf(arn); !ok {
-			notFoundARN(q, arn)
-			return
-		}
+	if !r.taggable(q, arns) {
+		return
 	}
 	respond(q, func(b *core.XMLBuf) {
 		b.Open("TagDescriptions")
@@ -336,27 +361,44 @@ func (r *Room) describeTags(q *core.Request, f url.Values) {
 	})
 }
 
-func writeTags(b *core.XMLBuf, tags map[string]string) {
-	b.Open("Tags")
-	for _, k := range core.SortedKeys(tags) {
-		b.Open("member")
-		b.El("Key", k)
-		b.El("Value", tags[k])
-		b.End("member")
-	}
-	b.End("Tags")
-}
+func writeTags(b *core.XMLBuf, tags map[string]string) { writeKeyValues(b, "Tags", tags) }
 
 // writeAttributes writes Attributes/member{Key,Value} in key order.
-func writeAttributes(b *core.XMLBuf, attrs map[string]string) {
-	b.Open("Attributes")
-	for _, k := range core.SortedKeys(attrs) {
+func writeAttributes(b *core.XMLBuf, attrs map[string]string) { writeKeyValues(b, "Attributes", attrs) }
+
+// writeKeyValues writes <list>/member{Key,Value} in key order.
+func writeKeyValues(b *core.XMLBuf, list string, m map[string]string) {
+	b.Open(list)
+	for _, k := range core.SortedKeys(m) {
 		b.Open("member")
 		b.El("Key", k)
-		b.El("Value", attrs[k])
+		b.El("Value", m[k])
 		b.End("member")
 	}
-	b.End("Attributes")
+	b.End(list)
+}
+
+// putAttributes sets the attributes of the request (each checked against known; what
+// names the resource type in errors) in attrs, and answers them all.
+func (r *Room) putAttributes(q *core.Request, f url.Values, attrs map[string]string, known map[string]func(string) bool, what string) {
+	set, ok := formAttributes(q, f, known, what)
+	if !ok {
+		return
+	}
+	for k, v := range set {
+		attrs[k] = v
+	}
+	r.commitLocked()
+	respond(q, func(b *core.XMLBuf) { writeAttributes(b, attrs) })
+}
+
+// arg finds the resource of ARN arn in m; a missing one is answered (code, message: nil).
+func arg[T any](q *core.Request, m map[string]*T, arn, code, message string) *T {
+	v := m[arn]
+	if v == nil {
+		fail(q, code, message)
+	}
+	return v
 }
 
 // formAttributes reads Attributes.member.N.Key/Value, checking each key is known and its

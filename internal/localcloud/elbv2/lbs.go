@@ -336,44 +336,25 @@ func (r *Room) describeLoadBalancers(q *core.Request, f url.Values) {
 	case len(arns) > 0 && len(names) > 0:
 		invalid(q, "Load balancer names and load balancer ARNs cannot be specified at the same time")
 		return
-	case len(arns) > 0:
-		for _, arn := range arns {
-			lb := r.st.LoadBalancers[arn]
-			if lb == nil {
-				fail(q, "LoadBalancerNotFound", "Load balancers '["+arn+"]' not found")
-				return
-			}
-			lbs = append(lbs, lb)
+	case len(arns) > 0 || len(names) > 0:
+		find, keys := r.lbByName, names
+		if len(arns) > 0 {
+			find, keys = func(arn string) *lbRec { return r.st.LoadBalancers[arn] }, arns
 		}
-	case len(names) > 0:
-		for _, n := range names {
-			lb := r.lbByName(n)
-			if lb == nil {
-				fail(q, "LoadBalancerNotFound", "Load balancers '["+n+"]' not found")
-				return
-			}
-			lbs = append(lbs, lb)
+		var ok bool
+		if lbs, ok = lookupAll(q, keys, find, "LoadBalancerNotFound", func(k string) string { return "Load balancers '[" + k + "]' not found" }); !ok {
+			return
 		}
 	default:
 		lbs = r.sortedLBs()
 	}
-	start, end, next := page(f, len(lbs))
-	respond(q, func(b *core.XMLBuf) {
-		r.writeLBs(b, lbs[start:end])
-		if next != "" {
-			b.El("NextMarker", next)
-		}
-	})
+	respondPage(q, f, lbs, r.writeLBs)
 }
 
 // lbArg finds the load balancer of LoadBalancerArn; nil = answered.
 func (r *Room) lbArg(q *core.Request, f url.Values) *lbRec {
 	arn := f.Get("LoadBalancerArn")
-	lb := r.st.LoadBalancers[arn]
-	if lb == nil {
-		fail(q, "LoadBalancerNotFound", "Load balancer '"+arn+"' not found")
-	}
-	return lb
+	return arg(q, r.st.LoadBalancers, arn, "LoadBalancerNotFound", "Load balancer '"+arn+"' not found")
 }
 
 // deleteLoadBalancer deletes it with its listeners (their proxies stop). A load balancer
@@ -400,19 +381,9 @@ func (r *Room) deleteLoadBalancer(q *core.Request, f url.Values) {
 }
 
 func (r *Room) modifyLoadBalancerAttributes(q *core.Request, f url.Values) {
-	lb := r.lbArg(q, f)
-	if lb == nil {
-		return
+	if lb := r.lbArg(q, f); lb != nil {
+		r.putAttributes(q, f, lb.Attributes, lbAttributeChecks, "Load balancer")
 	}
-	attrs, ok := formAttributes(q, f, lbAttributeChecks, "Load balancer")
-	if !ok {
-		return
-	}
-	for k, v := range attrs {
-		lb.Attributes[k] = v
-	}
-	r.commitLocked()
-	respond(q, func(b *core.XMLBuf) { writeAttributes(b, lb.Attributes) })
 }
 
 func (r *Room) describeLoadBalancerAttributes(q *core.Request, f url.Values) {

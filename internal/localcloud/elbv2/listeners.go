@@ -286,13 +286,10 @@ func writeListeners(b *core.XMLBuf, ls []*listenerRec) {
 func (r *Room) describeListeners(q *core.Request, f url.Values) {
 	var ls []*listenerRec
 	if arns := members(f, "ListenerArns"); len(arns) > 0 {
-		for _, arn := range arns {
-			l := r.st.Listeners[arn]
-			if l == nil {
-				fail(q, "ListenerNotFound", "Listener '"+arn+"' not found")
-				return
-			}
-			ls = append(ls, l)
+		var ok bool
+		find := func(arn string) *listenerRec { return r.st.Listeners[arn] }
+		if ls, ok = lookupAll(q, arns, find, "ListenerNotFound", func(k string) string { return "Listener '" + k + "' not found" }); !ok {
+			return
 		}
 	} else {
 		lb := r.lbArg(q, f)
@@ -306,22 +303,12 @@ func (r *Room) describeListeners(q *core.Request, f url.Values) {
 		}
 		slices.SortFunc(ls, func(a, b *listenerRec) int { return a.Port - b.Port })
 	}
-	start, end, next := page(f, len(ls))
-	respond(q, func(b *core.XMLBuf) {
-		writeListeners(b, ls[start:end])
-		if next != "" {
-			b.El("NextMarker", next)
-		}
-	})
+	respondPage(q, f, ls, writeListeners)
 }
 
 func (r *Room) listenerArg(q *core.Request, f url.Values) *listenerRec {
 	arn := f.Get("ListenerArn")
-	l := r.st.Listeners[arn]
-	if l == nil {
-		fail(q, "ListenerNotFound", "Listener '"+arn+"' not found")
-	}
-	return l
+	return arg(q, r.st.Listeners, arn, "ListenerNotFound", "Listener '"+arn+"' not found")
 }
 
 func (r *Room) modifyListener(q *core.Request, f url.Values) {

@@ -314,23 +314,14 @@ func (r *Room) describeTargetGroups(q *core.Request, f url.Values) {
 	}
 	var tgs []*tgRec
 	switch {
-	case len(arns) > 0:
-		for _, arn := range arns {
-			tg := r.st.TargetGroups[arn]
-			if tg == nil {
-				fail(q, "TargetGroupNotFound", "Target groups '["+arn+"]' not found")
-				return
-			}
-			tgs = append(tgs, tg)
+	case len(arns) > 0 || len(names) > 0:
+		find, keys := r.tgByName, names
+		if len(arns) > 0 {
+			find, keys = func(arn string) *tgRec { return r.st.TargetGroups[arn] }, arns
 		}
-	case len(names) > 0:
-		for _, n := range names {
-			tg := r.tgByName(n)
-			if tg == nil {
-				fail(q, "TargetGroupNotFound", "Target groups '["+n+"]' not found")
-				return
-			}
-			tgs = append(tgs, tg)
+		var ok bool
+		if tgs, ok = lookupAll(q, keys, find, "TargetGroupNotFound", func(k string) string { return "Target groups '[" + k + "]' not found" }); !ok {
+			return
 		}
 	default:
 		for _, tg := range r.st.TargetGroups {
@@ -340,23 +331,13 @@ func (r *Room) describeTargetGroups(q *core.Request, f url.Values) {
 		}
 		slices.SortFunc(tgs, func(a, b *tgRec) int { return strings.Compare(a.Name, b.Name) })
 	}
-	start, end, next := page(f, len(tgs))
-	respond(q, func(b *core.XMLBuf) {
-		r.writeTGs(b, tgs[start:end])
-		if next != "" {
-			b.El("NextMarker", next)
-		}
-	})
+	respondPage(q, f, tgs, r.writeTGs)
 }
 
 // tgArg finds the target group of TargetGroupArn; nil = answered.
 func (r *Room) tgArg(q *core.Request, f url.Values) *tgRec {
 	arn := f.Get("TargetGroupArn")
-	tg := r.st.TargetGroups[arn]
-	if tg == nil {
-		fail(q, "TargetGroupNotFound", "Target groups '["+arn+"]' not found")
-	}
-	return tg
+	return arg(q, r.st.TargetGroups, arn, "TargetGroupNotFound", "Target groups '["+arn+"]' not found")
 }
 
 func (r *Room) modifyTargetGroup(q *core.Request, f url.Values) {
@@ -399,19 +380,9 @@ func (r *Room) deleteTargetGroup(q *core.Request, f url.Values) {
 }
 
 func (r *Room) modifyTargetGroupAttributes(q *core.Request, f url.Values) {
-	tg := r.tgArg(q, f)
-	if tg == nil {
-		return
+	if tg := r.tgArg(q, f); tg != nil {
+		r.putAttributes(q, f, tg.Attributes, tgAttributeChecks, "Target group")
 	}
-	attrs, ok := formAttributes(q, f, tgAttributeChecks, "Target group")
-	if !ok {
-		return
-	}
-	for k, v := range attrs {
-		tg.Attributes[k] = v
-	}
-	r.commitLocked()
-	respond(q, func(b *core.XMLBuf) { writeAttributes(b, tg.Attributes) })
 }
 
 func (r *Room) describeTargetGroupAttributes(q *core.Request, f url.Values) {

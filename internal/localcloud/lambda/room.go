@@ -24,17 +24,21 @@ type doc struct {
 
 // Room is Lambda.
 type Room struct {
-	cloud   *core.Cloud
-	roles   core.Roles        // IAM: may Lambda assume a role yet
-	objects core.Objects      // S3: code given as S3Bucket/S3Key
-	logs    core.FunctionLogs // CloudWatch Logs: what functions print
-	mu      sync.Mutex
-	st      doc
-	exec    *executor
+	core.RestJSONService // q.Args: the function (or tagged ARN) and the path's second id
+	cloud                *core.Cloud
+	roles                core.Roles        // IAM: may Lambda assume a role yet
+	objects              core.Objects      // S3: code given as S3Bucket/S3Key
+	logs                 core.FunctionLogs // CloudWatch Logs: what functions print
+	mu                   sync.Mutex
+	st                   doc
+	exec                 *executor
 }
 
 // New returns the Lambda room.
-func New() *Room { return &Room{} }
+func New() *Room {
+	return &Room{RestJSONService: core.RestJSONService{Routes: lambdaRoute, Error: lambdaError,
+		UnknownCode: "UnknownOperationException", FailCode: "ServiceException", ThrottleMsg: "Rate exceeded"}}
+}
 
 func (*Room) Name() string { return "lambda" }
 
@@ -78,13 +82,10 @@ func (r *Room) Save() error {
 	return r.cloud.SaveDoc(stateFile, &r.st)
 }
 
-// commitLocked saves after a change (a failed save is logged, not returned, since the change
-// has already happened in memory) and unpacks new code now, not on its first invocation.
+// commitLocked saves after a change and unpacks new code now, not on its first invocation.
 // r.mu must be held.
 func (r *Room) commitLocked() {
-	if err := r.cloud.SaveDoc(stateFile, &r.st); err != nil {
-		r.cloud.Logf("save state: %v", err)
-	}
+	r.cloud.CommitDoc(stateFile, &r.st)
 	r.exec.tasks.prepare(r.codeInUseLocked())
 }
 
@@ -103,30 +104,6 @@ func (r *Room) Resources(match func(map[string]string) bool) []core.Resource {
 // Guess recognises Lambda's unsigned requests by their path.
 func (*Room) Guess(req *http.Request) bool {
 	return strings.HasPrefix(req.URL.Path, "/2015-03-31/") || strings.HasPrefix(req.URL.Path, "/2017-03-31/")
-}
-
-// Route names the operation; q.Args is the function (or tagged ARN) and the path's second id.
-func (*Room) Route(q *core.Request) (string, bool) {
-	op, args := lambdaRoute(q.R.Method, q.R.URL.Path)
-	if op == "" {
-		lambdaError(q, http.StatusNotFound, "UnknownOperationException", "Unknown operation "+q.R.Method+" "+q.R.URL.Path)
-		return "", false
-	}
-	q.Args = args
-	return op, true
-}
-
-func (*Room) Unknown(q *core.Request) {
-	lambdaError(q, http.StatusNotFound, "UnknownOperationException", "Unknown operation "+q.Op)
-}
-
-func (*Room) Throttle(q *core.Request) {
-	q.W.Header().Set("Retry-After", "1")
-	lambdaError(q, http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
-}
-
-func (*Room) Fail(q *core.Request) {
-	lambdaErrorType(q, http.StatusInternalServerError, "ServiceException", "Service", "localcloud: injected fault")
 }
 
 // ServeAdmin serves GET /_localcloud/code/<sha256 hex>.zip: the Code.Location of GetFunction.
