@@ -84,8 +84,28 @@ func (r *run) kinds() []engine.Kind {
 		kinds.LoadBalancerKind{C: c, Name: n.LoadBalancer, Subnets: r.d.Net.Subnets, Group: func() string { return r.groups.Get("alb") }, Tags: tags, ARN: &r.lb},
 		kinds.ListenerKind{C: c, LB: &r.lb, TG: &r.tg, Port: s.ListenerPort, Certificate: s.CertificateARN, Tags: tags},
 		kinds.ClusterKind{C: c, Tags: tags},
-		instanceKind{r}, taskDefKind{r}, serviceKind{r}, drainKind{r},
+		instanceKind{r}, taskDefKind{r}, serviceKind{r}, drainKind{r}, snapshotKind{r: r},
 	}
+}
+
+// snapshotKind deletes a final snapshot (destroy --delete-snapshots); one still being
+// taken is waited for first (RDS refuses to delete it until then).
+type snapshotKind struct {
+	engine.Unsupported // Create, Update
+	r                  *run
+}
+
+func (k snapshotKind) Actions() []engine.Action { return []engine.Action{DeleteSnapshot} }
+
+func (k snapshotKind) Delete(ctx context.Context, ch engine.Change) error {
+	if err := k.r.c.RDS().WaitSnapshotAvailable(ctx, ch.Name, DBAvailable); err != nil && !errors.Is(err, awsapi.ErrNotFound) {
+		return err
+	}
+	err := k.r.c.RDS().DeleteSnapshot(ctx, ch.Name)
+	if errors.Is(err, awsapi.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 // poll calls check every PollEvery until it reports done, up to limit.
@@ -249,11 +269,18 @@ func (k instanceKind) Delete(ctx context.Context, ch engine.Change) error {
 		}
 	}
 	snap := k.r.d.Names.FinalSnapshot(i, time.Now().UTC().Format("20060102-150405"))
+	if strings.HasSuffix(ch.Target, "|"+skipFinalSnapshot) {
+		snap = ""
+	}
 	err = kinds.RetryWhile(ctx, kinds.IsConflict, func() error { return k.r.c.RDS().DeleteInstance(ctx, id, snap) })
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(k.r.progress, "  DB instance %s: deleting, final snapshot %s\n", id, snap)
+	if snap == "" {
+		fmt.Fprintf(k.r.progress, "  DB instance %s: deleting, no final snapshot\n", id)
+	} else {
+		fmt.Fprintf(k.r.progress, "  DB instance %s: deleting, final snapshot %s\n", id, snap)
+	}
 	return poll(ctx, DBAvailable, "DB instance "+id+" to be deleted", func() (bool, error) {
 		_, err := k.r.c.RDS().FindInstance(ctx, id)
 		if errors.Is(err, awsapi.ErrNotFound) {

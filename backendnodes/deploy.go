@@ -122,11 +122,11 @@ func report(r *Result, changes []engine.Change, secret string) {
 
 // planDestroy deletes everything the nodes own, nodes first (in parallel; no drain: a
 // destroy is meant; each database leaves its final snapshot), then the shared resources.
-func planDestroy(o *observed, n Names) []engine.Change {
+func planDestroy(o *observed, n Names, opts DestroyOptions) []engine.Change {
 	var cs, last []engine.Change
 	var ends []string
 	for _, i := range o.indices() {
-		steps := planRemoval(o, n, i, false)
+		steps := planRemovalOf(o, n, i, false, !opts.DeleteSnapshots)
 		for k := range steps {
 			if steps[k].Needs == nil {
 				steps[k].Needs = []string{}
@@ -168,6 +168,9 @@ func planDestroy(o *observed, n Names) []engine.Change {
 	if o.Role != nil && o.Role.OtherStack == "" {
 		last = append(last, kinds.DeleteRoleChanges(o.Role, n.Role)...)
 	}
+	for _, snap := range o.FinalSnapshots {
+		add(DeleteSnapshot, "DB snapshot", snap.ID, "")
+	}
 	for k := range last {
 		last[k].ID = fmt.Sprintf("last-%d", k)
 		if k == 0 {
@@ -177,19 +180,32 @@ func planDestroy(o *observed, n Names) []engine.Change {
 	return append(cs, last...)
 }
 
+// DestroyOptions say what a destroy of the nodes also does.
+type DestroyOptions struct {
+	DryRun bool // only list the deletions
+	// DeleteSnapshots deletes the databases with no final snapshot, and the final
+	// snapshots earlier removals left: what they hold (undelivered jobs too) is gone.
+	DeleteSnapshots bool
+}
+
 // Destroy deletes what the nodes own (dryRun: lists it). The DB instances leave their
 // final snapshots.
 func Destroy(ctx context.Context, c *awsapi.Session, stackName, region string, dryRun bool, progress io.Writer) ([]engine.Change, error) {
+	return DestroyWith(ctx, c, stackName, region, DestroyOptions{DryRun: dryRun}, progress)
+}
+
+// DestroyWith is Destroy with options.
+func DestroyWith(ctx context.Context, c *awsapi.Session, stackName, region string, opts DestroyOptions, progress io.Writer) ([]engine.Change, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
 	n := NamesFor(stackName)
-	o, err := observe(ctx, c, n, 0)
+	o, err := observeForDestroy(ctx, c, n, opts)
 	if err != nil {
 		return nil, err
 	}
-	changes := planDestroy(o, n)
-	if dryRun || len(changes) == 0 {
+	changes := planDestroy(o, n, opts)
+	if opts.DryRun || len(changes) == 0 {
 		return changes, nil
 	}
 	ran := false
@@ -203,10 +219,10 @@ func Destroy(ctx context.Context, c *awsapi.Session, stackName, region string, d
 	}
 	replan := func() ([]engine.Change, error) {
 		var err error
-		if o, err = observe(ctx, c, n, 0); err != nil {
+		if o, err = observeForDestroy(ctx, c, n, opts); err != nil {
 			return nil, err
 		}
-		changes = planDestroy(o, n)
+		changes = planDestroy(o, n, opts)
 		return changes, nil
 	}
 	err = kinds.LockedApply(ctx, c, o.Bucket, o.Account, stackName, "destroy nodes", progress, replan, run)
@@ -256,6 +272,8 @@ func Logs(ctx context.Context, c *awsapi.Session, stackName string, i int, since
 // Component is the node pairs as a component of a stack. In is the deploy's input.
 type Component struct {
 	In *Input
+	// DeleteSnapshots: a destroy also deletes the nodes' final snapshots (and takes none).
+	DeleteSnapshots bool
 }
 
 var _ component.Component = (*Component)(nil)
@@ -274,8 +292,8 @@ func (k *Component) Deploy(ctx context.Context, c *awsapi.Session, st stack.Stac
 	return Deploy(ctx, c, in, dryRun, progress)
 }
 
-func (*Component) Destroy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {
-	return Destroy(ctx, c, st.Name, st.Region, dryRun, progress)
+func (k *Component) Destroy(ctx context.Context, c *awsapi.Session, st stack.Stack, dryRun bool, progress io.Writer) ([]engine.Change, error) {
+	return DestroyWith(ctx, c, st.Name, st.Region, DestroyOptions{DryRun: dryRun, DeleteSnapshots: k.DeleteSnapshots}, progress)
 }
 
 func (*Component) Status(ctx context.Context, c *awsapi.Session, st stack.Stack) (component.Report, error) {

@@ -266,6 +266,15 @@ func TestNodesOnLocalCloud(t *testing.T) {
 				t.Fatalf("node %d's final snapshots after destroy: %+v %v", i, snaps, err)
 			}
 		}
+		// Told otherwise, the final snapshots go too (node 3's from the scale-downs included).
+		if _, err := DestroyWith(ctx, top.cl, stackName, testRegion, DestroyOptions{DeleteSnapshots: true}, os.Stderr); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 3; i++ {
+			if snaps, err := top.cl.RDS().ListSnapshots(ctx, n.Node(i).DB); err != nil || len(snaps) != 0 {
+				t.Fatalf("node %d's final snapshots after destroy --delete-snapshots: %+v %v", i, snaps, err)
+			}
+		}
 	})
 }
 

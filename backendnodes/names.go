@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/rudderctl/rudderctl/container"
+	"github.com/rudderctl/rudderctl/internal/awsapi/rdsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/kinds"
 	"github.com/rudderctl/rudderctl/internal/stack"
 )
@@ -103,6 +104,14 @@ func (n Names) nodeIndex(name string) int {
 // FinalSnapshot is the name of node i's final snapshot taken at removal (stamp: when).
 func (n Names) FinalSnapshot(i int, stamp string) string {
 	return fmt.Sprintf("%s-final-%s", n.Node(i).DB, stamp)
+}
+
+// isFinalSnapshot says whether s is a final snapshot of one of this stack's nodes: named
+// so, of a node's instance, and tagged with this stack (tags are copied to snapshots).
+func (n Names) isFinalSnapshot(s rdsapi.Snapshot) bool {
+	i := n.nodeIndex(s.InstanceID)
+	ours, _ := stack.TagState(s.Tags, n.Stack)
+	return i > 0 && ours && strings.HasPrefix(s.ID, n.Node(i).DB+"-final-")
 }
 
 // Tags are put on everything the component creates.

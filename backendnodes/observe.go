@@ -64,6 +64,9 @@ type observed struct {
 	Pending     []string // revisions of the pending-jobs family (ACTIVE and INACTIVE)
 	PendingLive []string // its ACTIVE ones
 	Bucket      *kinds.Bucket
+	// FinalSnapshots are the final snapshots of this stack's nodes (read for a destroy
+	// that deletes them only).
+	FinalSnapshots []rdsapi.Snapshot
 }
 
 // indices are the node indices found, ascending.
@@ -272,4 +275,22 @@ func (o *observed) nodeAt(i int) *nodeObs {
 // errMissing refuses a deploy whose prerequisites are not up.
 func errMissing(stackName string, missing []string) error {
 	return fmt.Errorf("deploy nodes refused: stack %q lacks %s; a node's gateway opens only once the transformer answers and the workspace loads, and its user functions run on ECS: deploy those first (in this order: transformer --lambda, workspace, transformer --ecs), then run deploy nodes again", stackName, strings.Join(missing, ", "))
+}
+
+// observeForDestroy is observe, plus the nodes' final snapshots when they go too.
+func observeForDestroy(ctx context.Context, c *awsapi.Session, n Names, opts DestroyOptions) (*observed, error) {
+	o, err := observe(ctx, c, n, 0)
+	if err != nil || !opts.DeleteSnapshots {
+		return o, err
+	}
+	snaps, err := c.RDS().ListSnapshots(ctx, "")
+	if err != nil {
+		return nil, awsapi.Explain("list the DB snapshots", err)
+	}
+	for _, s := range snaps {
+		if n.isFinalSnapshot(s) {
+			o.FinalSnapshots = append(o.FinalSnapshots, s)
+		}
+	}
+	return o, nil
 }

@@ -27,6 +27,7 @@ const (
 	CreateInstance    engine.Action = "CreateDBInstance"
 	ModifyInstance    engine.Action = "ModifyDBInstance"
 	DeleteInstance    engine.Action = "DeleteDBInstance"
+	DeleteSnapshot    engine.Action = "DeleteDBSnapshot"
 	DrainNode         engine.Action = "DrainNode"
 )
 
@@ -246,6 +247,15 @@ func planNode(o *observed, d *desired, i int) ([]engine.Change, error) {
 // planRemoval removes node i: drained first (unless drain is false: destroy), then its
 // service, its task definitions and its database with a final snapshot.
 func planRemoval(o *observed, n Names, i int, drain bool) []engine.Change {
+	return planRemovalOf(o, n, i, drain, true)
+}
+
+// skipFinalSnapshot marks a DB instance deletion that leaves no final snapshot
+// (destroy --delete-snapshots).
+const skipFinalSnapshot = "no-final-snapshot"
+
+// planRemovalOf is planRemoval; without finalSnapshot the database goes with no snapshot.
+func planRemovalOf(o *observed, n Names, i int, drain, finalSnapshot bool) []engine.Change {
 	node := n.Node(i)
 	no := o.node(i)
 	tag := strconv.Itoa(i)
@@ -274,7 +284,12 @@ func planRemoval(o *observed, n Names, i int, drain bool) []engine.Change {
 		add(engine.Change{Action: kinds.DeleteTaskDef, Resource: "task definition", Name: kinds.Revision(arn), Target: arn})
 	}
 	if no.Instance != nil && no.Instance.Status != "deleting" {
-		add(engine.Change{Action: DeleteInstance, Resource: "DB instance", Name: node.DB, Reason: "with a final snapshot"})
+		if finalSnapshot {
+			add(engine.Change{Action: DeleteInstance, Resource: "DB instance", Name: node.DB, Reason: "with a final snapshot"})
+		} else {
+			add(engine.Change{Action: DeleteInstance, Resource: "DB instance", Name: node.DB, Target: skipFinalSnapshot,
+				Reason: "with no final snapshot (--delete-snapshots: what it holds is gone)"})
+		}
 	}
 	return cs
 }

@@ -147,3 +147,48 @@ func TestPlanScaleDownDrainsFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A destroy keeps each database as a final snapshot; with DeleteSnapshots it takes none
+// and deletes the final snapshots earlier removals left (this stack's only), last.
+func TestPlanDestroyDeleteSnapshots(t *testing.T) {
+	d := testDesired(t, 1)
+	n := d.Names
+	tags := n.Tags()
+	o := &observed{Nodes: map[int]*nodeObs{1: {Instance: &rdsapi.Instance{ID: n.Node(1).DB, Status: "available"}}}, Account: d.Account}
+	snaps := []rdsapi.Snapshot{
+		{ID: n.Node(3).DB + "-final-20261130-010203", InstanceID: n.Node(3).DB, Tags: tags},
+		{ID: n.Node(3).DB + "-manual", InstanceID: n.Node(3).DB, Tags: tags},                                                       // not a final one
+		{ID: "rudderctl-other-node-1-final-20261130-010203", InstanceID: "rudderctl-other-node-1", Tags: NamesFor("other").Tags()}, // another stack's
+		{ID: n.Node(2).DB + "-final-20261130-010203", InstanceID: n.Node(2).DB},                                                    // untagged: not known to be ours
+	}
+	for _, s := range snaps {
+		if n.isFinalSnapshot(s) {
+			o.FinalSnapshots = append(o.FinalSnapshots, s)
+		}
+	}
+	keep := planDestroy(o, n, DestroyOptions{})
+	if !slices.ContainsFunc(keep, func(c engine.Change) bool { return c.Action == DeleteInstance && c.Reason == "with a final snapshot" }) {
+		t.Fatalf("a plain destroy does not keep a final snapshot: %v", keep)
+	}
+	gone := planDestroy(o, n, DestroyOptions{DeleteSnapshots: true})
+	var deleted []string
+	for _, c := range gone {
+		switch c.Action {
+		case DeleteInstance:
+			if !strings.HasSuffix(c.Target, "|"+skipFinalSnapshot) {
+				t.Fatalf("with DeleteSnapshots the database still leaves a snapshot: %s (target %q)", c, c.Target)
+			}
+		case DeleteSnapshot:
+			deleted = append(deleted, c.Name)
+		}
+	}
+	if want := []string{n.Node(3).DB + "-final-20261130-010203"}; !slices.Equal(deleted, want) {
+		t.Fatalf("snapshots deleted %v, want %v", deleted, want)
+	}
+	if gone[len(gone)-1].Action != DeleteSnapshot {
+		t.Fatalf("the snapshots do not go last: %v", gone)
+	}
+	if err := engineCheck(gone); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rudderctl/rudderctl/backendnodes"
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/deploy/components"
 	"github.com/rudderctl/rudderctl/internal/deploy/engine"
@@ -19,18 +20,23 @@ func destroyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "destroy",
 		Usage:     "delete everything the stack owns in AWS",
-		UsageText: "rudderctl destroy [--yes] [--stack NAME] [--config FILE] [--region R] [--json]",
-		Description: `Deletes, in reverse order, everything tagged rudderctl:stack=<name>: the Lambda
-permission, API stage, routes, integration and API, the alias, versions and function, the
-S3 artifacts bucket and its objects (zips over 50 MB), the log group, the role's policies
-and the role. Running it again says there is nothing to
-destroy. Without --yes it asks on a terminal, and refuses when there is none.
+		UsageText: "rudderctl destroy [--yes] [--delete-snapshots] [--stack NAME] [--config FILE] [--region R] [--json]",
+		Description: `Deletes everything tagged rudderctl:stack=<name>, the last deployed part first:
+the nodes (services, databases, the public load balancer, their groups, secret, role and
+logs), the user functions on ECS (service, internal load balancer, image repository, ...),
+the workspace, then the transformer on Lambda (permission, API, alias, versions, function,
+the artifacts bucket, log group, role). Each node's database leaves a final snapshot
+(rudderctl-<stack>-node-<i>-final-<time>), which keeps what it had not delivered;
+--delete-snapshots deletes the databases with no final snapshot and the final snapshots
+earlier removals left. Running it again says there is nothing to destroy. Without --yes it
+asks on a terminal, and refuses when there is none.
 
 Examples:
    rudderctl destroy --stack staging
-   rudderctl destroy --stack ci-123 --yes`,
+   rudderctl destroy --stack ci-123 --yes --delete-snapshots`,
 		Flags: append(stackFlags(), jsonFlag(),
-			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"}),
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask for confirmation"},
+			&cli.BoolFlag{Name: "delete-snapshots", Usage: "also delete the nodes' final snapshots (and take none now): what they hold, undelivered events too, is gone"}),
 		Action: func(c *cli.Context) error {
 			t, cl, err := openStack(c)
 			if err != nil {
@@ -87,6 +93,11 @@ Examples:
 // first.
 func destroyAll(c *cli.Context, cl *awsapi.Session, t *target, dryRun bool, progress io.Writer) ([]engine.Change, error) {
 	all := components.All()
+	for _, k := range all {
+		if nodes, ok := k.(*backendnodes.Component); ok {
+			nodes.DeleteSnapshots = c.Bool("delete-snapshots")
+		}
+	}
 	var changes []engine.Change
 	for i := len(all) - 1; i >= 0; i-- {
 		cs, err := all[i].Destroy(c.Context, cl, t.stack(), dryRun, progress)
