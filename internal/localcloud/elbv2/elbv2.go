@@ -177,15 +177,15 @@ func (r *Room) Ops() []core.Op {
 		core.Write("CreateLoadBalancer", r.locked(r.createLoadBalancer)),
 		core.Read("DescribeLoadBalancers", r.locked(r.describeLoadBalancers)),
 		core.Write("DeleteLoadBalancer", r.locked(r.deleteLoadBalancer)),
-		core.Write("ModifyLoadBalancerAttributes", r.locked(r.modifyLoadBalancerAttributes)),
-		core.Read("DescribeLoadBalancerAttributes", r.locked(r.describeLoadBalancerAttributes)),
+		core.Write("ModifyLoadBalancerAttributes", r.locked(r.modifyAttributes(r.lbAttributes, lbAttributeChecks, "Load balancer"))),
+		core.Read("DescribeLoadBalancerAttributes", r.locked(describeAttributes(r.lbAttributes))),
 		core.Write("SetSecurityGroups", r.locked(r.setSecurityGroups)),
 		core.Write("CreateTargetGroup", r.locked(r.createTargetGroup)),
 		core.Read("DescribeTargetGroups", r.locked(r.describeTargetGroups)),
 		core.Write("ModifyTargetGroup", r.locked(r.modifyTargetGroup)),
 		core.Write("DeleteTargetGroup", r.locked(r.deleteTargetGroup)),
-		core.Write("ModifyTargetGroupAttributes", r.locked(r.modifyTargetGroupAttributes)),
-		core.Read("DescribeTargetGroupAttributes", r.locked(r.describeTargetGroupAttributes)),
+		core.Write("ModifyTargetGroupAttributes", r.locked(r.modifyAttributes(r.tgAttributes, tgAttributeChecks, "Target group"))),
+		core.Read("DescribeTargetGroupAttributes", r.locked(describeAttributes(r.tgAttributes))),
 		core.Write("RegisterTargets", r.locked(r.registerTargets)),
 		core.Write("DeregisterTargets", r.locked(r.deregisterTargets)),
 		core.Read("DescribeTargetHealth", r.locked(r.describeTargetHealth)),
@@ -378,18 +378,35 @@ func writeKeyValues(b *core.XMLBuf, list string, m map[string]string) {
 	b.End(list)
 }
 
-// putAttributes sets the attributes of the request (each checked against known; what
-// names the resource type in errors) in attrs, and answers them all.
-func (r *Room) putAttributes(q *core.Request, f url.Values, attrs map[string]string, known map[string]func(string) bool, what string) {
-	set, ok := formAttributes(q, f, known, what)
-	if !ok {
-		return
+// attributesOf finds the attributes of the resource a request names (false: answered).
+type attributesOf func(q *core.Request, f url.Values) (map[string]string, bool)
+
+// modifyAttributes sets the request's attributes (each checked against known; what names
+// the resource type in errors) and answers them all.
+func (r *Room) modifyAttributes(of attributesOf, known map[string]func(string) bool, what string) func(*core.Request, url.Values) {
+	return func(q *core.Request, f url.Values) {
+		attrs, ok := of(q, f)
+		if !ok {
+			return
+		}
+		set, ok := formAttributes(q, f, known, what)
+		if !ok {
+			return
+		}
+		for k, v := range set {
+			attrs[k] = v
+		}
+		r.commitLocked()
+		respond(q, func(b *core.XMLBuf) { writeAttributes(b, attrs) })
 	}
-	for k, v := range set {
-		attrs[k] = v
+}
+
+func describeAttributes(of attributesOf) func(*core.Request, url.Values) {
+	return func(q *core.Request, f url.Values) {
+		if attrs, ok := of(q, f); ok {
+			respond(q, func(b *core.XMLBuf) { writeAttributes(b, attrs) })
+		}
 	}
-	r.commitLocked()
-	respond(q, func(b *core.XMLBuf) { writeAttributes(b, attrs) })
 }
 
 // arg finds the resource of ARN arn in m; a missing one is answered (code, message: nil).

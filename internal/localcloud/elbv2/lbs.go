@@ -380,16 +380,11 @@ func (r *Room) deleteLoadBalancer(q *core.Request, f url.Values) {
 	respond(q, nil)
 }
 
-func (r *Room) modifyLoadBalancerAttributes(q *core.Request, f url.Values) {
+func (r *Room) lbAttributes(q *core.Request, f url.Values) (map[string]string, bool) {
 	if lb := r.lbArg(q, f); lb != nil {
-		r.putAttributes(q, f, lb.Attributes, lbAttributeChecks, "Load balancer")
+		return lb.Attributes, true
 	}
-}
-
-func (r *Room) describeLoadBalancerAttributes(q *core.Request, f url.Values) {
-	if lb := r.lbArg(q, f); lb != nil {
-		respond(q, func(b *core.XMLBuf) { writeAttributes(b, lb.Attributes) })
-	}
+	return nil, false
 }
 
 func (r *Room) setSecurityGroups(q *core.Request, f url.Values) {

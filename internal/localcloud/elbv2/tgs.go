@@ -379,16 +379,11 @@ func (r *Room) deleteTargetGroup(q *core.Request, f url.Values) {
 	respond(q, nil)
 }
 
-func (r *Room) modifyTargetGroupAttributes(q *core.Request, f url.Values) {
+func (r *Room) tgAttributes(q *core.Request, f url.Values) (map[string]string, bool) {
 	if tg := r.tgArg(q, f); tg != nil {
-		r.putAttributes(q, f, tg.Attributes, tgAttributeChecks, "Target group")
+		return tg.Attributes, true
 	}
-}
-
-func (r *Room) describeTargetGroupAttributes(q *core.Request, f url.Values) {
-	if tg := r.tgArg(q, f); tg != nil {
-		respond(q, func(b *core.XMLBuf) { writeAttributes(b, tg.Attributes) })
-	}
+	return nil, false
 }
 
 // --- Targets.
