@@ -16,14 +16,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sys/unix"
+	"github.com/rudderctl/rudderctl/internal/localcloud/taskrun"
 
 	"github.com/rudderctl/rudderctl/backendnodes/sidecar"
 )
@@ -159,44 +157,15 @@ func sidecarStats(t *testing.T, top *topology, i int) sidecar.Stats {
 	return st
 }
 
-// dialInNamespace connects from inside the network namespace at nsPath: a locked thread
-// enters it, makes the connection (its socket stays there) and comes back. A thread that
-// cannot come back is not unlocked, so the Go runtime ends it.
+// dialInNamespace connects from inside the network namespace at nsPath (the sidecar
+// listens on its task's localhost only).
 func dialInNamespace(nsPath, network, addr string) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	res := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		home, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			res <- result{err: err}
-			return
-		}
-		defer home.Close()
-		target, err := os.Open(nsPath)
-		if err != nil {
-			runtime.UnlockOSThread()
-			res <- result{err: err}
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			res <- result{err: fmt.Errorf("entering the task's namespace: %v", err)}
-			return
-		}
-		c, err := net.DialTimeout(network, addr, 5*time.Second)
-		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		res <- result{c, err}
-	}()
-	r := <-res
-	return r.c, r.err
+	var c net.Conn
+	err := taskrun.InNetNamespace(nsPath, func() (err error) {
+		c, err = net.DialTimeout(network, addr, 5*time.Second)
+		return err
+	})
+	return c, err
 }
 
 // routeDelta is what went one way between two readings of a sidecar's stats.

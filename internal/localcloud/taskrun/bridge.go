@@ -180,42 +180,48 @@ func (b *bridge) close() {
 	b.wg.Wait()
 }
 
-// listenInNamespace opens a TCP listener inside the network namespace at nsPath: a thread
-// enters the namespace, makes the socket (which stays there) and comes back. A thread that
-// cannot come back is not unlocked, so the Go runtime ends it.
+// listenInNamespace opens a TCP listener inside the network namespace at nsPath (the
+// socket stays there).
 func listenInNamespace(nsPath, addr string) (net.Listener, error) {
-	type result struct {
-		l   net.Listener
-		err error
-	}
-	res := make(chan result, 1)
+	var l net.Listener
+	err := InNetNamespace(nsPath, func() (err error) {
+		l, err = net.Listen("tcp", addr)
+		return err
+	})
+	return l, err
+}
+
+// InNetNamespace runs fn on a thread that entered the network namespace at nsPath, then
+// comes back: sockets fn makes stay in that namespace. A thread that cannot come back is
+// not unlocked, so the Go runtime ends it.
+func InNetNamespace(nsPath string, fn func() error) error {
+	res := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		home, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
 			runtime.UnlockOSThread()
-			res <- result{err: err}
+			res <- err
 			return
 		}
 		defer home.Close()
 		target, err := os.Open(nsPath)
 		if err != nil {
 			runtime.UnlockOSThread()
-			res <- result{err: err}
+			res <- err
 			return
 		}
 		defer target.Close()
 		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
-			res <- result{err: fmt.Errorf("entering the namespace: %v", err)}
+			res <- fmt.Errorf("entering the network namespace %s: %v", nsPath, err)
 			return
 		}
-		l, err := net.Listen("tcp", addr)
+		err = fn()
 		if unix.Setns(int(home.Fd()), unix.CLONE_NEWNET) == nil {
 			runtime.UnlockOSThread()
 		}
-		res <- result{l, err}
+		res <- err
 	}()
-	r := <-res
-	return r.l, r.err
+	return <-res
 }
