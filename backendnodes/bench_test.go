@@ -113,6 +113,7 @@ func measureEvents(b *testing.B, top *topology, url string, nodes, clients, perC
 	b.Helper()
 	const size = 10
 	snd := newSender(url)
+	cpu0 := treeCPU()
 	start := time.Now()
 	var wg sync.WaitGroup
 	refused := 0
@@ -138,10 +139,12 @@ func measureEvents(b *testing.B, top *topology, url string, nodes, clients, perC
 	ids := snd.ids()
 	top.waitArrived(b, ids, 5*time.Minute)
 	delivered := time.Since(start)
+	cpu, byProgram := treeCPU().since(cpu0)
 	events := float64(len(ids))
 	b.ReportMetric(events/delivered.Seconds(), fmt.Sprintf("events/s-%dnodes-%dclients", nodes, clients))
-	b.Logf("%d nodes, %d clients: %d events accepted in %s (%.0f events/s), all at the sink exactly once after %s (%.0f events/s end to end)",
-		nodes, clients, len(ids), accepted.Round(time.Millisecond), events/accepted.Seconds(), delivered.Round(time.Millisecond), events/delivered.Seconds())
+	b.Logf("%d nodes, %d clients: %d events accepted in %s (%.0f events/s), all at the sink exactly once after %s (%.0f events/s end to end); CPU time of the test's process tree %.1f s (%.2f cores busy, %.2f ms per event)\n%s",
+		nodes, clients, len(ids), accepted.Round(time.Millisecond), events/accepted.Seconds(), delivered.Round(time.Millisecond), events/delivered.Seconds(),
+		cpu.Seconds(), cpu.Seconds()/delivered.Seconds(), 1000*cpu.Seconds()/events, cpuTable(byProgram))
 }
 
 // timedProgress deploys n nodes and returns the progress, each line prefixed with the
