@@ -144,6 +144,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if c.runningLocked() {
 		return nil
 	}
+	c.stopStale() // before a first start redoes the data directory under a stale server
 	first := !c.Initialized()
 	if first {
 		if err := c.initialize(ctx); err != nil {
@@ -152,7 +153,6 @@ func (c *Cluster) Start(ctx context.Context) error {
 	} else if err := c.prepareDirs(); err != nil {
 		return err
 	}
-	c.stopStale()
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if err = c.startServer(ctx); err == nil || c.cfg.Port != 0 || !portTaken(err) {
