@@ -41,6 +41,10 @@ type Config struct {
 	MaxConnections int    // 0: 300
 	// Settings are extra server settings (-c name=value), e.g. fsync=off for tests.
 	Settings map[string]string
+	// Template, when set, is a data directory made by Templates.For for User and
+	// Database: a cluster with no data yet starts as a copy of it instead of running
+	// initdb, and its master password is set to Password at that first start.
+	Template string
 }
 
 // Cluster is one PostgreSQL cluster. Its methods are safe for concurrent use.
@@ -117,29 +121,38 @@ func (c *Cluster) runningLocked() bool {
 	}
 }
 
-// Initialized reports whether the data directory holds a cluster.
+// Initialized reports whether the data directory holds a cluster whose first start
+// finished (a copy of a template has its master password).
 func (c *Cluster) Initialized() bool {
+	if _, err := os.Stat(c.initializingPath()); err == nil {
+		return false
+	}
 	_, err := os.Stat(filepath.Join(c.DataDir(), "PG_VERSION"))
 	return err == nil
 }
 
-// Start initializes the cluster when its data directory is empty, starts the server,
-// waits until it accepts connections and creates the database on first start.
+// initializingPath marks a first start under way: a cluster stopped (or killed) before
+// its first start finished is initialized again from scratch at the next Start.
+func (c *Cluster) initializingPath() string { return filepath.Join(c.cfg.Dir, ".initializing") }
+
+// Start initializes the cluster when it has no data yet (initdb, or a copy of
+// Config.Template), starts the server, waits until it accepts connections and, on the
+// first start, creates the database (and sets a template copy's master password).
 func (c *Cluster) Start(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.runningLocked() {
 		return nil
 	}
-	if err := c.prepareDirs(); err != nil {
-		return err
-	}
-	if !c.Initialized() {
-		if err := c.initdb(ctx); err != nil {
+	c.stopStale() // before a first start redoes the data directory under a stale server
+	first := !c.Initialized()
+	if first {
+		if err := c.initialize(ctx); err != nil {
 			return err
 		}
+	} else if err := c.prepareDirs(); err != nil {
+		return err
 	}
-	c.stopStale()
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		if err = c.startServer(ctx); err == nil || c.cfg.Port != 0 || !portTaken(err) {
@@ -149,9 +162,54 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := c.createDatabase(ctx); err != nil {
+	if err := c.finishFirstStart(ctx, first); err != nil {
 		c.stopLocked()
 		return err
+	}
+	return nil
+}
+
+// initialize fills the data directory: initdb, or a copy of the template. The
+// initializing mark stays until the first start has finished.
+func (c *Cluster) initialize(ctx context.Context) error {
+	if err := os.MkdirAll(c.cfg.Dir, 0o700); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := os.WriteFile(c.initializingPath(), nil, 0o600); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if err := os.RemoveAll(c.DataDir()); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
+	}
+	if c.cfg.Template != "" {
+		if err := CopyDir(c.cfg.Template, c.DataDir()); err != nil {
+			return err
+		}
+		return c.prepareDirs()
+	}
+	if err := c.prepareDirs(); err != nil {
+		return err
+	}
+	return c.initdb(ctx)
+}
+
+// finishFirstStart creates the database and gives a template's copy its own master
+// password, then drops the initializing mark. Later starts only make sure the database
+// is there.
+func (c *Cluster) finishFirstStart(ctx context.Context, first bool) error {
+	if err := c.createDatabase(ctx); err != nil {
+		return err
+	}
+	if !first {
+		return nil
+	}
+	if c.cfg.Template != "" {
+		if err := c.setPasswordLocked(ctx, c.cfg.Password); err != nil {
+			return err
+		}
+	}
+	if err := os.Remove(c.initializingPath()); err != nil {
+		return fmt.Errorf("pgcluster: %w", err)
 	}
 	return nil
 }
@@ -179,6 +237,12 @@ func (c *Cluster) stopLocked() error {
 
 // SetPassword changes the master user's password on the running server.
 func (c *Cluster) SetPassword(ctx context.Context, password string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.setPasswordLocked(ctx, password)
+}
+
+func (c *Cluster) setPasswordLocked(ctx context.Context, password string) error {
 	conn, err := c.adminConn(ctx, "postgres")
 	if err != nil {
 		return err
@@ -214,6 +278,7 @@ func (c *Cluster) Restore(snapshot string) error {
 		return err
 	}
 	_ = os.RemoveAll(c.DataDir())
+	_ = os.Remove(c.initializingPath()) // the snapshot's data is whole: no first start to finish
 	return CopyDir(snapshot, c.DataDir())
 }
 

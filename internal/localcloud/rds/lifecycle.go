@@ -82,19 +82,41 @@ func (r *Room) goCreate(k, password string, setPassword bool) {
 }
 
 func (r *Room) bringUp(k string, lv *live, restoreFrom, password string, setPassword bool) error {
-	if restoreFrom != "" && !lv.cluster.Initialized() {
+	ctx, cancel := context.WithTimeout(r.ctx, startTimeout)
+	defer cancel()
+	switch {
+	case lv.cluster.Initialized():
+	case restoreFrom != "":
 		if err := lv.cluster.Restore(restoreFrom); err != nil {
 			return err
 		}
+	default:
+		if err := r.useTemplate(ctx, k, lv); err != nil {
+			return err
+		}
 	}
-	ctx, cancel := context.WithTimeout(r.ctx, startTimeout)
-	defer cancel()
 	if err := r.start(ctx, k, lv); err != nil {
 		return err
 	}
 	if setPassword {
 		return lv.cluster.SetPassword(ctx, password)
 	}
+	return nil
+}
+
+// useTemplate makes a new instance's cluster start as a copy of the template for its
+// master user and database (made by the first instance that needs it, initdb once per
+// local cloud): a copy and a start instead of an initdb, still a cluster of its own.
+func (r *Room) useTemplate(ctx context.Context, k string, lv *live) error {
+	cfg := lv.cluster.Config()
+	tmpl, err := r.templates.For(ctx, cfg.User, cfg.Database)
+	if err != nil {
+		return err
+	}
+	cfg.Template = tmpl
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lv.cluster = newCluster(cfg)
 	return nil
 }
 

@@ -125,6 +125,8 @@ type Room struct {
 	ctx     context.Context  // cancelled by Close: background work stops
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	// templates are initdb'd data directories new instances start as copies of.
+	templates *pgcluster.Templates
 }
 
 // New returns the RDS room.
@@ -177,6 +179,7 @@ func (r *Room) Open(c *core.Cloud) error {
 		r.st.KmsKeys = map[string]string{}
 	}
 	r.lives = map[string]*live{}
+	r.templates = pgcluster.NewTemplates(c.Path("rds", "templates"))
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.resume()
 	return nil
