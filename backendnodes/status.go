@@ -48,7 +48,7 @@ func (s *Status) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-11s %d nodes behind %s\n", "nodes", len(s.Nodes), s.URL)
 	for _, n := range s.Nodes {
-		pending := "pending jobs unknown (the database is private)"
+		pending := "pending jobs unknown (its database is private: not reachable from here; a scale down counts them from inside the VPC)"
 		if n.PendingJobs != nil {
 			pending = fmt.Sprintf("%d pending jobs", *n.PendingJobs)
 		}
