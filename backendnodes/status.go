@@ -46,11 +46,11 @@ func (s *Status) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s not deployed\n", "nodes")
 		return
 	}
-	fmt.Fprintf(w, "  %-11s %d nodes behind %s\n", "nodes", len(s.Nodes), s.URL)
+	fmt.Fprintf(w, "  %-11s %d node%s behind %s\n", "nodes", len(s.Nodes), plural(int64(len(s.Nodes))), s.URL)
 	for _, n := range s.Nodes {
 		pending := "pending jobs unknown (its database is private: not reachable from here; a scale down counts them from inside the VPC)"
 		if n.PendingJobs != nil {
-			pending = fmt.Sprintf("%d pending jobs", *n.PendingJobs)
+			pending = fmt.Sprintf("%d pending job%s", *n.PendingJobs, plural(*n.PendingJobs))
 		}
 		task := strings.ToLower(n.TaskState)
 		if task == "" {
@@ -214,3 +214,10 @@ func reachablePending(ctx context.Context, c *awsapi.Session, in *rdsapi.Instanc
 
 // StatusConnectTimeout bounds status's attempt to reach a node's database.
 var StatusConnectTimeout = 1500 * time.Millisecond
+
+func plural(n int64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
