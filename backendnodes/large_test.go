@@ -13,7 +13,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -63,16 +62,7 @@ func (s *bigSender) sendBig(t *testing.T, count, blobBytes int) (int, bool) {
 		batch = append(batch, map[string]any{"type": "track", "event": "Uploaded", "messageId": id, "anonymousId": fmt.Sprintf("anon-%d", n),
 			"userId": fmt.Sprintf("user-%d", n), "properties": map[string]any{"n": n, "blob": blob}})
 	}
-	body, _ := json.Marshal(map[string]any{"batch": batch})
-	req, _ := http.NewRequest(http.MethodPost, s.url+"/v1/batch", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth(writeKey, "")
-	resp, err := s.client.Do(req)
-	ok := err == nil && resp.StatusCode/100 == 2
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+	size, ok := s.post(batch)
 	if ok {
 		s.mu.Lock()
 		for id, d := range digests {
@@ -81,7 +71,7 @@ func (s *bigSender) sendBig(t *testing.T, count, blobBytes int) (int, bool) {
 		}
 		s.mu.Unlock()
 	}
-	return len(body), ok
+	return size, ok
 }
 
 // holdProcessors keeps the nodes' processors from reading their gateway jobs until release:

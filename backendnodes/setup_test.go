@@ -345,16 +345,7 @@ func (s *sender) send(count int) bool {
 		batch = append(batch, map[string]any{"type": "track", "event": "Signed Up", "messageId": id, "anonymousId": fmt.Sprintf("anon-%d", n),
 			"userId": fmt.Sprintf("user-%d", n), "properties": map[string]any{"n": n}})
 	}
-	body, _ := json.Marshal(map[string]any{"batch": batch})
-	req, _ := http.NewRequest(http.MethodPost, s.url+"/v1/batch", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth(writeKey, "")
-	resp, err := s.client.Do(req)
-	ok := err == nil && resp.StatusCode/100 == 2
-	if err == nil {
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-	}
+	_, ok := s.post(batch)
 	s.mu.Lock()
 	if ok {
 		s.accepted = append(s.accepted, ids...)
@@ -363,6 +354,22 @@ func (s *sender) send(count int) bool {
 	}
 	s.mu.Unlock()
 	return ok
+}
+
+// post sends batch as one /v1/batch through the ALB: the request's size, and whether the
+// ALB accepted it (2xx).
+func (s *sender) post(batch []map[string]any) (int, bool) {
+	body, _ := json.Marshal(map[string]any{"batch": batch})
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/v1/batch", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(writeKey, "")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return len(body), false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return len(body), resp.StatusCode/100 == 2
 }
 
 // loop sends batches of 5 until stopped.
