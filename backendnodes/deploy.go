@@ -274,6 +274,10 @@ type Component struct {
 	In *Input
 	// DeleteSnapshots: a destroy also deletes the nodes' final snapshots (and takes none).
 	DeleteSnapshots bool
+	// CountPendingInVPC: a status counts pending jobs inside the VPC (StatusOptions), with
+	// its progress on Progress.
+	CountPendingInVPC bool
+	Progress          io.Writer
 }
 
 var _ component.Component = (*Component)(nil)
@@ -296,8 +300,8 @@ func (k *Component) Destroy(ctx context.Context, c *awsapi.Session, st stack.Sta
 	return DestroyWith(ctx, c, st.Name, st.Region, DestroyOptions{DryRun: dryRun, DeleteSnapshots: k.DeleteSnapshots}, progress)
 }
 
-func (*Component) Status(ctx context.Context, c *awsapi.Session, st stack.Stack) (component.Report, error) {
-	return GetStatus(ctx, c, st.Name)
+func (k *Component) Status(ctx context.Context, c *awsapi.Session, st stack.Stack) (component.Report, error) {
+	return GetStatusWith(ctx, c, st.Name, StatusOptions{CountInVPC: k.CountPendingInVPC, Region: st.Region, Progress: k.Progress})
 }
 
 func (*Component) Endpoints(ctx context.Context, c *awsapi.Session, st stack.Stack, _ bool) (component.Report, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
+	"github.com/rudderctl/rudderctl/internal/awsapi/rdsapi"
 )
 
 // noRetryInjected makes an injected "fail-mutating" fault stop the run (as a killed process
@@ -198,6 +199,7 @@ func TestNodesOnLocalCloud(t *testing.T) {
 		if s, err := top.cl.ECS().FindService(ctx, n.Cluster, n.Node(2).Service); err != nil || s.Running != 1 {
 			t.Fatalf("node 2 after the refusal: %+v %v", s, err)
 		}
+		checkPendingInVPC(t, top)
 		top.sink.status.Store(200)
 		top.waitArrived(t, snd.ids(), 5*time.Minute)
 	})
@@ -276,6 +278,41 @@ func TestNodesOnLocalCloud(t *testing.T) {
 			}
 		}
 	})
+}
+
+// checkPendingInVPC: with the databases out of reach from here (as on AWS), status
+// --pending-in-vpc counts each node's pending jobs with the drain's one-off task, and
+// finds what status counts directly.
+func checkPendingInVPC(t *testing.T, top *topology) {
+	t.Helper()
+	ctx := context.Background()
+	direct, err := GetStatus(ctx, top.cl, top.stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	countFromHere = func(context.Context, *awsapi.Session, *rdsapi.Instance) *int64 { return nil }
+	defer func() { countFromHere = reachablePending }()
+	private, err := GetStatus(ctx, top.cl, top.stack)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress bytes.Buffer
+	inVPC, err := GetStatusWith(ctx, top.cl, top.stack, StatusOptions{CountInVPC: true, Region: testRegion, Progress: &progress})
+	if err != nil || len(inVPC.Problems) != 0 || len(inVPC.Nodes) != len(direct.Nodes) {
+		t.Fatalf("status --pending-in-vpc: %v %v\n%s", err, inVPC, progress.String())
+	}
+	total := int64(0)
+	for k, ns := range inVPC.Nodes {
+		want := direct.Nodes[k].PendingJobs
+		if private.Nodes[k].PendingJobs != nil || want == nil || ns.PendingJobs == nil || *ns.PendingJobs != *want {
+			t.Fatalf("node %d: pending jobs from here %v, unreachable %v, in the VPC %v", ns.Index, want, private.Nodes[k].PendingJobs, ns.PendingJobs)
+		}
+		total += *ns.PendingJobs
+	}
+	if total == 0 {
+		t.Fatal("no pending jobs to count: the check proves nothing")
+	}
+	t.Logf("status --pending-in-vpc: %d pending jobs in all, as counted from here\n%s", total, progress.String())
 }
 
 // proc is a node's rudder-server process.

@@ -48,7 +48,7 @@ func (s *Status) WriteText(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-11s %d node%s behind %s\n", "nodes", len(s.Nodes), plural(int64(len(s.Nodes))), s.URL)
 	for _, n := range s.Nodes {
-		pending := "pending jobs unknown (its database is private: not reachable from here; a scale down counts them from inside the VPC)"
+		pending := "pending jobs unknown (its database is private: not reachable from here; status --pending-in-vpc counts them from inside the VPC)"
 		if n.PendingJobs != nil {
 			pending = fmt.Sprintf("%d pending job%s", *n.PendingJobs, plural(*n.PendingJobs))
 		}
@@ -101,7 +101,7 @@ func GetStatus(ctx context.Context, c *awsapi.Session, stackName string) (*Statu
 		if no.Instance != nil {
 			ns.DBState = no.Instance.Status
 			if no.Instance.Status == "available" {
-				ns.PendingJobs = reachablePending(ctx, c, no.Instance)
+				ns.PendingJobs = countFromHere(ctx, c, no.Instance)
 			}
 		} else {
 			st.Problems = append(st.Problems, fmt.Sprintf("node %d has no database (%s)", i, node.DB))
@@ -180,6 +180,9 @@ func (f *lineFilter) Write(p []byte) (int, error) {
 		f.buf = f.buf[i+1:]
 	}
 }
+
+// countFromHere counts a node's pending jobs (reachablePending; tests replace it).
+var countFromHere = reachablePending
 
 // reachablePending counts a node's pending jobs when its database answers from here (the
 // local cloud; on AWS it is private and this gives up after a short timeout): nil when not.
