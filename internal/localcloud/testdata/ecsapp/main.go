@@ -23,7 +23,13 @@ func main() {
 		os.Exit(code)
 	}
 	if dir := os.Getenv("MARK_DIR"); dir != "" {
-		if err := os.WriteFile(filepath.Join(dir, strconv.Itoa(os.Getpid())), []byte(meta), 0o644); err != nil {
+		// Written whole, then renamed: the tests read marks while processes start.
+		mark := filepath.Join(dir, strconv.Itoa(os.Getpid()))
+		if err := os.WriteFile(mark+".tmp", []byte(meta), 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if err := os.Rename(mark+".tmp", mark); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}
