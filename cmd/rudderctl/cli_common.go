@@ -17,6 +17,7 @@ import (
 
 	"github.com/rudderctl/rudderctl/internal/awsapi"
 	"github.com/rudderctl/rudderctl/internal/config"
+	"github.com/rudderctl/rudderctl/internal/deploy/component"
 	"github.com/rudderctl/rudderctl/internal/deploy/transformer"
 	"github.com/rudderctl/rudderctl/internal/stack"
 	"github.com/rudderctl/rudderctl/packaging"
@@ -323,4 +324,26 @@ func isTerminal(f *os.File) bool {
 		return false
 	}
 	return true
+}
+
+// deployComponent deploys comp into t's stack (dryRun: plans it) and prints its report.
+func deployComponent(ctx context.Context, c *cli.Context, t *target, comp component.Component, dryRun bool, progress io.Writer) error {
+	cl, err := clients(ctx, t.Region)
+	if err != nil {
+		return err
+	}
+	res, err := comp.Deploy(ctx, cl, t.stack(), dryRun, progress)
+	if err != nil {
+		return err
+	}
+	return printReport(c, res)
+}
+
+// printReport prints a component's report: as text, or as JSON with --json.
+func printReport(c *cli.Context, r component.Report) error {
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, r)
+	}
+	r.WriteText(c.App.Writer)
+	return nil
 }

@@ -82,18 +82,5 @@ func runDeploy(c *cli.Context, dryRun bool) error {
 		return err
 	}
 	in.Zip = zi.Path
-	cl, err := clients(c.Context, t.Region)
-	if err != nil {
-		return err
-	}
-	comp := &transformer.Component{In: &in, Zip: zi}
-	res, err := comp.Deploy(c.Context, cl, t.stack(), dryRun, progress)
-	if err != nil {
-		return err
-	}
-	if c.Bool("json") {
-		return printJSON(c.App.Writer, res)
-	}
-	res.WriteText(c.App.Writer)
-	return nil
+	return deployComponent(c.Context, c, t, &transformer.Component{In: &in, Zip: zi}, dryRun, progress)
 }

@@ -68,20 +68,7 @@ func runECSDeploy(c *cli.Context, dryRun bool) error {
 	if in.Image, err = ownImage(c, progress); err != nil {
 		return err
 	}
-	cl, err := clients(c.Context, t.Region)
-	if err != nil {
-		return err
-	}
-	comp := &container.Component{In: &in}
-	res, err := comp.Deploy(c.Context, cl, t.stack(), dryRun, progress)
-	if err != nil {
-		return err
-	}
-	if c.Bool("json") {
-		return printJSON(c.App.Writer, res)
-	}
-	res.WriteText(c.App.Writer)
-	return nil
+	return deployComponent(c.Context, c, t, &container.Component{In: &in}, dryRun, progress)
 }
 
 // ownImage builds rudderctl's own image (container/image: this static binary on scratch

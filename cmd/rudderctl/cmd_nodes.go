@@ -99,22 +99,9 @@ func runNodesDeploy(c *cli.Context, dryRun bool) error {
 	if progress == nil {
 		progress = os.Stderr
 	}
-	cl, err := clients(c.Context, t.Region)
-	if err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	comp := &backendnodes.Component{In: &in}
-	res, err := comp.Deploy(ctx, cl, t.stack(), dryRun, progress)
-	if err != nil {
-		return err
-	}
-	if c.Bool("json") {
-		return printJSON(c.App.Writer, res)
-	}
-	res.WriteText(c.App.Writer)
-	return nil
+	return deployComponent(ctx, c, t, &backendnodes.Component{In: &in}, dryRun, progress)
 }
 
 // nodeLogsCommand is `logs node I`.

@@ -40,13 +40,9 @@ Examples:
 				if err != nil {
 					return err
 				}
-				if c.Bool("json") {
-					if err := printJSON(c.App.Writer, s); err != nil {
-						return err
-					}
-					continue
+				if err := printReport(c, s); err != nil {
+					return err
 				}
-				s.WriteText(c.App.Writer)
 			}
 			return nil
 		},

@@ -83,20 +83,7 @@ func runWorkspaceDeploy(c *cli.Context, dryRun bool) error {
 	if err != nil {
 		return err
 	}
-	cl, err := clients(c.Context, t.Region)
-	if err != nil {
-		return err
-	}
-	comp := &wsdeploy.Component{In: &in, Code: code}
-	res, err := comp.Deploy(c.Context, cl, t.stack(), dryRun, progress)
-	if err != nil {
-		return err
-	}
-	if c.Bool("json") {
-		return printJSON(c.App.Writer, res)
-	}
-	res.WriteText(c.App.Writer)
-	return nil
+	return deployComponent(c.Context, c, t, &wsdeploy.Component{In: &in, Code: code}, dryRun, progress)
 }
 
 // workspaceLogsCommand is `rudderctl logs workspace`: the workspace server's log group.

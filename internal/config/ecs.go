@@ -133,7 +133,7 @@ func (f *File) ResolveECS() (ECSSettings, error) {
 		inRange("ecs.function_timeout_ms", timeout, 100, 600000, "milliseconds"),
 		inRange("ecs.health_check_grace_period", grace, 0, 2147483647, "seconds"),
 		inRange("ecs.listener_port", port, 1, 65535, "(a TCP port)"),
-		ValidateRetention(retention), checkNetwork(s.VPC, s.Subnets), checkECSEnv(s.Env),
+		ValidateRetention(retention), checkNetwork(s.VPC, s.Subnets), checkEnv("ecs", s.Env, ECSKeysReserved, "(%s are sized from the task or point at the stack)"),
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -235,7 +235,9 @@ func checkNetwork(vpc string, subnets []string) error {
 	return nil
 }
 
-func checkECSEnv(env map[string]string) error {
+// checkEnv checks the extra environment of a section (ecs, nodes): valid names, none of
+// reserved, which rudderctl sets itself (why: how, a format given the reserved names).
+func checkEnv(section string, env map[string]string, reserved []string, why string) error {
 	keys := make([]string, 0, len(env))
 	for k := range env {
 		keys = append(keys, k)
@@ -243,10 +245,10 @@ func checkECSEnv(env map[string]string) error {
 	sort.Strings(keys)
 	for _, k := range keys {
 		if !envKeyRe.MatchString(k) {
-			return fmt.Errorf("ecs.environment: variable %q refused: keys must start with a letter, be at least 2 characters and contain only letters, digits and '_'; rename it", k)
+			return fmt.Errorf("%s.environment: variable %q refused: keys must start with a letter, be at least 2 characters and contain only letters, digits and '_'; rename it", section, k)
 		}
-		if contains(ECSKeysReserved, k) {
-			return fmt.Errorf("ecs.environment: variable %s refused: rudderctl sets it itself (%s are sized from the task or point at the stack); remove it", k, strings.Join(ECSKeysReserved, ", "))
+		if contains(reserved, k) {
+			return fmt.Errorf("%s.environment: variable %s refused: rudderctl sets it itself %s; remove it", section, k, fmt.Sprintf(why, strings.Join(reserved, ", ")))
 		}
 	}
 	return nil

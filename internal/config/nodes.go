@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 )
@@ -135,7 +134,7 @@ func (f *File) ResolveNodes() (NodesSettings, error) {
 		checkSSLMode(s.DBSSLMode), checkCertificate(s.CertificateARN),
 		inRange("nodes.listener_port", port, 1, 65535, "(a TCP port)"),
 		inRange("nodes.health_check_grace_period", grace, 0, 2147483647, "seconds"),
-		ValidateRetention(retention), checkNodesEnv(s.Env),
+		ValidateRetention(retention), checkEnv("nodes", s.Env, NodesKeysReserved, "for each node (%s)"),
 	}
 	for _, err := range checks {
 		if err != nil {
@@ -189,23 +188,6 @@ func checkSSLMode(m string) error {
 func checkCertificate(arn string) error {
 	if arn != "" && !certRe.MatchString(arn) {
 		return fmt.Errorf("nodes.certificate_arn %q refused: it is not an ACM (or IAM server) certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>); fix it, or remove it for an HTTP listener", arn)
-	}
-	return nil
-}
-
-func checkNodesEnv(env map[string]string) error {
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if !envKeyRe.MatchString(k) {
-			return fmt.Errorf("nodes.environment: variable %q refused: keys must start with a letter, be at least 2 characters and contain only letters, digits and '_'; rename it", k)
-		}
-		if contains(NodesKeysReserved, k) {
-			return fmt.Errorf("nodes.environment: variable %s refused: rudderctl sets it itself for each node (%s); remove it", k, strings.Join(NodesKeysReserved, ", "))
-		}
 	}
 	return nil
 }
